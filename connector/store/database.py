@@ -1,0 +1,191 @@
+"""``Database``: the engine, its sessions, and transactions that behave well on SQLite.
+
+Two ways in, both context managers yielding a :class:`~sqlalchemy.orm.Session`:
+
+* ``db.transaction()`` — a read-write unit of work: commits when the block ends normally, rolls
+  back when it raises. On SQLite it starts with ``BEGIN IMMEDIATE``: the write lock is taken up
+  front (waiting up to ``busy_timeout``), so a writer never fails half-way with "database is
+  locked" after it has read, and two writers never interleave.
+* ``db.read()`` — a consistent read (one snapshot for every statement): a plain (deferred)
+  ``BEGIN`` on SQLite, a ``REPEATABLE READ, READ ONLY`` transaction on PostgreSQL; always rolled
+  back.
+
+SQLite is opened in WAL mode (readers never block the writer), with foreign keys on,
+``synchronous=NORMAL`` and a busy timeout. The pysqlite driver's own transaction handling is
+switched off and SQLAlchemy emits ``BEGIN`` itself (the recipe from SQLAlchemy's "Serializable
+isolation / Savepoints / Transactional DDL" section), which also makes SAVEPOINTs and DDL
+transactional. PostgreSQL is reached through psycopg 3 with ``pool_pre_ping``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+Backend = Literal["sqlite", "postgresql"]
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+_BEGIN_OPTION = "etds_sqlite_begin"
+_POSTGRES_DRIVERS = ("postgresql", "postgres", "postgresql+psycopg")
+
+
+def normalise_url(url: str | URL) -> URL:
+    """``url`` checked and normalised: SQLite files, or PostgreSQL through psycopg 3.
+
+    ``postgresql://`` and ``postgres://`` mean psycopg 3 (the one PostgreSQL driver installed).
+    In-memory SQLite is refused: every pooled connection would see its own empty database.
+    """
+    parsed = make_url(url)
+    if parsed.drivername in _POSTGRES_DRIVERS:
+        return parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
+        if parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory":
+            raise ValueError(
+                "in-memory SQLite is not supported (each connection would get its own empty "
+                "database); use a file, e.g. sqlite:///var/etds.db"
+            )
+        return parsed.set(drivername="sqlite")
+    raise ValueError(
+        f"unsupported database URL scheme {parsed.drivername!r}: use sqlite:///path/to/file.db "
+        "or postgresql+psycopg://user@host:5432/dbname"
+    )
+
+
+def _enable_wal(cursor: Any) -> None:
+    """Switch the file to WAL (persistent). Changing the journal mode needs a lock SQLite does
+    not wait for with the busy handler, so several processes opening a new file at once retry
+    here, up to the busy timeout."""
+    if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+        return
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            mode = str(cursor.execute("PRAGMA journal_mode=WAL").fetchone()[0]).lower()
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
+            continue
+        if mode != "wal":
+            raise RuntimeError(f"SQLite refused WAL mode (journal mode is {mode!r})")
+        return
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Take BEGIN away from pysqlite: SQLAlchemy's "begin" event emits it (see _on_sqlite_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        _enable_wal(cursor)
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def _on_sqlite_begin(connection: Connection) -> None:
+    begin = connection.get_execution_options().get(_BEGIN_OPTION, "BEGIN")
+    connection.exec_driver_sql(begin)
+
+
+class Database:
+    """The node's database: one engine, a read-write and a read-only way to open sessions.
+
+    Sessions do not expire objects on commit and repositories turn rows into frozen records
+    before the block ends, so nothing lazy-loads after the transaction is gone.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        """Wrap ``engine`` (normally made by :meth:`from_url`). A SQLite engine gets the
+        connection pragmas and BEGIN handling here, so it must not have connected yet."""
+        self._engine = engine
+        backend = engine.dialect.name
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"unsupported database backend {backend!r}")
+        self._backend: Backend = "sqlite" if backend == "sqlite" else "postgresql"
+        write_engine: Engine
+        read_engine: Engine
+        if self._backend == "sqlite":
+            if not event.contains(engine, "connect", _on_sqlite_connect):
+                event.listen(engine, "connect", _on_sqlite_connect)
+                event.listen(engine, "begin", _on_sqlite_begin)
+            write_engine = engine.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"})
+            read_engine = engine
+        else:
+            write_engine = engine
+            read_engine = engine.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
+        self._write_engine = write_engine
+        self._writer = sessionmaker(bind=write_engine, expire_on_commit=False, autoflush=False)
+        self._reader = sessionmaker(bind=read_engine, expire_on_commit=False, autoflush=False)
+
+    @classmethod
+    def from_url(cls, url: str | URL, *, echo: bool = False) -> Database:
+        """A database for ``url`` (see :func:`normalise_url`).
+
+        A relative SQLite path is relative to the working directory of the process; its parent
+        folder is created when missing.
+        """
+        parsed = normalise_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            assert parsed.database is not None  # normalise_url refused the in-memory forms
+            if parsed.query.get("uri") is None:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(parsed, echo=echo)
+        else:
+            engine = create_engine(parsed, echo=echo, pool_pre_ping=True)
+        return cls(engine)
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    @property
+    def backend(self) -> Backend:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self._backend
+
+    @property
+    def url(self) -> URL:
+        """The URL (``str()`` of it hides the password)."""
+        return self._engine.url
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A read-write session: commit on success, roll back on any exception."""
+        with self._writer() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session reading one consistent snapshot; always rolled back (and refused writes on
+        PostgreSQL)."""
+        with self._reader() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A Core connection in a write transaction (migrations, maintenance): commit or roll
+        back like :meth:`transaction`."""
+        with self._write_engine.begin() as connection:
+            yield connection
+
+    def dispose(self) -> None:
+        """Close every pooled connection (call at shutdown, and before copying a SQLite file)."""
+        self._engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"Database({self._engine.url!r})"

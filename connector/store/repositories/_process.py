@@ -1,0 +1,274 @@
+"""Persistence shared by contract negotiations and transfer processes (the DSP "processes").
+
+A process row is the state of one protocol exchange from our side (``role``). Its outbound work is
+persisted as intent (``pending`` with ``next_attempt_at``) before anything is sent; dispatchers on
+any replica take due rows with :meth:`ProcessRepository.claim_due`, which leases them:
+
+* PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` picks rows no other claimer is looking at, and
+  the same transaction writes ``lease_holder``/``lease_expires_at``; rows under an unexpired lease
+  are not due. Two claimers never get the same row.
+* SQLite: the caller's ``db.transaction()`` (``BEGIN IMMEDIATE``) already excludes every other
+  writer, so the plain select-then-update is atomic.
+
+A lease only keeps other dispatchers away for ``lease_seconds``; it is cleared by the next
+:meth:`save`, whoever makes it. Correctness does not rest on the lease but on the version: a save
+applies only at the version the saver read, so of two writers racing on one process (a dispatcher
+and an inbound message, or a dispatcher whose lease ran out and its successor) exactly one wins
+and the other gets :class:`StaleRecord` and re-reads.
+
+Pids: the pid *we* issued (provider_pid as provider, consumer_pid as consumer) identifies the
+process alone; the counterparty's pid is unique per counterparty (idempotent repeated requests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
+
+from sqlalchemy import ColumnElement, Table, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from connector.store import query as q
+from connector.store.errors import (
+    AlreadyExists,
+    InvalidQuery,
+    InvalidRecord,
+    NotFound,
+    StaleRecord,
+)
+from connector.store.repositories._support import (
+    backend,
+    check_time,
+    record_from,
+    try_insert,
+    validate,
+    values_of,
+)
+
+ROLES = ("provider", "consumer")
+MAX_CLAIM = 1000
+_FIXED_ON_SAVE = frozenset(
+    {"id", "role", "counterparty_id", "protocol", "asset_id", "created_at", "version"}
+)
+
+
+class ProcessRecord(Protocol):
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def counterparty_id(self) -> str: ...
+
+    @property
+    def provider_pid(self) -> str | None: ...
+
+    @property
+    def consumer_pid(self) -> str | None: ...
+
+
+P = TypeVar("P", bound=ProcessRecord)
+
+
+def process_fields(table: Table) -> dict[str, q.Field]:
+    """Queryable names common to both process tables."""
+    c = table.c
+    return {
+        "id": q.Field(c.id, q.Kind.STRING),
+        "role": q.Field(c.role, q.Kind.STRING),
+        "state": q.Field(c.state, q.Kind.STRING),
+        "providerPid": q.Field(c.provider_pid, q.Kind.STRING, nullable=True),
+        "consumerPid": q.Field(c.consumer_pid, q.Kind.STRING, nullable=True),
+        "counterpartyId": q.Field(c.counterparty_id, q.Kind.STRING),
+        "counterpartyAddress": q.Field(c.counterparty_address, q.Kind.STRING),
+        "protocol": q.Field(c.protocol, q.Kind.STRING),
+        "assetId": q.Field(c.asset_id, q.Kind.STRING),
+        "pending": q.Field(c.pending, q.Kind.BOOLEAN),
+        "nextAttemptAt": q.Field(c.next_attempt_at, q.Kind.DATETIME, nullable=True),
+        "attempts": q.Field(c.attempts, q.Kind.INTEGER),
+        "createdAt": q.Field(c.created_at, q.Kind.DATETIME),
+        "updatedAt": q.Field(c.updated_at, q.Kind.DATETIME),
+    }
+
+
+class ProcessRepository(Generic[P]):
+    """Create, look up, save (optimistically), query and claim processes of one table."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        kind: str,
+        table: Table,
+        record_type: type[P],
+        fields: q.FieldMap,
+        fixed_on_save: Iterable[str] = (),
+    ) -> None:
+        self._session = session
+        self.kind = kind
+        self._table = table
+        self._record_type = record_type
+        self._fields = fields
+        self._fixed_on_save = _FIXED_ON_SAVE | frozenset(fixed_on_save)
+
+    def _check_record(self, record: P) -> None:
+        """Refuse ``record``: InvalidRecord, or NotFound for a record it refers to."""
+        if record.role not in ROLES:
+            raise InvalidRecord(
+                self.kind, f"role must be 'provider' or 'consumer', not {record.role!r}"
+            )
+
+    # Reads ----------------------------------------------------------------------------------
+
+    def _one(self, *where: ColumnElement[bool]) -> P | None:
+        row = self._session.execute(select(self._table).where(*where)).first()
+        return None if row is None else record_from(self._record_type, row._mapping)
+
+    def get(self, id: str) -> P:
+        """The process ``id`` (our local id); :class:`NotFound` if there is none."""
+        found = self._one(self._table.c.id == id)
+        if found is None:
+            raise NotFound(self.kind, id)
+        return found
+
+    def find_by_pid(self, role: str, pid: str, counterparty_id: str | None = None) -> P | None:
+        """The process of ``role`` whose own pid (providerPid as provider, consumerPid as
+        consumer) is ``pid``, optionally only when it is with ``counterparty_id``."""
+        c = self._table.c
+        own = c.provider_pid if role == "provider" else c.consumer_pid
+        where = [c.role == role, own == pid]
+        if counterparty_id is not None:
+            where.append(c.counterparty_id == counterparty_id)
+        return self._one(*where)
+
+    def find_by_consumer_pid_for_counterparty(
+        self, role: str, counterparty_id: str, consumer_pid: str
+    ) -> P | None:
+        """The process of ``role`` with ``counterparty_id`` under their ``consumer_pid`` (to
+        answer a repeated initial request idempotently)."""
+        c = self._table.c
+        return self._one(
+            c.role == role, c.counterparty_id == counterparty_id, c.consumer_pid == consumer_pid
+        )
+
+    def query(self, spec: q.QuerySpec) -> list[P]:
+        """One page of processes matching ``spec``."""
+        statement = q.apply(select(self._table), spec, self._fields, backend(self._session))
+        return [
+            record_from(self._record_type, r._mapping) for r in self._session.execute(statement)
+        ]
+
+    def count(self, spec: q.QuerySpec) -> int:
+        """How many processes match the filters of ``spec``."""
+        where = q.conditions(spec.filters, self._fields, backend(self._session))
+        statement = select(func.count()).select_from(self._table).where(*where)
+        return int(self._session.execute(statement).scalar_one())
+
+    # Writes ---------------------------------------------------------------------------------
+
+    def _explain_conflict(self, record: P, *, creating: bool) -> None:
+        """Raise the error that explains a constraint violation by ``record`` (if one does)."""
+        c = self._table.c
+        if creating and self._one(c.id == record.id) is not None:
+            raise AlreadyExists(self.kind, record.id)
+        others = c.id != record.id
+        own_name, own_pid, own_column, their_name, their_pid, their_column = (
+            ("providerPid", record.provider_pid, c.provider_pid,
+             "consumerPid", record.consumer_pid, c.consumer_pid)
+            if record.role == "provider"
+            else ("consumerPid", record.consumer_pid, c.consumer_pid,
+                  "providerPid", record.provider_pid, c.provider_pid)
+        )  # fmt: skip
+        if own_pid is not None and self._one(others, c.role == record.role, own_column == own_pid):
+            raise AlreadyExists(self.kind, own_pid, what=own_name)
+        if their_pid is not None and self._one(
+            others,
+            c.role == record.role,
+            c.counterparty_id == record.counterparty_id,
+            their_column == their_pid,
+        ):
+            raise AlreadyExists(
+                self.kind, their_pid, what=f"{their_name} of {record.counterparty_id!r}"
+            )
+        self._check_record(record)
+
+    def create(self, record: P) -> P:
+        """Store a new process (version 1). :class:`AlreadyExists` when the id or a pid is
+        taken; :class:`NotFound` when it refers to a missing record."""
+        values = {**values_of(record), "version": 1}
+        validate(self.kind, self._table, values)
+        self._check_record(record)
+        error = try_insert(self._session, insert(self._table).values(values))
+        if error is not None:
+            self._explain_conflict(record, creating=True)
+            raise error
+        return self.get(record.id)
+
+    def save(self, record: P, expected_version: int) -> P:
+        """Write the mutable fields of ``record`` if the stored version is ``expected_version``
+        (else :class:`StaleRecord`); bumps the version and clears any lease."""
+        values = {k: v for k, v in values_of(record).items() if k not in self._fixed_on_save}
+        validate(self.kind, self._table, values)
+        self._check_record(record)
+        c = self._table.c
+        statement = (
+            update(self._table)
+            .where(c.id == record.id, c.version == expected_version)
+            .values(**values, version=c.version + 1, lease_holder=None, lease_expires_at=None)
+            .returning(c.id)
+        )
+        try:
+            with self._session.begin_nested():
+                changed = self._session.execute(statement).first()
+        except IntegrityError:
+            self._explain_conflict(record, creating=False)
+            raise
+        if changed is None:
+            if self._one(c.id == record.id) is None:
+                raise NotFound(self.kind, record.id)
+            raise StaleRecord(self.kind, record.id, expected_version=expected_version)
+        return self.get(record.id)
+
+    def claim_due(self, now: datetime, limit: int, holder: str, lease_seconds: float) -> list[P]:
+        """Lease to ``holder`` up to ``limit`` pending processes due at ``now`` (oldest due
+        first) that no one else holds an unexpired lease on, and return them.
+
+        Run it in ``db.transaction()``: the lease is what the commit publishes.
+        """
+        if not 1 <= limit <= MAX_CLAIM:
+            raise InvalidQuery(f"claim limit must be between 1 and {MAX_CLAIM}")
+        if lease_seconds <= 0:
+            raise ValueError("lease_seconds must be positive")
+        check_time(self.kind, "now", now)
+        validate(self.kind, self._table, {"lease_holder": holder})
+        c = self._table.c
+        due = (
+            select(c.id)
+            .where(
+                c.pending,
+                c.next_attempt_at <= now,
+                or_(c.lease_expires_at.is_(None), c.lease_expires_at <= now),
+            )
+            .order_by(c.next_attempt_at, c.id)
+            .limit(limit)
+        )
+        if backend(self._session) == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        ids = list(self._session.execute(due).scalars())
+        if not ids:
+            return []
+        self._session.execute(
+            update(self._table)
+            .where(c.id.in_(ids))
+            .values(lease_holder=holder, lease_expires_at=now + timedelta(seconds=lease_seconds))
+        )
+        rows = self._session.execute(
+            select(self._table).where(c.id.in_(ids)).order_by(c.next_attempt_at, c.id)
+        )
+        return [record_from(self._record_type, row._mapping) for row in rows]

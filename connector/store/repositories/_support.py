@@ -1,0 +1,106 @@
+"""Helpers every repository uses: record ⇄ row mapping, validation, conflict-safe inserts.
+
+Record field names equal column names, so a row maps to a record by name; columns a record does not
+carry (lease columns) are simply not read. Validation runs before any SQL: SQLite would store an
+over-long string or a naive datetime without complaint, PostgreSQL would refuse it with an opaque
+error; the store refuses both the same way, with an :class:`InvalidRecord` naming the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import fields
+from datetime import datetime
+from typing import Any, ClassVar, Protocol, TypeVar
+
+from sqlalchemy import JSON, Boolean, Column, Executable, Integer, String, Table
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from connector.store.errors import InvalidRecord
+from connector.store.types import UTCDateTime
+
+
+class Record(Protocol):
+    """Any frozen record dataclass of :mod:`connector.store.records`."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+
+R = TypeVar("R", bound=Record)
+
+
+def backend(session: Session) -> str:
+    """``"sqlite"`` or ``"postgresql"``: the dialect the session is bound to."""
+    return session.get_bind().dialect.name
+
+
+def values_of(record: Record) -> dict[str, Any]:
+    """The record's fields as a column → value dict (shallow)."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
+
+
+def record_from(record_type: type[R], row: Mapping[Any, Any]) -> R:
+    """The ``record_type`` built from the same-named columns of ``row``."""
+    return record_type(**{f.name: row[f.name] for f in fields(record_type)})
+
+
+def _string_problem(column: Column[Any], value: Any) -> str | None:
+    if not isinstance(value, str):
+        return "must be a string"
+    if column.primary_key and not value:
+        return "must not be empty"
+    length = getattr(column.type, "length", None)
+    return f"is longer than {length} characters" if length and len(value) > length else None
+
+
+_TYPE_CHECKS: tuple[tuple[type[Any], Callable[[Any], bool], str], ...] = (
+    (JSON, lambda v: isinstance(v, dict | list), "must be a JSON object or array"),
+    (Boolean, lambda v: isinstance(v, bool), "must be true or false"),
+    (Integer, lambda v: isinstance(v, int) and not isinstance(v, bool), "must be an integer"),
+    (UTCDateTime, lambda v: isinstance(v, datetime), "must be a timezone-aware datetime"),
+)
+
+
+def _problem(column: Column[Any], value: Any) -> str | None:
+    """What is wrong with storing the non-NULL ``value`` in ``column``, or None."""
+    if isinstance(value, datetime):
+        aware = value.tzinfo is not None and value.utcoffset() is not None
+        return None if aware else "must be a timezone-aware datetime"
+    if isinstance(column.type, String):
+        return _string_problem(column, value)
+    for column_type, accepts, message in _TYPE_CHECKS:
+        if isinstance(column.type, column_type):
+            return None if accepts(value) else message
+    return None
+
+
+def validate(kind: str, table: Table, values: Mapping[str, Any]) -> None:
+    """Refuse values the column types of ``table`` cannot hold on every database."""
+    for name, value in values.items():
+        column = table.c.get(name)
+        if column is None:
+            continue
+        if value is None:
+            problem = None if column.nullable else "is required"
+        else:
+            problem = _problem(column, value)
+        if problem is not None:
+            raise InvalidRecord(kind, f"{name} {problem}")
+
+
+def check_time(kind: str, name: str, value: datetime) -> None:
+    """Refuse a naive ``value`` for the parameter ``name`` (e.g. ``now``)."""
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidRecord(kind, f"{name} must be a timezone-aware datetime")
+
+
+def try_insert(session: Session, statement: Executable) -> IntegrityError | None:
+    """Run ``statement`` in a SAVEPOINT; on a constraint violation undo just that and return the
+    error (the caller's transaction stays usable, which PostgreSQL otherwise would not allow)."""
+    try:
+        with session.begin_nested():
+            session.execute(statement)
+    except IntegrityError as error:
+        return error
+    return None

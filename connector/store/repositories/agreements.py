@@ -1,0 +1,95 @@
+"""Contract agreements: immutable once stored (there is no update and no delete).
+
+Queryable by ``id``, ``assetId``, ``providerId``, ``consumerId``, ``negotiationId``, ``signedAt``
+(alias ``contractSigningDate``) and ``createdAt``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Table, func, insert, select
+from sqlalchemy.orm import Session
+
+from connector.store import query as q
+from connector.store.errors import AlreadyExists, NotFound
+from connector.store.models import ContractAgreement
+from connector.store.records import AgreementRecord
+from connector.store.repositories._support import (
+    backend,
+    record_from,
+    try_insert,
+    validate,
+    values_of,
+)
+
+KIND = "contract agreement"
+_TABLE: Table = ContractAgreement.__table__  # type: ignore[assignment]
+
+AGREEMENT_FIELDS = q.FieldMap.build(
+    KIND,
+    {
+        "id": q.Field(_TABLE.c.id, q.Kind.STRING),
+        "assetId": q.Field(_TABLE.c.asset_id, q.Kind.STRING),
+        "providerId": q.Field(_TABLE.c.provider_id, q.Kind.STRING),
+        "consumerId": q.Field(_TABLE.c.consumer_id, q.Kind.STRING),
+        "negotiationId": q.Field(_TABLE.c.negotiation_id, q.Kind.STRING, nullable=True),
+        "signedAt": q.Field(_TABLE.c.signed_at, q.Kind.DATETIME),
+        "contractSigningDate": q.Field(_TABLE.c.signed_at, q.Kind.DATETIME),
+        "createdAt": q.Field(_TABLE.c.created_at, q.Kind.DATETIME),
+    },
+    id_column=_TABLE.c.id,
+)
+
+
+class AgreementRepository:
+    """Create and read contract agreements."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def create(self, record: AgreementRecord) -> AgreementRecord:
+        """Store a new agreement; :class:`AlreadyExists` if the id is taken."""
+        values = values_of(record)
+        validate(KIND, _TABLE, values)
+        if try_insert(self._session, insert(_TABLE).values(values)) is not None:
+            raise AlreadyExists(KIND, record.id)
+        return self.get(record.id)
+
+    def get(self, id: str) -> AgreementRecord:
+        """The agreement ``id``; :class:`NotFound` if there is none."""
+        row = self._session.execute(select(_TABLE).where(_TABLE.c.id == id)).first()
+        if row is None:
+            raise NotFound(KIND, id)
+        return record_from(AgreementRecord, row._mapping)
+
+    def query(self, spec: q.QuerySpec) -> list[AgreementRecord]:
+        """One page of agreements matching ``spec``."""
+        statement = q.apply(select(_TABLE), spec, AGREEMENT_FIELDS, backend(self._session))
+        return [
+            record_from(AgreementRecord, row._mapping) for row in self._session.execute(statement)
+        ]
+
+    def count(self, spec: q.QuerySpec) -> int:
+        """How many agreements match the filters of ``spec``."""
+        where = q.conditions(spec.filters, AGREEMENT_FIELDS, backend(self._session))
+        statement = select(func.count()).select_from(_TABLE).where(*where)
+        return int(self._session.execute(statement).scalar_one())
+
+    def for_asset(self, asset_id: str) -> list[AgreementRecord]:
+        """Every agreement about ``asset_id``, oldest signature first."""
+        statement = (
+            select(_TABLE)
+            .where(_TABLE.c.asset_id == asset_id)
+            .order_by(_TABLE.c.signed_at, _TABLE.c.id)
+        )
+        return [
+            record_from(AgreementRecord, row._mapping) for row in self._session.execute(statement)
+        ]
+
+    def count_for_consumer(self, consumer_id: str, *, asset_id: str | None = None) -> int:
+        """How many agreements ``consumer_id`` holds (for ``asset_id`` only, when given)."""
+        statement = (
+            select(func.count()).select_from(_TABLE).where(_TABLE.c.consumer_id == consumer_id)
+        )
+        if asset_id is not None:
+            statement = statement.where(_TABLE.c.asset_id == asset_id)
+        return int(self._session.execute(statement).scalar_one())

@@ -1,0 +1,105 @@
+"""Contract negotiations (both roles, one table) and their append-only message history.
+
+Queryable by the common process names (see :func:`process_fields`) plus ``contractDefinitionId``,
+``agreementId`` and ``offeredBy``. See :mod:`._process` for pids, intent and claiming.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, insert, select
+from sqlalchemy.orm import Session
+
+from connector.store import query as q
+from connector.store.errors import InvalidRecord, NotFound
+from connector.store.models import (
+    ContractAgreement,
+    ContractDefinition,
+    ContractNegotiation,
+    NegotiationMessage,
+)
+from connector.store.records import NegotiationMessageRecord, NegotiationRecord
+from connector.store.repositories._process import ProcessRepository, process_fields
+from connector.store.repositories._support import record_from, validate
+
+KIND = "contract negotiation"
+_TABLE: Table = ContractNegotiation.__table__  # type: ignore[assignment]
+_MESSAGES: Table = NegotiationMessage.__table__  # type: ignore[assignment]
+_DEFINITIONS: Table = ContractDefinition.__table__  # type: ignore[assignment]
+_AGREEMENTS: Table = ContractAgreement.__table__  # type: ignore[assignment]
+
+NEGOTIATION_FIELDS = q.FieldMap.build(
+    KIND,
+    {
+        **process_fields(_TABLE),
+        "contractDefinitionId": q.Field(_TABLE.c.contract_definition_id, q.Kind.STRING, True),
+        "agreementId": q.Field(_TABLE.c.agreement_id, q.Kind.STRING, nullable=True),
+        "offeredBy": q.Field(_TABLE.c.offered_by, q.Kind.STRING, nullable=True),
+    },
+    id_column=_TABLE.c.id,
+)
+
+
+class NegotiationRepository(ProcessRepository[NegotiationRecord]):
+    """Contract negotiations."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(
+            session,
+            kind=KIND,
+            table=_TABLE,
+            record_type=NegotiationRecord,
+            fields=NEGOTIATION_FIELDS,
+        )
+
+    def _check_record(self, record: NegotiationRecord) -> None:
+        super()._check_record(record)
+        if record.offered_by not in (None, "provider", "consumer"):
+            raise InvalidRecord(KIND, "offered_by must be provider, consumer or None")
+        for table, kind, id in (
+            (_DEFINITIONS, "contract definition", record.contract_definition_id),
+            (_AGREEMENTS, "contract agreement", record.agreement_id),
+        ):
+            if id is not None and not self._exists(table, id):
+                raise NotFound(kind, id)
+
+    def _exists(self, table: Table, id: str) -> bool:
+        found = self._session.execute(select(table.c.id).where(table.c.id == id)).first()
+        return found is not None
+
+    def append_message(
+        self,
+        negotiation_id: str,
+        direction: str,
+        message_type: str,
+        body: dict[str, Any],
+        at: datetime,
+    ) -> NegotiationMessageRecord:
+        """Record a DSP message received (``in``) or sent (``out``) by negotiation
+        ``negotiation_id`` (:class:`NotFound` if there is no such negotiation)."""
+        if direction not in ("in", "out"):
+            raise InvalidRecord("negotiation message", "direction must be 'in' or 'out'")
+        values = {
+            "negotiation_id": negotiation_id,
+            "direction": direction,
+            "message_type": message_type,
+            "body": body,
+            "at": at,
+        }
+        validate("negotiation message", _MESSAGES, values)
+        self.get(negotiation_id)  # NotFound before the foreign key would fail
+        new_id = self._session.execute(
+            insert(_MESSAGES).values(values).returning(_MESSAGES.c.id)
+        ).scalar_one()
+        return NegotiationMessageRecord(id=int(new_id), **values)  # type: ignore[arg-type]
+
+    def messages(self, negotiation_id: str) -> list[NegotiationMessageRecord]:
+        """The messages of ``negotiation_id`` in the order they were recorded."""
+        rows = self._session.execute(
+            select(_MESSAGES)
+            .where(_MESSAGES.c.negotiation_id == negotiation_id)
+            .order_by(_MESSAGES.c.id)
+        )
+        return [record_from(NegotiationMessageRecord, row._mapping) for row in rows]

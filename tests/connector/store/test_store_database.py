@@ -1,0 +1,166 @@
+"""Database: URL handling, SQLite pragmas and transaction modes, commit/rollback everywhere."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError
+from store_records import asset
+
+from connector.store.database import Database, normalise_url
+from connector.store.repositories.assets import AssetRepository
+
+
+def test_postgres_urls_mean_psycopg_3() -> None:
+    for url in ("postgresql://u@h/db", "postgres://u@h/db", "postgresql+psycopg://u@h/db"):
+        assert normalise_url(url).drivername == "postgresql+psycopg"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("sqlite://", "in-memory"),
+        ("sqlite:///:memory:", "in-memory"),
+        ("mysql://u@h/db", "unsupported database URL scheme 'mysql'"),
+        ("postgresql+psycopg2://u@h/db", "unsupported"),
+    ],
+)
+def test_unsupported_urls_are_refused(url: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        normalise_url(url)
+
+
+def test_relative_sqlite_path_is_relative_to_cwd_and_parent_is_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    database = Database.from_url("sqlite:///var/nested/etds.db")
+    try:
+        with database.transaction() as session:
+            session.execute(text("CREATE TABLE t (x INTEGER)"))
+    finally:
+        database.dispose()
+    assert (tmp_path / "var" / "nested" / "etds.db").is_file()
+    assert database.backend == "sqlite"
+
+
+@pytest.fixture
+def sqlite_database(tmp_path: Path) -> Iterator[Database]:
+    database = Database.from_url(f"sqlite:///{tmp_path / 'etds.db'}")
+    with database.transaction() as session:
+        session.execute(text("CREATE TABLE t (x INTEGER)"))
+    yield database
+    database.dispose()
+
+
+def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(
+    sqlite_database: Database,
+) -> None:
+    with sqlite_database.read() as session:
+        pragma = {
+            name: session.execute(text(f"PRAGMA {name}")).scalar()
+            for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
+        }
+    assert pragma == {
+        "journal_mode": "wal",
+        "foreign_keys": 1,
+        "busy_timeout": 5000,
+        "synchronous": 1,
+    }
+
+
+def _statements(database: Database) -> list[str]:
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_sqlite_writers_begin_immediate_and_readers_begin_deferred(
+    sqlite_database: Database,
+) -> None:
+    seen = _statements(sqlite_database)
+    with sqlite_database.transaction() as session:
+        session.execute(text("SELECT 1"))
+    with sqlite_database.read() as session:
+        session.execute(text("SELECT 2"))
+    assert seen == ["BEGIN IMMEDIATE", "SELECT 1", "BEGIN", "SELECT 2"]
+
+
+def test_sqlite_writer_holds_the_write_lock_from_its_first_statement(
+    sqlite_database: Database, tmp_path: Path
+) -> None:
+    other = sqlite3.connect(tmp_path / "etds.db", timeout=0, isolation_level=None)
+    try:
+        with sqlite_database.transaction() as session:
+            session.execute(text("SELECT count(*) FROM t"))  # only read so far
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+            # ...while readers still read (WAL).
+            assert other.execute("SELECT count(*) FROM t").fetchone() == (0,)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+
+
+def test_sqlite_savepoints_roll_back_inside_the_transaction(sqlite_database: Database) -> None:
+    with sqlite_database.transaction() as session:
+        session.execute(text("INSERT INTO t VALUES (1)"))
+        nested = session.begin_nested()
+        session.execute(text("INSERT INTO t VALUES (2)"))
+        nested.rollback()
+    with sqlite_database.read() as session:
+        assert session.execute(text("SELECT x FROM t")).scalars().all() == [1]
+
+
+def _create_then_fail(database: Database, asset_id: str) -> None:
+    with database.transaction() as session:
+        AssetRepository(session).create(asset(asset_id))
+        raise RuntimeError("abort")
+
+
+def test_transaction_commits_and_rolls_back(database: Database) -> None:
+    with database.transaction() as session:
+        AssetRepository(session).create(asset("kept"))
+    with pytest.raises(RuntimeError, match="abort"):
+        _create_then_fail(database, "dropped")
+    with database.read() as session:
+        assert sorted(AssetRepository(session).get_many(["kept", "dropped"])) == ["kept"]
+
+
+def test_read_never_keeps_writes(database: Database) -> None:
+    if database.backend == "postgresql":
+        with pytest.raises(DBAPIError, match="read-only"), database.read() as session:
+            AssetRepository(session).create(asset("a"))
+    else:
+        with database.read() as session:
+            AssetRepository(session).create(asset("a"))
+    with database.read() as session:
+        assert AssetRepository(session).get_many(["a"]) == {}
+
+
+def test_connection_gives_a_core_connection_in_a_transaction(database: Database) -> None:
+    with database.connection() as connection:
+        assert connection.in_transaction()
+        assert connection.execute(text("SELECT 41 + 1")).scalar() == 42
+    assert "Database(" in repr(database)
+
+
+def test_read_sees_one_snapshot(database: Database) -> None:
+    with database.read() as session:
+        repository = AssetRepository(session)
+        assert repository.get_many(["late"]) == {}
+        with database.transaction() as writer:
+            AssetRepository(writer).create(asset("late"))
+        assert repository.get_many(["late"]) == {}
+    with database.read() as session:
+        assert sorted(AssetRepository(session).get_many(["late"])) == ["late"]

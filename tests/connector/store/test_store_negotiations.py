@@ -1,0 +1,228 @@
+"""NegotiationRepository contract: pids, idempotent lookups, optimistic saves, history, claims."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from store_records import CONSUMER, PROVIDER, agreement, at, negotiation
+
+from connector.store.database import Database
+from connector.store.errors import (
+    AlreadyExists,
+    InvalidQuery,
+    InvalidRecord,
+    NotFound,
+    StaleRecord,
+)
+from connector.store.query import Criterion, QuerySpec
+from connector.store.repositories.agreements import AgreementRepository
+from connector.store.repositories.negotiations import NegotiationRepository
+
+
+def test_create_get_and_defaults(database: Database) -> None:
+    record = negotiation("n", offer={"@id": "offer-1"}, offered_by="provider")
+    with database.transaction() as session:
+        created = NegotiationRepository(session).create(record)
+    assert created == replace(record, version=1)
+    with database.read() as session:
+        stored = NegotiationRepository(session).get("n")
+    assert stored == created
+    assert (stored.pending, stored.attempts, stored.next_attempt_at) == (False, 0, None)
+
+
+def test_find_by_pid_uses_our_own_pid_for_each_role(database: Database) -> None:
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        repository.create(negotiation("p", role="provider", provider_pid="P1", consumer_pid="C1"))
+        repository.create(
+            negotiation("c", role="consumer", counterparty_id=PROVIDER,
+                        provider_pid="P1", consumer_pid="C1")
+        )  # fmt: skip
+    with database.read() as session:
+        repository = NegotiationRepository(session)
+        assert repository.find_by_pid("provider", "P1") == repository.get("p")
+        assert repository.find_by_pid("consumer", "C1") == repository.get("c")
+        assert repository.find_by_pid("provider", "C1") is None
+        assert repository.find_by_pid("provider", "P1", counterparty_id=CONSUMER) is not None
+        assert repository.find_by_pid("provider", "P1", counterparty_id=PROVIDER) is None
+        found = repository.find_by_consumer_pid_for_counterparty("provider", CONSUMER, "C1")
+        assert found is not None
+        assert found.id == "p"
+        assert repository.find_by_consumer_pid_for_counterparty("provider", PROVIDER, "C1") is None
+
+
+def test_pid_uniqueness(database: Database) -> None:
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        repository.create(negotiation("n1", provider_pid="P1", consumer_pid="C1"))
+        with pytest.raises(AlreadyExists, match="providerPid 'P1'"):
+            repository.create(negotiation("n2", provider_pid="P1", consumer_pid="C2"))
+        with pytest.raises(AlreadyExists, match=f"consumerPid of '{CONSUMER}'"):
+            repository.create(negotiation("n3", provider_pid="P3", consumer_pid="C1"))
+        with pytest.raises(AlreadyExists, match="id 'n1'"):
+            repository.create(negotiation("n1", provider_pid="P9", consumer_pid="C9"))
+        # Another consumer may reuse the same consumerPid: theirs are scoped by counterparty.
+        repository.create(
+            negotiation("n4", provider_pid="P4", consumer_pid="C1", counterparty_id="did:web:b")
+        )
+        # As consumer, two providers may hand out the same providerPid.
+        for n, provider in enumerate(("did:web:p1", "did:web:p2")):
+            repository.create(
+                negotiation(f"c{n}", role="consumer", counterparty_id=provider,
+                            consumer_pid=f"OURS{n}", provider_pid="SAME")
+            )  # fmt: skip
+    with database.read() as session:
+        assert NegotiationRepository(session).count(QuerySpec()) == 4
+
+
+def test_save_writes_mutable_fields_and_bumps_the_version(database: Database) -> None:
+    with database.transaction() as session:
+        AgreementRepository(session).create(agreement("ag"))
+        created = NegotiationRepository(session).create(negotiation("n"))
+    changed = replace(
+        created,
+        state="AGREED",
+        agreement_id="ag",
+        pending=True,
+        next_attempt_at=at(10),
+        attempts=2,
+        error_detail="timeout",
+        updated_at=at(5),
+        # Fixed at creation, ignored by save:
+        counterparty_id="did:web:impostor",
+        created_at=at(99),
+    )
+    with database.transaction() as session:
+        saved = NegotiationRepository(session).save(changed, expected_version=1)
+    assert saved == replace(
+        changed, counterparty_id=created.counterparty_id, created_at=created.created_at, version=2
+    )
+
+
+def test_save_conflicts(database: Database) -> None:
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        created = repository.create(negotiation("n"))
+        repository.create(negotiation("other", provider_pid="TAKEN", consumer_pid="X"))
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        repository.save(replace(created, state="OFFERED"), expected_version=1)
+        with pytest.raises(StaleRecord, match="version 1"):
+            repository.save(replace(created, state="TERMINATED"), expected_version=1)
+        with pytest.raises(NotFound):
+            repository.save(replace(created, id="ghost"), expected_version=1)
+        with pytest.raises(NotFound, match="contract agreement 'nope'"):
+            repository.save(replace(created, agreement_id="nope"), expected_version=2)
+        with pytest.raises(AlreadyExists, match="providerPid 'TAKEN'"):
+            repository.save(replace(created, provider_pid="TAKEN"), expected_version=2)
+        assert repository.get("n").state == "OFFERED"
+
+
+def test_invalid_values_are_refused(database: Database) -> None:
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        with pytest.raises(InvalidRecord, match="role"):
+            repository.create(negotiation("n", role="broker"))
+        with pytest.raises(InvalidRecord, match="offered_by"):
+            repository.create(negotiation("n", offered_by="someone"))
+        with pytest.raises(InvalidRecord, match="pending must be true or false"):
+            repository.create(negotiation("n", pending="yes"))
+        with pytest.raises(NotFound, match="contract definition 'cd'"):
+            repository.create(negotiation("n", contract_definition_id="cd"))
+
+
+def test_message_history_is_kept_in_order(database: Database) -> None:
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        repository.create(negotiation("n"))
+        repository.create(negotiation("m", provider_pid="P-m", consumer_pid="C-m"))
+        first = repository.append_message("n", "in", "ContractRequestMessage", {"a": 1}, at(2))
+        repository.append_message("m", "out", "ContractOfferMessage", {}, at(1))
+        second = repository.append_message("n", "out", "ContractAgreementMessage", {"b": 2}, at(1))
+    with database.read() as session:
+        history = NegotiationRepository(session).messages("n")
+    assert history == [first, second]
+    assert (history[0].direction, history[0].body, history[0].at) == ("in", {"a": 1}, at(2))
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        with pytest.raises(NotFound):
+            repository.append_message("ghost", "in", "X", {}, at(0))
+        with pytest.raises(InvalidRecord, match="direction"):
+            repository.append_message("n", "sideways", "X", {}, at(0))
+        assert repository.messages("ghost") == []
+
+
+def test_query_by_state_and_pending(database: Database) -> None:
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        for n, (state, pending) in enumerate(
+            [("REQUESTED", True), ("AGREED", False), ("REQUESTED", False)]
+        ):
+            repository.create(negotiation(f"n{n}", state=state, pending=pending, created_at=at(n)))
+    with database.read() as session:
+        repository = NegotiationRepository(session)
+        requested = QuerySpec(filters=(Criterion("state", "=", "REQUESTED"),))
+        assert [r.id for r in repository.query(requested)] == ["n0", "n2"]
+        waiting = QuerySpec(filters=(Criterion("pending", "=", "true"),))
+        assert [r.id for r in repository.query(waiting)] == ["n0"]
+        no_agreement = QuerySpec(filters=(Criterion("agreementId", "!=", "x"),))
+        assert repository.count(no_agreement) == 3
+        with pytest.raises(InvalidQuery, match="unknown contract negotiation field"):
+            repository.query(QuerySpec(filters=(Criterion("offer", "=", "x"),)))
+
+
+def test_claim_due_leases_only_due_pending_unleased_rows(database: Database) -> None:
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        repository.create(negotiation("due-late", pending=True, next_attempt_at=at(5)))
+        repository.create(
+            negotiation(
+                "due-early",
+                provider_pid="P2",
+                consumer_pid="C2",
+                pending=True,
+                next_attempt_at=at(1),
+            )
+        )
+        repository.create(
+            negotiation(
+                "future", provider_pid="P3", consumer_pid="C3", pending=True, next_attempt_at=at(60)
+            )
+        )
+        repository.create(
+            negotiation(
+                "idle", provider_pid="P4", consumer_pid="C4", pending=False, next_attempt_at=at(0)
+            )
+        )
+    with database.transaction() as session:
+        claimed = NegotiationRepository(session).claim_due(at(10), 10, "worker-a", 30)
+    assert [r.id for r in claimed] == ["due-early", "due-late"]
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        assert repository.claim_due(at(20), 10, "worker-b", 30) == []
+        # The lease of worker-a ran out at 40 s: someone else may take the work over.
+        assert [r.id for r in repository.claim_due(at(41), 1, "worker-b", 30)] == ["due-early"]
+
+
+def test_save_clears_the_lease(database: Database) -> None:
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        repository.create(negotiation("n", pending=True, next_attempt_at=at(0)))
+        (claimed,) = repository.claim_due(at(1), 5, "worker-a", 300)
+        assert claimed.version == 1  # claiming does not change the record's version
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        repository.save(replace(claimed, attempts=1, next_attempt_at=at(2)), expected_version=1)
+        assert [r.id for r in repository.claim_due(at(3), 5, "worker-b", 300)] == ["n"]
+
+
+def test_claim_due_refuses_nonsense(database: Database) -> None:
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        with pytest.raises(InvalidQuery):
+            repository.claim_due(at(0), 0, "w", 10)
+        with pytest.raises(ValueError, match="lease_seconds"):
+            repository.claim_due(at(0), 1, "w", 0)
+        with pytest.raises(InvalidRecord, match="now"):
+            repository.claim_due(at(0).replace(tzinfo=None), 1, "w", 10)
