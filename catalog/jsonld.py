@@ -1,0 +1,129 @@
+"""Offline JSON-LD processing: pyld over contexts the project bundles. Nothing is ever fetched.
+
+Every expansion and compaction gets its own context resolver with a fresh cache. pyld's default
+resolver shares one process-wide cache keyed by URL, which (a) would let a context resolved once
+outlive the loader that produced it and (b) is known to lose terms of an ``@import``-ed context (the
+DSP 2025-1 context imports its ODRL profile) when several message types are processed in a row.
+
+A context URL that is not registered is refused with :class:`UnknownContext`; callers turn that into
+a 400 for the peer. Documents are size-checked by the HTTP layer before they reach this module.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any, cast
+
+from pyld import jsonld
+from pyld.context_resolver import ContextResolver
+
+JsonObject = dict[str, Any]
+
+
+class JsonLdProcessingError(ValueError):
+    """The document is not valid JSON-LD (or uses a construct this node refuses)."""
+
+
+class UnknownContext(JsonLdProcessingError):
+    """The document refers to a remote ``@context`` this node does not bundle."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(
+            f"unknown @context {url!r}: this node never fetches remote contexts; "
+            "use one of the contexts it publishes or an inline context"
+        )
+        self.url = url
+
+
+def load_bundled_context(package: str, filename: str) -> JsonObject:
+    """Read a JSON-LD context shipped as package data."""
+    text = resources.files(package).joinpath(filename).read_text(encoding="utf-8")
+    document = json.loads(text)
+    if not isinstance(document, dict) or "@context" not in document:
+        raise JsonLdProcessingError(f"{package}/{filename} is not a JSON-LD context document")
+    return document
+
+
+class JsonLdProcessor:
+    """Expands and compacts documents against a fixed set of context documents (URL → document)."""
+
+    def __init__(self, contexts: Mapping[str, JsonObject]) -> None:
+        self._contexts = {url: copy.deepcopy(doc) for url, doc in contexts.items()}
+
+    @property
+    def context_urls(self) -> frozenset[str]:
+        return frozenset(self._contexts)
+
+    def with_contexts(self, contexts: Mapping[str, JsonObject]) -> JsonLdProcessor:
+        """A processor that also knows ``contexts``."""
+        return JsonLdProcessor({**self._contexts, **contexts})
+
+    def _load(self, url: str, _options: Mapping[str, Any] | None = None) -> JsonObject:
+        document = self._contexts.get(url)
+        if document is None:
+            raise jsonld.JsonLdError(
+                f"unknown context {url}", "jsonld.LoadDocumentError", {"url": url}
+            )
+        return {"contextUrl": None, "documentUrl": url, "document": copy.deepcopy(document)}
+
+    def _options(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            "documentLoader": self._load,
+            "contextResolver": ContextResolver({}, self._load),
+            "base": "",
+        }
+        if extra:
+            options.update(extra)
+        return options
+
+    def expand(self, document: Any, *, expand_context: Any = None) -> list[JsonObject]:
+        """Expand ``document``; ``expand_context`` applies before the document's own context.
+
+        Relative identifiers (``"asset-1"``) stay relative: no base IRI is invented for them.
+        """
+        initial: list[Any] = [{"@base": None}]
+        if expand_context is not None:
+            initial.append(expand_context)
+        extra = {"expandContext": initial}
+        try:
+            result = jsonld.expand(copy.deepcopy(document), self._options(extra))
+        except jsonld.JsonLdError as exc:
+            raise self._translate(exc) from None
+        except (TypeError, KeyError, AttributeError, IndexError) as exc:
+            raise JsonLdProcessingError(f"malformed JSON-LD: {exc}") from None
+        return cast(list[JsonObject], result)
+
+    def compact(self, document: Any, context: Any) -> JsonObject:
+        """Compact ``document`` with ``context`` (a URL, an inline context or a list of them).
+
+        The document is expanded first by :meth:`expand`, so relative identifiers stay relative.
+        """
+        expanded = self.expand(document)
+        options = self._options({"skipExpansion": True})
+        try:
+            result = jsonld.compact(expanded, context, options)
+        except jsonld.JsonLdError as exc:
+            raise self._translate(exc) from None
+        except (TypeError, KeyError, AttributeError, IndexError) as exc:
+            raise JsonLdProcessingError(f"malformed JSON-LD: {exc}") from None
+        return cast(JsonObject, result)
+
+    @staticmethod
+    def _translate(exc: Exception) -> JsonLdProcessingError:
+        """Turn a pyld error (possibly nested) into a readable one, naming an unknown context."""
+        seen: Exception | None = exc
+        while seen is not None:
+            details = getattr(seen, "details", None)
+            if isinstance(details, dict):
+                url = details.get("url")
+                if isinstance(url, str):
+                    return UnknownContext(url)
+                cause = details.get("cause")
+                seen = cause if isinstance(cause, Exception) else None
+            else:
+                seen = None
+        message = exc.args[0] if exc.args else "invalid JSON-LD"
+        return JsonLdProcessingError(f"invalid JSON-LD: {message}")

@@ -1,0 +1,1 @@
+"""The etds-connector node: HTTP APIs, storage, state machines, data plane, identity and CLI."""

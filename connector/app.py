@@ -1,0 +1,75 @@
+"""``create_app(settings)``: the one place where a node is wired together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from catalog.jsonld import JsonLdProcessor
+from connector.http import health
+from connector.http.limits import BodySizeLimitMiddleware
+from connector.http.problem import install_problem_handlers
+from connector.http.requestlog import RequestLogMiddleware
+from connector.management.router import VERSION_PREFIXES, management_router
+from connector.node import Node, source_config
+from connector.settings import Settings
+from connector.store.database import Database
+from connector.store.migrate import upgrade
+
+log = logging.getLogger("etds.app")
+
+
+def create_app(settings: Settings, *, database: Database | None = None) -> FastAPI:
+    """Build the node's ASGI application.
+
+    ``database`` may be given (tests share one); otherwise it is created from the settings. The
+    application owns (and disposes of) a database it created. Schema migrations run at start-up
+    when ``database.auto_migrate`` is set.
+    """
+    owns_database = database is None
+    db = database or Database.from_url(
+        settings.database.url.get_secret_value(), echo=settings.database.echo
+    )
+    node = Node(
+        settings=settings,
+        database=db,
+        jsonld=JsonLdProcessor({}),
+        sources=source_config(settings),
+        admin_api_keys=tuple(settings.management.all_api_keys()),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.database.auto_migrate:
+            upgrade(db)
+        log.info(
+            "node started",
+            extra={"participant_id": settings.node.participant_id, "profile": settings.profile},
+        )
+        try:
+            yield
+        finally:
+            if owns_database:
+                db.dispose()
+            log.info("node stopped")
+
+    app = FastAPI(
+        title="etds-connector",
+        summary="European Tourism Data Space connector node",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.node = node
+    app.state.settings = settings
+    install_problem_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
+    app.add_middleware(RequestLogMiddleware)
+
+    app.include_router(health.router)
+    management = management_router()
+    for prefix in VERSION_PREFIXES:
+        app.include_router(management, prefix=prefix)
+    return app

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every API of the node: problem documents, input caps, request logs."""

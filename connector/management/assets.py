@@ -1,0 +1,214 @@
+"""``/management/v3/assets``: what data the node offers, and where it lives (EDC-compatible).
+
+Create (``POST``, 200 + ``IdResponse``), get, update (``PUT`` with the whole asset, 204), delete
+(204; 409 while an agreement refers to the asset) and query (``POST …/request`` with a
+``QuerySpec``). The data address is validated by :mod:`connector.sources` before anything is
+stored; an invalid request stores nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+
+from catalog.jsonld import JsonLdProcessor, JsonObject
+from connector.errors import BadRequest, FieldError
+from connector.management.auth import AdminPrincipal
+from connector.management.body import ExpandedBody, OptionalExpandedBody
+from connector.management.querying import parse_query_spec
+from connector.management.vocabulary import (
+    EDC,
+    RESPONSE_CONTEXT,
+    node_types,
+    resolve_term,
+    simplify_node,
+    unsimplify_node,
+    values,
+)
+from connector.node import Node, NodeDep
+from connector.sources import (
+    DataAddressError,
+    SourceConfig,
+    check_data_address,
+    parse_data_address,
+)
+from connector.store.records import AssetRecord
+from connector.store.repositories.assets import AssetRepository
+
+router = APIRouter(prefix="/assets", tags=["assets"])
+
+ASSET_TYPES = frozenset({EDC + "Asset"})
+MAX_ID_LENGTH = 256
+_VALID_ID = re.compile(r"^[^\s\x00-\x1f\x7f]+$")
+_COLUMN_FIELDS = {
+    "id": "id",
+    EDC + "id": "id",
+    "createdAt": "createdAt",
+    EDC + "createdAt": "createdAt",
+}
+
+
+def _asset_id(node: JsonObject, *, generate: bool) -> str:
+    raw = node.get("@id")
+    if raw is None:
+        if generate:
+            return str(uuid.uuid4())
+        raise BadRequest("the asset '@id' is required")
+    if not isinstance(raw, str) or not raw or len(raw) > MAX_ID_LENGTH or not _VALID_ID.match(raw):
+        raise BadRequest(
+            f"the asset '@id' must be 1 to {MAX_ID_LENGTH} characters without spaces or controls"
+        )
+    return raw
+
+
+def _one_node(node: JsonObject, term: str, *, required: bool) -> JsonObject | None:
+    found = values(node, EDC + term)
+    if not found:
+        if required:
+            raise BadRequest(f"'{term}' is required", errors=[FieldError(term, "required")])
+        return None
+    if len(found) != 1 or not isinstance(found[0], dict) or "@value" in found[0]:
+        raise BadRequest(f"'{term}' must be one JSON object", errors=[FieldError(term, "object")])
+    return dict(found[0])
+
+
+def _data_address(node: JsonObject, sources_config: SourceConfig) -> dict[str, Any]:
+    address_node = _one_node(node, "dataAddress", required=True)
+    assert address_node is not None
+    plain: dict[str, Any] = {}
+    for iri, found in address_node.items():
+        if iri in ("@type", "@id"):
+            continue
+        name = iri.removeprefix(EDC)
+        if name == iri:
+            raise BadRequest(f"dataAddress field {iri!r} is not supported")
+        if len(found) != 1 or not isinstance(found[0], dict) or "@value" not in found[0]:
+            raise BadRequest(f"dataAddress field {name!r} must be a single value")
+        plain[name] = found[0]["@value"]
+    try:
+        address = parse_data_address(plain)
+        check_data_address(address, sources_config)
+    except DataAddressError as exc:
+        raise BadRequest(
+            f"dataAddress: {exc.detail}",
+            errors=[FieldError(f"dataAddress.{e.location}", e.message) for e in exc.errors],
+            log_detail=exc.log_detail,
+        ) from None
+    return address.model_dump(mode="json", exclude_none=True)
+
+
+def asset_from_request(node: JsonObject, node_services: Node, *, generate_id: bool) -> AssetRecord:
+    """Validate an expanded asset request and build the record to store (timestamps unset)."""
+    types = node_types(node)
+    if types and not ASSET_TYPES.intersection(types):
+        raise BadRequest("the request body must be an Asset ('@type': 'Asset')")
+    asset_id = _asset_id(node, generate=generate_id)
+    properties_node = _one_node(node, "properties", required=True)
+    assert properties_node is not None
+    private_node = _one_node(node, "privateProperties", required=False) or {}
+    properties = simplify_node(properties_node)
+    private = simplify_node(private_node)
+    duplicated = sorted(set(properties) & set(private))
+    if duplicated:
+        raise BadRequest(
+            "the same keys cannot be both in 'properties' and 'privateProperties': "
+            + ", ".join(duplicated)
+        )
+    properties[EDC + "id"] = asset_id
+    now = datetime.now(UTC)
+    return AssetRecord(
+        id=asset_id,
+        properties=properties,
+        private_properties=private,
+        data_address=_data_address(node, node_services.sources),
+        created_at=now,
+        updated_at=now,
+        version=0,
+    )
+
+
+def render_asset(processor: JsonLdProcessor, asset: AssetRecord) -> JsonObject:
+    """The EDC JSON-LD representation of ``asset`` (compacted, with its ``@context``)."""
+    expanded: JsonObject = {
+        "@id": asset.id,
+        "@type": [EDC + "Asset"],
+        EDC + "properties": [unsimplify_node(asset.properties)],
+        EDC + "createdAt": [{"@value": int(asset.created_at.timestamp() * 1000)}],
+    }
+    if asset.private_properties:
+        expanded[EDC + "privateProperties"] = [unsimplify_node(asset.private_properties)]
+    compacted = processor.compact(expanded, RESPONSE_CONTEXT)
+    compacted["dataAddress"] = {"@type": "DataAddress", **asset.data_address}
+    return compacted
+
+
+def id_response(processor: JsonLdProcessor, identifier: str, created_at: datetime) -> JsonObject:
+    expanded = {
+        "@id": identifier,
+        "@type": [EDC + "IdResponse"],
+        EDC + "createdAt": [{"@value": int(created_at.timestamp() * 1000)}],
+    }
+    return processor.compact(expanded, RESPONSE_CONTEXT)
+
+
+def resolve_asset_field(term: str) -> str:
+    """A query's operandLeft/sortField for assets: the id, createdAt, or a property IRI."""
+    if term in _COLUMN_FIELDS:
+        return _COLUMN_FIELDS[term]
+    iri = resolve_term(term.removeprefix("properties."))
+    return _COLUMN_FIELDS.get(iri, iri)
+
+
+@router.post("", summary="Create an asset")
+def create_asset(body: ExpandedBody, node: NodeDep, _admin: AdminPrincipal) -> JSONResponse:
+    record = asset_from_request(body, node, generate_id=True)
+    with node.database.transaction() as session:
+        created = AssetRepository(session).create(record)
+    return JSONResponse(id_response(node.jsonld, created.id, created.created_at))
+
+
+@router.post("/request", summary="Query assets")
+def query_assets(body: OptionalExpandedBody, node: NodeDep, _admin: AdminPrincipal) -> JSONResponse:
+    spec = parse_query_spec(body, resolve_asset_field)
+    with node.database.read() as session:
+        found = AssetRepository(session).query(spec)
+    return JSONResponse([render_asset(node.jsonld, asset) for asset in found])
+
+
+@router.get("/{asset_id}", summary="Get an asset")
+def get_asset(asset_id: str, node: NodeDep, _admin: AdminPrincipal) -> JSONResponse:
+    with node.database.read() as session:
+        asset = AssetRepository(session).get(asset_id)
+    return JSONResponse(render_asset(node.jsonld, asset))
+
+
+@router.put("", status_code=204, summary="Replace an asset")
+def update_asset(body: ExpandedBody, node: NodeDep, _admin: AdminPrincipal) -> Response:
+    record = asset_from_request(body, node, generate_id=False)
+    with node.database.transaction() as session:
+        repository = AssetRepository(session)
+        current = repository.get(record.id)
+        repository.update(
+            AssetRecord(
+                id=record.id,
+                properties=record.properties,
+                private_properties=record.private_properties,
+                data_address=record.data_address,
+                created_at=current.created_at,
+                updated_at=record.updated_at,
+                version=current.version,
+            )
+        )
+    return Response(status_code=204)
+
+
+@router.delete("/{asset_id}", status_code=204, summary="Delete an asset")
+def delete_asset(asset_id: str, node: NodeDep, _admin: AdminPrincipal) -> Response:
+    with node.database.transaction() as session:
+        AssetRepository(session).delete(asset_id)
+    return Response(status_code=204)

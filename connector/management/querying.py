@@ -1,0 +1,89 @@
+"""EDC ``QuerySpec`` requests (offset, limit, filterExpression, sort) → store queries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from connector.errors import BadRequest
+from connector.management.vocabulary import EDC, node_types, single_literal, values
+from connector.store.query import Criterion, QuerySpec
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 1000
+LIST_OPERATORS = frozenset({"in", "not in"})
+OPERATORS = frozenset(
+    {"=", "!=", "in", "not in", "like", "ilike", "<", "<=", ">", ">=", "contains"}
+)
+
+
+def _integer(node: Mapping[str, Any], term: str, default: int, low: int, high: int) -> int:
+    value = single_literal(node, EDC + term, term)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequest(f"{term!r} must be an integer")
+    if not low <= value <= high:
+        raise BadRequest(f"{term!r} must be between {low} and {high}")
+    return value
+
+
+def _string(node: Mapping[str, Any], term: str, max_length: int = 512) -> str | None:
+    value = single_literal(node, EDC + term, term)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or len(value) > max_length:
+        raise BadRequest(f"{term!r} must be a non-empty string of at most {max_length} characters")
+    return value
+
+
+def _criterion(node: Any, resolve_field: Callable[[str], str]) -> Criterion:
+    if not isinstance(node, dict) or "@value" in node:
+        raise BadRequest("each filterExpression entry must be an object with operandLeft/operator")
+    left = _string(node, "operandLeft")
+    operator = _string(node, "operator", max_length=16)
+    if left is None or operator is None:
+        raise BadRequest("each filterExpression entry needs 'operandLeft' and 'operator'")
+    operator = operator.lower()
+    if operator not in OPERATORS:
+        raise BadRequest(
+            f"unsupported operator {operator!r}; supported: {', '.join(sorted(OPERATORS))}"
+        )
+    right_values = values(node, EDC + "operandRight")
+    literals = []
+    for value in right_values:
+        if not isinstance(value, dict) or "@value" not in value:
+            raise BadRequest("'operandRight' must be literal values")
+        literals.append(value["@value"])
+    if operator in LIST_OPERATORS:
+        right: Any = literals
+    elif len(literals) == 1:
+        right = literals[0]
+    else:
+        raise BadRequest(f"operator {operator!r} needs exactly one 'operandRight' value")
+    return Criterion(resolve_field(left), operator, right)
+
+
+def parse_query_spec(
+    node: Mapping[str, Any] | None, resolve_field: Callable[[str], str]
+) -> QuerySpec:
+    """The store query a (possibly absent) expanded ``QuerySpec`` node asks for."""
+    if node is None:
+        return QuerySpec(offset=0, limit=DEFAULT_LIMIT)
+    types = node_types(node)
+    if types and EDC + "QuerySpec" not in types:
+        raise BadRequest("the request body must be a QuerySpec")
+    sort_order = _string(node, "sortOrder", max_length=4) or "ASC"
+    if sort_order.upper() not in ("ASC", "DESC"):
+        raise BadRequest("'sortOrder' must be ASC or DESC")
+    sort_field = _string(node, "sortField")
+    criteria = tuple(
+        _criterion(entry, resolve_field) for entry in values(node, EDC + "filterExpression")
+    )
+    return QuerySpec(
+        offset=_integer(node, "offset", 0, 0, 10_000_000),
+        limit=_integer(node, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
+        sort_field=resolve_field(sort_field) if sort_field else None,
+        sort_order="DESC" if sort_order.upper() == "DESC" else "ASC",
+        filters=criteria,
+    )

@@ -1,0 +1,16 @@
+"""The management API, under ``/management/v3`` and (older EDC clients) ``/management/v2``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from connector.management import assets
+
+VERSION_PREFIXES = ("/management/v3", "/management/v2")
+
+
+def management_router() -> APIRouter:
+    """All management resources, once; the app mounts it under each version prefix."""
+    router = APIRouter()
+    router.include_router(assets.router)
+    return router

@@ -1,0 +1,291 @@
+"""Typed settings of a node: a TOML file and ``ETDS_*`` variables, validated at start-up.
+
+Precedence (highest first): explicit arguments, environment variables (``ETDS_`` prefix, ``__``
+between nested names, e.g. ``ETDS_DATABASE__URL``), the TOML file, then the defaults below.
+
+Two profiles exist. ``development`` has turnkey defaults (loopback addresses, a well-known API key,
+SQLite under ``./var``). ``production`` refuses every value that is only safe on a developer's
+laptop: default API keys, loopback callback allow-lists, plain-HTTP public URLs, a missing signing
+key. Every refusal names the setting and says what to do.
+
+Relative paths are relative to the working directory of the process.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEVELOPMENT_API_KEY = "etds-development-key"
+DEVELOPMENT_PARTICIPANT_ID = "urn:etds:participant:development"
+MIN_PRODUCTION_API_KEY_LENGTH = 32
+
+Profile = Literal["development", "production"]
+Mode = Literal["auto", "manual"]
+ShortStr = Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NodeSettings(_Section):
+    """Who the node is and where it listens."""
+
+    participant_id: ShortStr = DEVELOPMENT_PARTICIPANT_ID
+    name: ShortStr = "etds-connector"
+    public_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8181")
+    host: ShortStr = "127.0.0.1"
+    port: int = Field(default=8181, ge=1, le=65535)
+
+
+class DatabaseSettings(_Section):
+    """Where state is stored: SQLite (embedded default) or PostgreSQL (production)."""
+
+    url: SecretStr = SecretStr("sqlite:///var/etds.db")
+    auto_migrate: bool = True
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _supported_backend(cls, value: SecretStr) -> SecretStr:
+        url = value.get_secret_value()
+        if not url.startswith(("sqlite:///", "postgresql+psycopg://", "postgresql://")):
+            raise ValueError(
+                "must start with sqlite:/// or postgresql+psycopg:// (e.g. "
+                "postgresql+psycopg://etds@db.example:5432/etds)"
+            )
+        return value
+
+
+class ManagementSettings(_Section):
+    """Administrator API credentials."""
+
+    api_keys: list[SecretStr] = Field(default_factory=lambda: [SecretStr(DEVELOPMENT_API_KEY)])
+    api_keys_file: Path | None = None
+
+    def all_api_keys(self) -> list[str]:
+        """Keys from the settings plus one per non-empty line of ``api_keys_file``."""
+        keys = [k.get_secret_value() for k in self.api_keys]
+        if self.api_keys_file is not None:
+            text = self.api_keys_file.read_text(encoding="utf-8")
+            keys.extend(line.strip() for line in text.splitlines() if line.strip())
+        return keys
+
+
+class SecuritySettings(_Section):
+    """Keys and outbound-address rules."""
+
+    signing_key_file: Path | None = None
+    callback_allow_hosts: list[ShortStr] = Field(
+        default_factory=lambda: ["127.0.0.1", "localhost", "::1"]
+    )
+    allow_http_callbacks: bool = True
+
+
+class ObjectStoreSettings(_Section):
+    """An S3-compatible object store that data addresses refer to by name."""
+
+    endpoint_override: ShortStr | None = None
+    region: ShortStr = "us-east-1"
+    scheme: Literal["https", "http"] = "https"
+    access_key: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    anonymous: bool = False
+
+
+class StorageSettings(_Section):
+    """Where asset data may be read from."""
+
+    data_roots: list[Path] = Field(default_factory=lambda: [Path("var/data")])
+    object_stores: dict[str, ObjectStoreSettings] = Field(default_factory=dict)
+    batch_rows: int = Field(default=131_072, ge=1_024, le=4_194_304)
+
+
+class LimitsSettings(_Section):
+    """Input caps applied before any parsing."""
+
+    max_body_bytes: int = Field(default=1_048_576, ge=1_024, le=64 * 1_048_576)
+    max_json_depth: int = Field(default=32, ge=4, le=256)
+    max_json_nodes: int = Field(default=20_000, ge=100, le=1_000_000)
+
+
+class LoggingSettings(_Section):
+    """Log level and format (one JSON object per line, or human-readable text)."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["json", "text"] = "json"
+
+
+class Settings(BaseSettings):
+    """All settings of a node; see docs/configuration.md for each one."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ETDS_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    profile: Profile = "development"
+    node: NodeSettings = Field(default_factory=NodeSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    management: ManagementSettings = Field(default_factory=ManagementSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+
+    @model_validator(mode="after")
+    def _production_is_safe(self) -> Settings:
+        if self.profile == "production":
+            problems = production_problems(self)
+            if problems:
+                raise UnsafeForProduction(problems)
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = settings_cls.model_config.get("toml_file")
+        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
+        if toml_file is not None:
+            sources += (TomlConfigSettingsSource(settings_cls, toml_file=toml_file),)
+        return sources
+
+
+def _is_loopback_host(host: str) -> bool:
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified or address.is_link_local
+
+
+def _key_file_problem(path: Path) -> str | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return f"security.signing_key_file: {path} does not exist"
+    if not stat.S_ISREG(info.st_mode):
+        return f"security.signing_key_file: {path} is not a regular file"
+    if info.st_mode & 0o077:
+        return f"security.signing_key_file: {path} must not be readable by others (chmod 600)"
+    return None
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """Every reason why ``settings`` is unsafe for the production profile (empty if none)."""
+    problems: list[str] = []
+    node = settings.node
+    if node.participant_id == DEVELOPMENT_PARTICIPANT_ID:
+        problems.append("node.participant_id: set the participant id the dataspace knows you by")
+    if node.public_url.scheme != "https":
+        problems.append("node.public_url: must be an https:// URL")
+    try:
+        keys = settings.management.all_api_keys()
+    except OSError as exc:
+        problems.append(f"management.api_keys_file: cannot be read ({exc.strerror})")
+        keys = []
+    if not keys:
+        problems.append("management.api_keys: at least one administrator API key is required")
+    for key in keys:
+        if key == DEVELOPMENT_API_KEY:
+            problems.append("management.api_keys: the development default key is not allowed")
+        elif len(key) < MIN_PRODUCTION_API_KEY_LENGTH:
+            problems.append(
+                f"management.api_keys: keys must have at least {MIN_PRODUCTION_API_KEY_LENGTH} "
+                "characters (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+    loopback = [h for h in settings.security.callback_allow_hosts if _is_loopback_host(h)]
+    if loopback:
+        problems.append(
+            "security.callback_allow_hosts: loopback or link-local hosts are not allowed "
+            f"({', '.join(loopback)})"
+        )
+    if settings.security.allow_http_callbacks:
+        problems.append("security.allow_http_callbacks: must be false (callbacks use https)")
+    if settings.security.signing_key_file is None:
+        problems.append("security.signing_key_file: a signing key is required")
+    else:
+        problem = _key_file_problem(settings.security.signing_key_file)
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+class UnsafeForProduction(ValueError):
+    """Raised by validation of the production profile; ``problems`` lists each unsafe value."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("unsafe for production: " + "; ".join(problems))
+        self.problems = problems
+
+
+class SettingsError(Exception):
+    """The settings cannot be loaded; ``messages`` says why, one line per problem."""
+
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__("invalid settings:\n" + "\n".join(f"  - {m}" for m in messages))
+        self.messages = messages
+
+
+def _describe(error: Mapping[str, Any]) -> list[str]:
+    cause = error.get("ctx", {}).get("error")
+    if isinstance(cause, UnsafeForProduction):
+        return [f"unsafe for production: {problem}" for problem in cause.problems]
+    location = ".".join(str(part) for part in error.get("loc", ()) if part != "__root__")
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    return [f"{location}: {message}" if location else message]
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Load and validate the settings from ``config_file`` (or ``$ETDS_CONFIG``) and environment.
+
+    Raises :class:`SettingsError` with one readable line per problem.
+    """
+    if config_file is None and os.environ.get("ETDS_CONFIG"):
+        config_file = Path(os.environ["ETDS_CONFIG"])
+    if config_file is not None and not config_file.is_file():
+        raise SettingsError([f"configuration file {config_file} does not exist"])
+
+    class _Configured(Settings):
+        model_config = SettingsConfigDict(toml_file=config_file)
+
+    try:
+        loaded = _Configured(**overrides)
+    except ValidationError as exc:
+        raise SettingsError([line for e in exc.errors() for line in _describe(e)]) from None
+    except ValueError as exc:  # TOML syntax errors surface as ValueError subclasses
+        raise SettingsError([f"{config_file}: {exc}"]) from None
+    return loaded

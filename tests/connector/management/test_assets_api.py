@@ -1,0 +1,288 @@
+"""/management/v3/assets: EDC-compatible CRUD and queries; bad input changes nothing stored."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from connector.app import create_app
+from connector.settings import DEVELOPMENT_API_KEY, load_settings
+from connector.store.database import Database
+
+EDC = "https://w3id.org/edc/v0.0.1/ns/"
+HEADERS = {"X-Api-Key": DEVELOPMENT_API_KEY}
+V3 = "/management/v3"
+
+
+def _asset(asset_id: str | None = "barometer", **properties: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "@context": {"@vocab": EDC},
+        "@type": "Asset",
+        "properties": {"name": "Booking barometer", "contenttype": "application/vnd.apache.parquet"}
+        | properties,
+        "dataAddress": {
+            "@type": "DataAddress",
+            "type": "LocalFile",
+            "path": "barometer/",
+            "format": "parquet",
+        },
+    }
+    if asset_id is not None:
+        body["@id"] = asset_id
+    return body
+
+
+@pytest.fixture
+def client(database: Database, tmp_path: Any) -> Iterator[TestClient]:
+    settings = load_settings(storage={"data_roots": [str(tmp_path)]})
+    app = create_app(settings, database=database)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def _stored(client: TestClient) -> list[dict[str, Any]]:
+    response = client.post(f"{V3}/assets/request", headers=HEADERS, json={"limit": 1000})
+    assert response.status_code == 200
+    return list(response.json())
+
+
+def _assert_problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == status
+    assert problem["type"].startswith("urn:etds:problem:")
+    assert problem["detail"]
+    return dict(problem)
+
+
+def test_create_then_get_round_trips_edc_shapes(client: TestClient) -> None:
+    created = client.post(f"{V3}/assets", headers=HEADERS, json=_asset())
+    assert created.status_code == 200
+    body = created.json()
+    assert body["@id"] == "barometer"
+    assert body["@type"] == "IdResponse"
+    assert isinstance(body["createdAt"], int)
+    assert body["@context"]["@vocab"] == EDC
+
+    fetched = client.get(f"{V3}/assets/barometer", headers=HEADERS)
+    assert fetched.status_code == 200
+    asset = fetched.json()
+    assert asset["@id"] == "barometer"
+    assert asset["@type"] == "Asset"
+    assert asset["properties"]["name"] == "Booking barometer"
+    assert asset["properties"]["id"] == "barometer"
+    assert asset["dataAddress"] == {
+        "@type": "DataAddress",
+        "type": "LocalFile",
+        "path": "barometer/",
+        "format": "parquet",
+        "partitioning": "hive",
+    }
+    assert asset["@context"]["dct"] == "http://purl.org/dc/terms/"
+
+
+def test_json_ld_with_prefixes_and_languages_round_trips(client: TestClient) -> None:
+    body = _asset()
+    body["@context"] = {"@vocab": EDC, "dct": "http://purl.org/dc/terms/"}
+    body["properties"]["dct:title"] = [
+        {"@value": "Baromètre des réservations", "@language": "fr"},
+        {"@value": "Booking barometer", "@language": "en"},
+    ]
+    body["properties"]["http://www.w3.org/ns/dcat#keyword"] = ["tourisme", "camping"]
+    assert client.post(f"{V3}/assets", headers=HEADERS, json=body).status_code == 200
+    properties = client.get(f"{V3}/assets/barometer", headers=HEADERS).json()["properties"]
+    assert {"@value": "Baromètre des réservations", "@language": "fr"} in properties["dct:title"]
+    assert sorted(properties["dcat:keyword"]) == ["camping", "tourisme"]
+
+
+def test_plain_json_without_context_is_accepted(client: TestClient) -> None:
+    body = _asset()
+    del body["@context"]
+    assert client.post(f"{V3}/assets", headers=HEADERS, json=body).status_code == 200
+    assert client.get(f"{V3}/assets/barometer", headers=HEADERS).json()["properties"]["name"]
+
+
+def test_id_is_generated_when_absent(client: TestClient) -> None:
+    created = client.post(f"{V3}/assets", headers=HEADERS, json=_asset(None))
+    assert created.status_code == 200
+    generated = created.json()["@id"]
+    assert client.get(f"{V3}/assets/{generated}", headers=HEADERS).status_code == 200
+
+
+def test_duplicate_id_is_a_conflict_and_keeps_the_original(client: TestClient) -> None:
+    assert client.post(f"{V3}/assets", headers=HEADERS, json=_asset()).status_code == 200
+    again = client.post(f"{V3}/assets", headers=HEADERS, json=_asset(name="other"))
+    _assert_problem(again, 409)
+    assert _stored(client)[0]["properties"]["name"] == "Booking barometer"
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        pytest.param(lambda b: b.pop("properties"), id="missing-properties"),
+        pytest.param(lambda b: b.pop("dataAddress"), id="missing-data-address"),
+        pytest.param(lambda b: b.update(properties="not an object"), id="properties-not-object"),
+        pytest.param(lambda b: b.update({"@id": "x" * 300}), id="id-too-long"),
+        pytest.param(lambda b: b.update({"@id": "has space"}), id="id-with-space"),
+        pytest.param(lambda b: b.update({"@type": "PolicyDefinition"}), id="wrong-type"),
+        pytest.param(lambda b: b["dataAddress"].update(type="HttpData"), id="unsupported-address"),
+        pytest.param(lambda b: b["dataAddress"].update(format="xlsx"), id="unknown-format"),
+        pytest.param(lambda b: b["dataAddress"].pop("path"), id="address-without-path"),
+        pytest.param(lambda b: b["dataAddress"].update(path=["a", "b"]), id="path-not-string"),
+        pytest.param(lambda b: b["dataAddress"].update(path="../../etc"), id="path-escapes-root"),
+        pytest.param(
+            lambda b: b.update(privateProperties={"name": "x"}), id="private-duplicates-property"
+        ),
+        pytest.param(
+            lambda b: b.update({"@context": "https://example.org/remote.jsonld"}),
+            id="remote-context",
+        ),
+    ],
+)
+def test_invalid_asset_is_refused_and_nothing_is_stored(client: TestClient, mutate: Any) -> None:
+    assert client.post(f"{V3}/assets", headers=HEADERS, json=_asset("kept")).status_code == 200
+    before = _stored(client)
+    body = _asset("kept")
+    mutate(body)
+    _assert_problem(client.post(f"{V3}/assets", headers=HEADERS, json=body), 400)
+    _assert_problem(client.put(f"{V3}/assets", headers=HEADERS, json=body), 400)
+    assert _stored(client) == before
+
+
+@pytest.mark.parametrize(
+    ("raw", "content_type", "status"),
+    [
+        (b"{not json", "application/json", 400),
+        (b"", "application/json", 400),
+        (b"[1, 2]", "application/json", 400),
+        (b"<asset/>", "application/xml", 415),
+        (b"[" * 5000 + b"]" * 5000, "application/json", 400),
+    ],
+)
+def test_malformed_bodies_get_problems(
+    client: TestClient, raw: bytes, content_type: str, status: int
+) -> None:
+    response = client.post(
+        f"{V3}/assets", headers=HEADERS | {"content-type": content_type}, content=raw
+    )
+    _assert_problem(response, status)
+    assert _stored(client) == []
+
+
+def test_ten_megabyte_body_is_refused(client: TestClient) -> None:
+    body = _asset()
+    body["properties"]["blob"] = "x" * 10_000_000
+    response = client.post(f"{V3}/assets", headers=HEADERS, content=json.dumps(body).encode())
+    _assert_problem(response, 413)
+    assert _stored(client) == []
+
+
+def test_unknown_asset_is_404_everywhere(client: TestClient) -> None:
+    _assert_problem(client.get(f"{V3}/assets/nope", headers=HEADERS), 404)
+    _assert_problem(client.delete(f"{V3}/assets/nope", headers=HEADERS), 404)
+    _assert_problem(client.put(f"{V3}/assets", headers=HEADERS, json=_asset("nope")), 404)
+    assert _stored(client) == []
+
+
+def test_update_replaces_and_keeps_creation_time(client: TestClient) -> None:
+    client.post(f"{V3}/assets", headers=HEADERS, json=_asset())
+    before = client.get(f"{V3}/assets/barometer", headers=HEADERS).json()
+    response = client.put(f"{V3}/assets", headers=HEADERS, json=_asset(name="Renamed"))
+    assert response.status_code == 204
+    after = client.get(f"{V3}/assets/barometer", headers=HEADERS).json()
+    assert after["properties"]["name"] == "Renamed"
+    assert after["createdAt"] == before["createdAt"]
+
+
+def test_delete_removes(client: TestClient) -> None:
+    client.post(f"{V3}/assets", headers=HEADERS, json=_asset())
+    assert client.delete(f"{V3}/assets/barometer", headers=HEADERS).status_code == 204
+    _assert_problem(client.get(f"{V3}/assets/barometer", headers=HEADERS), 404)
+
+
+def _seed(client: TestClient) -> None:
+    for index, name in enumerate(["presence", "barometer", "indicators", "barometer-archive"]):
+        body = _asset(name, name=name, rank=index)
+        assert client.post(f"{V3}/assets", headers=HEADERS, json=body).status_code == 200
+
+
+def _query(client: TestClient, **spec: Any) -> list[str]:
+    response = client.post(
+        f"{V3}/assets/request", headers=HEADERS, json={"@type": "QuerySpec"} | spec
+    )
+    assert response.status_code == 200, response.text
+    return [asset["@id"] for asset in response.json()]
+
+
+def test_query_filters_sorts_and_pages(client: TestClient) -> None:
+    _seed(client)
+    assert _query(client) == ["barometer", "barometer-archive", "indicators", "presence"]
+    assert _query(client, sortOrder="DESC", limit=2) == ["presence", "indicators"]
+    assert _query(client, offset=1, limit=2) == ["barometer-archive", "indicators"]
+    by_name = {"operandLeft": EDC + "name", "operator": "=", "operandRight": "indicators"}
+    assert _query(client, filterExpression=[by_name]) == ["indicators"]
+    like = {"operandLeft": "name", "operator": "like", "operandRight": "barometer%"}
+    assert _query(client, filterExpression=[like]) == ["barometer", "barometer-archive"]
+    in_ids = {"operandLeft": "id", "operator": "in", "operandRight": ["presence", "indicators"]}
+    assert _query(client, filterExpression=[in_ids]) == ["indicators", "presence"]
+    assert _query(client, sortField="rank") == [
+        "presence",
+        "barometer",
+        "indicators",
+        "barometer-archive",
+    ]
+
+
+def test_empty_query_body_lists_everything(client: TestClient) -> None:
+    _seed(client)
+    response = client.post(f"{V3}/assets/request", headers=HEADERS)
+    assert response.status_code == 200
+    assert len(response.json()) == 4
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"limit": 0},
+        {"limit": 5000},
+        {"offset": -1},
+        {"limit": "ten"},
+        {"sortOrder": "SIDEWAYS"},
+        {"filterExpression": [{"operandLeft": "name", "operator": "~=", "operandRight": "x"}]},
+        {"filterExpression": [{"operator": "="}]},
+        {"filterExpression": ["name = x"]},
+        {"@type": "Asset"},
+    ],
+)
+def test_invalid_queries_are_400(client: TestClient, spec: dict[str, Any]) -> None:
+    _assert_problem(client.post(f"{V3}/assets/request", headers=HEADERS, json=spec), 400)
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-Api-Key": "wrong"}, {"X-Api-Key": ""}])
+def test_administrator_key_is_required(client: TestClient, headers: dict[str, str]) -> None:
+    problem = _assert_problem(client.post(f"{V3}/assets", headers=headers, json=_asset()), 401)
+    assert problem["title"] == "Unauthorized"
+    assert client.get(f"{V3}/assets/barometer", headers=headers).status_code == 401
+    assert _stored(client) == []
+
+
+def test_v2_prefix_serves_the_same_api(client: TestClient) -> None:
+    assert client.post("/management/v2/assets", headers=HEADERS, json=_asset()).status_code == 200
+    assert client.get(f"{V3}/assets/barometer", headers=HEADERS).status_code == 200
+
+
+def test_unknown_route_is_a_problem(client: TestClient) -> None:
+    _assert_problem(client.get("/management/v3/nothing-here", headers=HEADERS), 404)
+
+
+def test_health_probes(client: TestClient) -> None:
+    assert client.get("/health/live").json() == {"status": "ok"}
+    ready = client.get("/health/ready")
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ready"
+    assert ready.headers["x-request-id"]
