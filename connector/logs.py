@@ -15,7 +15,7 @@ from typing import Any
 # Attributes every LogRecord has; anything else was passed through ``extra``.
 _STANDARD_ATTRS = frozenset(
     vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()
-    | {"message", "asctime", "taskName"}
+    | {"message", "asctime", "taskName", "color_message"}
 )
 
 
