@@ -24,7 +24,7 @@ from rich.table import Table
 
 from etds_examples.barometer import generate_barometer
 from etds_examples.indicators import generate_indicators
-from etds_examples.nodeproc import free_port, run_node
+from etds_examples.nodeproc import free_port, run_node, stopped_cleanly
 from etds_examples.presence import generate_presence
 from etds_examples.report import GenerationReport
 
@@ -157,10 +157,13 @@ def main(argv: list[str] | None = None) -> int:
         ) as client:
             register_assets(client)
             count = list_assets(client)
-    status = node.process.returncode
+    clean = stopped_cleanly(node.process.returncode)
     console.rule("[bold]Done")
-    console.print(f"  the node listed {count} assets and stopped (exit status {status})")
-    return 0 if count == len(ASSET_FILES) and status == 0 else 1
+    console.print(
+        f"  the node listed {count} assets and "
+        + ("stopped cleanly" if clean else f"failed (exit status {node.process.returncode})")
+    )
+    return 0 if count == len(ASSET_FILES) and clean else 1
 
 
 if __name__ == "__main__":

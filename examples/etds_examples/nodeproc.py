@@ -81,6 +81,12 @@ def stop(process: subprocess.Popen[bytes]) -> int:
     return process.returncode
 
 
+def stopped_cleanly(returncode: int | None) -> bool:
+    """Whether an exit status is a clean stop: uvicorn shuts down gracefully on SIGTERM, then
+    re-raises the signal, so the status is 0 or -SIGTERM."""
+    return returncode in (0, -signal.SIGTERM)
+
+
 @contextmanager
 def run_node(
     config_file: Path,

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from etds_examples.indicators import generate_indicators
-from etds_examples.nodeproc import free_port, run_node
+from etds_examples.nodeproc import free_port, run_node, stopped_cleanly
 
 pytestmark = pytest.mark.e2e
 
@@ -83,7 +83,9 @@ def test_node_serves_assets_added_by_the_cli_and_keeps_them(tmp_path: Path, db_u
             trust_env=False,
         )
         assert response.status_code == 401
+    assert stopped_cleanly(node.process.returncode)
     logs = [json.loads(line) for line in (tmp_path / "node-2.log").read_text().splitlines()]
+    assert any(entry["msg"] == "node stopped" for entry in logs)
     access = [entry for entry in logs if entry["logger"] == "etds.access"]
     assert any(entry["status"] == 401 and entry["request_id"] for entry in access)
 
