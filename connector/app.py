@@ -14,7 +14,7 @@ from connector.http.limits import BodySizeLimitMiddleware
 from connector.http.problem import install_problem_handlers
 from connector.http.requestlog import RequestLogMiddleware
 from connector.management.router import VERSION_PREFIXES, management_router
-from connector.node import Node, source_config
+from connector.node import Node
 from connector.settings import Settings
 from connector.store.database import Database
 from connector.store.migrate import upgrade
@@ -37,7 +37,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         settings=settings,
         database=db,
         jsonld=JsonLdProcessor({}),
-        sources=source_config(settings),
+        sources=settings.storage.to_config(),
         admin_api_keys=tuple(settings.management.all_api_keys()),
     )
 

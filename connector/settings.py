@@ -37,6 +37,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from connector.sources.config import ObjectStoreConfig, SourceConfig
+
 DEVELOPMENT_API_KEY = "etds-development-key"
 DEVELOPMENT_PARTICIPANT_ID = "urn:etds:participant:development"
 MIN_PRODUCTION_API_KEY_LENGTH = 32
@@ -113,6 +115,29 @@ class ObjectStoreSettings(_Section):
     access_key: SecretStr | None = None
     secret_key: SecretStr | None = None
     anonymous: bool = False
+    connect_timeout: float = 5.0
+    request_timeout: float = 30.0
+    max_attempts: int = 3
+    tls_ca_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ObjectStoreSettings:
+        self.to_config()  # the data sources' own checks, reported as a settings error
+        return self
+
+    def to_config(self) -> ObjectStoreConfig:
+        return ObjectStoreConfig(
+            endpoint_override=self.endpoint_override,
+            region=self.region,
+            scheme=self.scheme,
+            access_key=self.access_key.get_secret_value() if self.access_key else None,
+            secret_key=self.secret_key.get_secret_value() if self.secret_key else None,
+            anonymous=self.anonymous,
+            connect_timeout=self.connect_timeout,
+            request_timeout=self.request_timeout,
+            max_attempts=self.max_attempts,
+            tls_ca_file=self.tls_ca_file,
+        )
 
 
 class StorageSettings(_Section):
@@ -121,6 +146,21 @@ class StorageSettings(_Section):
     data_roots: list[Path] = Field(default_factory=lambda: [Path("var/data")])
     object_stores: dict[str, ObjectStoreSettings] = Field(default_factory=dict)
     batch_rows: int = Field(default=131_072, ge=1_024, le=4_194_304)
+    batch_readahead: int = Field(default=2, ge=0, le=16)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StorageSettings:
+        self.to_config()
+        return self
+
+    def to_config(self) -> SourceConfig:
+        """The data sources' configuration (relative data roots made absolute)."""
+        return SourceConfig(
+            data_roots=tuple(self.data_roots),
+            object_stores={name: store.to_config() for name, store in self.object_stores.items()},
+            batch_rows=self.batch_rows,
+            batch_readahead=self.batch_readahead,
+        )
 
 
 class LimitsSettings(_Section):

@@ -156,3 +156,32 @@ def test_api_keys_file_is_read(tmp_path: Path) -> None:
     config = tmp_path / "node.toml"
     config.write_text(f'[management]\napi_keys = []\napi_keys_file = "{keys}"\n')
     assert load_settings(config).management.all_api_keys() == [STRONG_KEY, "other-key"]
+
+
+def test_object_stores_are_checked_at_load(tmp_path: Path) -> None:
+    config = tmp_path / "node.toml"
+    config.write_text(
+        '[storage.object_stores.minio]\nendpoint_override = "https://minio:9000"\n'
+        '[storage.object_stores.other]\naccess_key = "only-half"\n'
+    )
+    with pytest.raises(SettingsError) as caught:
+        load_settings(config)
+    text = "\n".join(caught.value.messages)
+    assert "storage.object_stores.minio" in text
+    assert "scheme" in text
+    assert "storage.object_stores.other" in text
+    assert "together" in text
+
+
+def test_storage_settings_become_the_sources_configuration(tmp_path: Path) -> None:
+    config = tmp_path / "node.toml"
+    config.write_text(
+        '[storage]\ndata_roots = ["rel/data"]\nbatch_readahead = 0\n'
+        '[storage.object_stores.minio]\nendpoint_override = "127.0.0.1:9000"\nscheme = "http"\n'
+        'access_key = "a"\nsecret_key = "s3cr3t"\n'
+    )
+    sources = load_settings(config).storage.to_config()
+    assert sources.data_roots == (Path.cwd() / "rel/data",)
+    assert sources.batch_readahead == 0
+    assert sources.object_stores["minio"].secret_key == "s3cr3t"
+    assert "s3cr3t" not in repr(sources)
