@@ -5,6 +5,12 @@ folder, trusts local connections, and trades durability for speed (``fsync``,
 ``synchronous_commit`` and ``full_page_writes`` off). Its log stays in the folder and is quoted
 when start-up fails.
 
+It is created with the ``C.UTF-8`` locale and UTF-8 encoding, like a production server with a
+UTF-8 locale: ``lower()`` (and so ``ilike``) folds the case of every Unicode letter, not ASCII
+only, while strings still sort by code point. Where the system has no ``C.UTF-8`` locale,
+``initdb`` falls back to ``--no-locale`` and :attr:`PostgresCluster.locale_note` says so (tests
+that need Unicode case folding skip with that note).
+
 ``initdb`` and ``postgres`` refuse to run as root. When the tests run as root (containers, CI), the
 server runs as the ``postgres`` system user, or, when there is none, as a system user
 ``etds-pg`` created for the purpose; the temporary folder is handed to that user.
@@ -25,6 +31,7 @@ from pathlib import Path
 import psycopg
 
 SUPERUSER = "etds"
+LOCALE = "C.UTF-8"
 FALLBACK_SYSTEM_USER = "etds-pg"
 _SETTINGS = {
     "listen_addresses": "'127.0.0.1'",
@@ -113,6 +120,7 @@ class PostgresCluster:
     root: Path | None = None
     port: int | None = None
     run_as: str | None = None
+    locale_note: str | None = None
 
     @property
     def datadir(self) -> Path:
@@ -141,6 +149,7 @@ class PostgresCluster:
         if self.root is not None:
             return
         self.root = Path(tempfile.mkdtemp(prefix="etds-pg-"))
+        self.locale_note = None
         try:
             if os.geteuid() == 0:
                 self.run_as = _system_user_for_root()
@@ -152,17 +161,28 @@ class PostgresCluster:
             raise
 
     def _initdb(self) -> None:
-        created = self._run(
+        created = self._run_initdb("--locale", LOCALE)
+        if created.returncode != 0 and "invalid locale name" in created.stderr:
+            shutil.rmtree(self.datadir, ignore_errors=True)
+            created = self._run_initdb("--no-locale")
+            self.locale_note = (
+                f"the {LOCALE} locale is not installed, so the test cluster runs with --no-locale "
+                "(LC_CTYPE=C) and PostgreSQL folds ASCII case only; install the locale (glibc "
+                f"2.35+ has it built in; otherwise e.g. localedef -i C -f UTF-8 {LOCALE})"
+            )
+        if created.returncode != 0:
+            raise ClusterError(f"initdb failed:\n{created.stdout}\n{created.stderr}")
+
+    def _run_initdb(self, *locale: str) -> subprocess.CompletedProcess[str]:
+        return self._run(
             str(self.bindir / "initdb"),
             "--pgdata", str(self.datadir),
             "--username", SUPERUSER,
             "--auth", "trust",
             "--encoding", "UTF8",
-            "--locale", "C",
+            *locale,
             "--no-sync",
         )  # fmt: skip
-        if created.returncode != 0:
-            raise ClusterError(f"initdb failed:\n{created.stdout}\n{created.stderr}")
 
     def _start_server(self, attempts: int = 3) -> None:
         assert self.root is not None

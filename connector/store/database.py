@@ -11,10 +11,11 @@ Two ways in, both context managers yielding a :class:`~sqlalchemy.orm.Session`:
   back.
 
 SQLite is opened in WAL mode (readers never block the writer), with foreign keys on,
-``synchronous=NORMAL`` and a busy timeout. The pysqlite driver's own transaction handling is
-switched off and SQLAlchemy emits ``BEGIN`` itself (the recipe from SQLAlchemy's "Serializable
-isolation / Savepoints / Transactional DDL" section), which also makes SAVEPOINTs and DDL
-transactional. PostgreSQL is reached through psycopg 3 with ``pool_pre_ping``.
+``synchronous=NORMAL``, a busy timeout, and the SQL function ``etds_lower`` that ``ilike`` needs
+(Unicode-aware lowercase, see :mod:`connector.store.patterns`). The pysqlite driver's own
+transaction handling is switched off and SQLAlchemy emits ``BEGIN`` itself (the recipe from
+SQLAlchemy's "Serializable isolation / Savepoints / Transactional DDL" section), which also makes
+SAVEPOINTs and DDL transactional. PostgreSQL is reached through psycopg 3 with ``pool_pre_ping``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from typing import Any, Literal
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from connector.store.patterns import register_sqlite_functions
 
 Backend = Literal["sqlite", "postgresql"]
 
@@ -82,6 +85,7 @@ def _enable_wal(cursor: Any) -> None:
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # Take BEGIN away from pysqlite: SQLAlchemy's "begin" event emits it (see _on_sqlite_begin).
     dbapi_connection.isolation_level = None
+    register_sqlite_functions(dbapi_connection)
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")

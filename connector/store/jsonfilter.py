@@ -23,8 +23,9 @@ from sqlalchemy.types import TypeEngine
 
 ScalarType = Literal["string", "number", "boolean"]
 
-# Keys are addressed by a JSON path on SQLite: refuse anything that could escape the quoted key.
-_SAFE_KEY = re.compile(r'^[^"\\\x00-\x1f\x7f]{1,512}$')
+# Keys are addressed by a JSON path on SQLite: refuse anything that could escape the quoted key,
+# and lone surrogates, which neither driver can encode as UTF-8.
+_SAFE_KEY = re.compile(r'^[^"\\\x00-\x1f\x7f\ud800-\udfff]{1,512}$')
 
 _SQLITE_TYPES: dict[ScalarType, tuple[str, ...]] = {
     "string": ("text",),

@@ -8,11 +8,20 @@ operand of the wrong type: nothing reaches the database unchecked.
 
 Operators (case-insensitive): ``= != in "not in" like ilike < <= > >= contains``. ``like`` and
 ``ilike`` take SQL wildcards (``%``, ``_``) and no escape character; ``like`` is case-sensitive on
-both databases (SQLite's own LIKE is not, so it becomes GLOB there). ``contains`` tests JSON array
-membership. Datetime operands may be aware datetimes, ISO-8601 strings with an offset, or epoch
-milliseconds (EDC's ``createdAt``). Sorting always ends with the id, so pages are deterministic;
-NULLs sort last. Sorting on a JSON property orders numbers first, then strings, then everything
-else.
+both databases (SQLite's own LIKE is not, so it becomes GLOB there). ``ilike`` lowercases the
+value and the pattern with one Unicode-aware rule on both databases: each character becomes its
+one-character Unicode lowercase (``É``→``é``, ``Ω``→``ω``, ``Д``→``д``; ``ß`` stays ``ß``), with
+``lower()`` on PostgreSQL (under a UTF-8 ``LC_CTYPE``) and the registered function
+``etds_lower`` on SQLite, whose own ``lower()`` knows ASCII only (see
+:mod:`connector.store.patterns`). ``contains`` tests JSON array membership. Datetime operands
+may be aware datetimes, ISO-8601 strings with an offset, or epoch milliseconds (EDC's
+``createdAt``). Sorting always ends with the id, so pages are deterministic; NULLs sort last.
+Sorting on a JSON property orders numbers first, then strings, then everything else.
+
+Operands must be values both databases can bind (see :mod:`connector.store.operands`): integers
+within a signed 64-bit integer, finite floats, strings without NUL, datetimes within years 1 to
+9999. Integers are bound as 64-bit (``BIGINT``) whatever the column, so an in-range operand never
+overflows a 32-bit column's parameter on PostgreSQL.
 
 A JSON property that is missing, or holds a value of another type than the operand, matches no
 comparison at all, not even ``!=`` (see :mod:`connector.store.jsonfilter`). A nullable column
@@ -25,13 +34,12 @@ import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, or_
+from sqlalchemy import BigInteger, ColumnElement, Float, Select, literal, or_
 
-from connector.store import jsonfilter
+from connector.store import jsonfilter, operands, patterns
 from connector.store.errors import InvalidQuery
 
 EDC_NAMESPACE = "https://w3id.org/edc/v0.0.1/ns/"
@@ -139,26 +147,9 @@ def _property_key(fields: FieldMap, name: str) -> str:
     return name
 
 
-def _datetime(value: Any, name: str) -> datetime:
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value / 1000, UTC)
-    elif isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise InvalidQuery(f"{name!r} needs an ISO-8601 datetime, not {value!r}") from None
-    else:
-        raise InvalidQuery(f"{name!r} needs a datetime, epoch milliseconds or ISO-8601 string")
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise InvalidQuery(f"{name!r} needs a datetime with a time zone, not {value!r}")
-    return parsed.astimezone(UTC)
-
-
 def _operand(kind: Kind, value: Any, name: str) -> Any:
     if kind is Kind.DATETIME:
-        return _datetime(value, name)
+        return operands.timestamp(value, name)
     if kind is Kind.BOOLEAN:
         if isinstance(value, bool):
             return value
@@ -167,10 +158,10 @@ def _operand(kind: Kind, value: Any, name: str) -> Any:
         raise InvalidQuery(f"{name!r} needs true or false, not {value!r}")
     if kind is Kind.INTEGER:
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
+            return operands.integer(value, name)
         raise InvalidQuery(f"{name!r} needs an integer, not {value!r}")
     if isinstance(value, str):
-        return value
+        return operands.text(value, name)
     raise InvalidQuery(f"{name!r} needs a string, not {value!r}")
 
 
@@ -181,12 +172,6 @@ def _operands(criterion: Criterion) -> list[Any]:
     if len(right) > MAX_LIST_OPERANDS:
         raise InvalidQuery(f"operator {criterion.op!r} takes at most {MAX_LIST_OPERANDS} values")
     return list(right)
-
-
-def like_to_glob(pattern: str) -> str:
-    """A LIKE pattern (``%``, ``_``) as the equivalent case-sensitive SQLite GLOB pattern."""
-    special = {"*": "[*]", "?": "[?]", "[": "[[]", "%": "*", "_": "?"}
-    return "".join(special.get(char, char) for char in pattern)
 
 
 _COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
@@ -201,23 +186,24 @@ _COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+def _bound(value: Any) -> Any:
+    """A number as a 64-bit integer or double parameter, whatever the other side's type (the
+    driver would otherwise bind an int against an INTEGER column as a 32-bit parameter)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    return literal(value, BigInteger if isinstance(value, int) else Float)
+
+
 def _compare(expr: Any, op: str, value: Any, backend: str) -> ColumnElement[bool]:
     """``expr op value`` in SQL (``contains`` is handled by the callers)."""
-    result: ColumnElement[bool]
-    # No escape character on either database (PostgreSQL's default one is the backslash).
     if op == "like":
-        if backend == "sqlite":
-            result = expr.op("GLOB")(like_to_glob(value))
-        else:
-            result = expr.like(value, escape="")
-    elif op == "ilike":
-        # lower(x) LIKE lower(y) on SQLite (whose LIKE has no escape), ILIKE on PostgreSQL.
-        result = expr.ilike(value) if backend == "sqlite" else expr.ilike(value, escape="")
-    elif op in _COMPARISONS:
-        result = _COMPARISONS[op](expr, value)
-    else:
+        return patterns.like(expr, value, backend)
+    if op == "ilike":
+        return patterns.ilike(expr, value, backend)
+    if op not in _COMPARISONS:
         raise InvalidQuery(f"unsupported operator {op!r}")
-    return result
+    bound = [_bound(item) for item in value] if op in _LIST_OPERATORS else _bound(value)
+    return _COMPARISONS[op](expr, bound)  # type: ignore[no-any-return]
 
 
 def _column_condition(field_: Field, criterion: Criterion, backend: str) -> ColumnElement[bool]:
@@ -238,8 +224,10 @@ def _property_condition(
     if op == "contains":
         if jsonfilter.scalar_type_of(criterion.right) is None:
             raise InvalidQuery(f"'contains' on {key!r} needs a string, number or boolean")
-        return jsonfilter.array_contains(column, key, criterion.right, backend)
+        member = operands.scalar(criterion.right, key)
+        return jsonfilter.array_contains(column, key, member, backend)
     values = _operands(criterion) if op in _LIST_OPERATORS else [criterion.right]
+    values = [operands.scalar(value, key) for value in values]
     kinds = {jsonfilter.scalar_type_of(item) for item in values}
     if None in kinds or len(kinds) != 1:
         raise InvalidQuery(

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, Table, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Table, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,6 +41,8 @@ from connector.store.errors import (
 from connector.store.repositories._support import (
     backend,
     check_time,
+    count_records,
+    query_records,
     record_from,
     try_insert,
     validate,
@@ -159,16 +161,11 @@ class ProcessRepository(Generic[P]):
 
     def query(self, spec: q.QuerySpec) -> list[P]:
         """One page of processes matching ``spec``."""
-        statement = q.apply(select(self._table), spec, self._fields, backend(self._session))
-        return [
-            record_from(self._record_type, r._mapping) for r in self._session.execute(statement)
-        ]
+        return query_records(self._session, self._record_type, self._table, self._fields, spec)
 
     def count(self, spec: q.QuerySpec) -> int:
         """How many processes match the filters of ``spec``."""
-        where = q.conditions(spec.filters, self._fields, backend(self._session))
-        statement = select(func.count()).select_from(self._table).where(*where)
-        return int(self._session.execute(statement).scalar_one())
+        return count_records(self._session, self._table, self._fields, spec)
 
     # Writes ---------------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Helpers every repository uses: record ⇄ row mapping, validation, conflict-safe inserts.
+"""Helpers every repository uses: record ⇄ row mapping, validation, conflict-safe inserts, and
+the ``query``/``count`` pair over a :class:`~connector.store.query.FieldMap`.
 
 Record field names equal column names, so a row maps to a record by name; columns a record does not
 carry (lease columns) are simply not read. Validation runs before any SQL: SQLite would store an
@@ -13,10 +14,11 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, TypeVar
 
-from sqlalchemy import JSON, Boolean, Column, Executable, Integer, String, Table
+from sqlalchemy import JSON, Boolean, Column, Executable, Integer, String, Table, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from connector.store import query as q
 from connector.store.errors import InvalidRecord
 from connector.store.types import UTCDateTime
 
@@ -104,3 +106,18 @@ def try_insert(session: Session, statement: Executable) -> IntegrityError | None
     except IntegrityError as error:
         return error
     return None
+
+
+def query_records(
+    session: Session, record_type: type[R], table: Table, fields: q.FieldMap, spec: q.QuerySpec
+) -> list[R]:
+    """One page of ``table``'s rows matching ``spec`` (filtered, sorted, paged), as records."""
+    statement = q.apply(select(table), spec, fields, backend(session))
+    return [record_from(record_type, row._mapping) for row in session.execute(statement)]
+
+
+def count_records(session: Session, table: Table, fields: q.FieldMap, spec: q.QuerySpec) -> int:
+    """How many rows of ``table`` match the filters of ``spec`` (paging and sorting ignored)."""
+    where = q.conditions(spec.filters, fields, backend(session))
+    statement = select(func.count()).select_from(table).where(*where)
+    return int(session.execute(statement).scalar_one())

@@ -5,6 +5,13 @@ commits. Creation writes ``version = 1``; each update adds one, and with ``expec
 only applies when the stored version is still that one (else :class:`StaleRecord`). Conflicts
 are decided by the database (unique and foreign keys), inside a SAVEPOINT so the caller's
 transaction survives them, and then explained with a clear error.
+
+Deletion first locks the row (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite ``BEGIN
+IMMEDIATE`` already excludes every other writer), then looks for records that refer to it. A
+transaction adding a reference concurrently holds at least ``FOR KEY SHARE`` on the row (a foreign
+key check takes it; so does :meth:`AgreementRepository.create
+<connector.store.repositories.agreements.AgreementRepository.create>` for the references that
+have no foreign key), so the two are serialised and the check sees every committed reference.
 """
 
 from __future__ import annotations
@@ -12,14 +19,15 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connector.store import query as q
 from connector.store.errors import AlreadyExists, InvalidQuery, NotFound, StaleRecord
 from connector.store.repositories._support import (
-    backend,
+    count_records,
+    query_records,
     record_from,
     try_insert,
     validate,
@@ -74,6 +82,12 @@ class VersionedRepository(Generic[V]):
         found = self._session.execute(select(self._table.c.id).where(self._table.c.id == id))
         return found.first() is not None
 
+    def _lock(self, id: str) -> bool:
+        """Whether record ``id`` exists, locking its row until the transaction ends
+        (``FOR UPDATE``, which SQLite ignores: ``BEGIN IMMEDIATE`` serialises writers there)."""
+        statement = select(self._table.c.id).where(self._table.c.id == id).with_for_update()
+        return self._session.execute(statement).first() is not None
+
     def get(self, id: str) -> V:
         """The record ``id``; :class:`NotFound` if there is none."""
         record = self._row(id)
@@ -94,15 +108,11 @@ class VersionedRepository(Generic[V]):
 
     def query(self, spec: q.QuerySpec) -> list[V]:
         """One page of records matching ``spec``."""
-        statement = q.apply(select(self._table), spec, self._fields, backend(self._session))
-        rows = self._session.execute(statement)
-        return [record_from(self._record_type, row._mapping) for row in rows]
+        return query_records(self._session, self._record_type, self._table, self._fields, spec)
 
     def count(self, spec: q.QuerySpec) -> int:
         """How many records match the filters of ``spec`` (paging and sorting ignored)."""
-        where = q.conditions(spec.filters, self._fields, backend(self._session))
-        statement = select(func.count()).select_from(self._table).where(*where)
-        return int(self._session.execute(statement).scalar_one())
+        return count_records(self._session, self._table, self._fields, spec)
 
     # Writes ---------------------------------------------------------------------------------
 
@@ -150,7 +160,7 @@ class VersionedRepository(Generic[V]):
     def delete(self, id: str, *, expected_version: int | None = None) -> None:
         """Delete record ``id``: :class:`NotFound`, :class:`StillReferenced` or
         :class:`StaleRecord` (with ``expected_version``) when it cannot be."""
-        if not self.exists(id):
+        if not self._lock(id):
             raise NotFound(self.kind, id)
         self._check_not_referenced(id)
         table = self._table

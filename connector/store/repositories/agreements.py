@@ -2,6 +2,13 @@
 
 Queryable by ``id``, ``assetId``, ``providerId``, ``consumerId``, ``negotiationId``, ``signedAt``
 (alias ``contractSigningDate``) and ``createdAt``.
+
+An agreement names its asset without a foreign key (a consumer's agreements are about the
+provider's assets, which have no local row). When the asset is local, creation holds its row
+``FOR KEY SHARE`` until the transaction ends, as a foreign key check would: an asset deletion,
+which locks the row ``FOR UPDATE`` before looking for agreements, then either waits and sees the
+new agreement, or has already deleted the asset and the agreement is stored like one about a
+remote asset. (SQLite needs no lock: ``BEGIN IMMEDIATE`` admits one writer at a time.)
 """
 
 from __future__ import annotations
@@ -11,10 +18,11 @@ from sqlalchemy.orm import Session
 
 from connector.store import query as q
 from connector.store.errors import AlreadyExists, NotFound
-from connector.store.models import ContractAgreement
+from connector.store.models import Asset, ContractAgreement
 from connector.store.records import AgreementRecord
 from connector.store.repositories._support import (
-    backend,
+    count_records,
+    query_records,
     record_from,
     try_insert,
     validate,
@@ -23,6 +31,7 @@ from connector.store.repositories._support import (
 
 KIND = "contract agreement"
 _TABLE: Table = ContractAgreement.__table__  # type: ignore[assignment]
+_ASSETS: Table = Asset.__table__  # type: ignore[assignment]
 
 AGREEMENT_FIELDS = q.FieldMap.build(
     KIND,
@@ -50,6 +59,12 @@ class AgreementRepository:
         """Store a new agreement; :class:`AlreadyExists` if the id is taken."""
         values = values_of(record)
         validate(KIND, _TABLE, values)
+        # Keep a local asset of that id from being deleted until this transaction ends.
+        self._session.execute(
+            select(_ASSETS.c.id)
+            .where(_ASSETS.c.id == record.asset_id)
+            .with_for_update(read=True, key_share=True)
+        )
         if try_insert(self._session, insert(_TABLE).values(values)) is not None:
             raise AlreadyExists(KIND, record.id)
         return self.get(record.id)
@@ -63,16 +78,11 @@ class AgreementRepository:
 
     def query(self, spec: q.QuerySpec) -> list[AgreementRecord]:
         """One page of agreements matching ``spec``."""
-        statement = q.apply(select(_TABLE), spec, AGREEMENT_FIELDS, backend(self._session))
-        return [
-            record_from(AgreementRecord, row._mapping) for row in self._session.execute(statement)
-        ]
+        return query_records(self._session, AgreementRecord, _TABLE, AGREEMENT_FIELDS, spec)
 
     def count(self, spec: q.QuerySpec) -> int:
         """How many agreements match the filters of ``spec``."""
-        where = q.conditions(spec.filters, AGREEMENT_FIELDS, backend(self._session))
-        statement = select(func.count()).select_from(_TABLE).where(*where)
-        return int(self._session.execute(statement).scalar_one())
+        return count_records(self._session, _TABLE, AGREEMENT_FIELDS, spec)
 
     def for_asset(self, asset_id: str) -> list[AgreementRecord]:
         """Every agreement about ``asset_id``, oldest signature first."""

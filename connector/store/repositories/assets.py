@@ -37,7 +37,9 @@ class AssetRepository(VersionedRepository[AssetRecord]):
 
     def _check_not_referenced(self, id: str) -> None:
         # Agreements name assets by id without a foreign key (a consumer's agreements are about
-        # the provider's assets), so the check is a query. It is conservative: an agreement a
+        # the provider's assets), so the check is a query. It runs with the asset row locked
+        # (see VersionedRepository.delete), which an agreement being created holds FOR KEY SHARE,
+        # so it cannot miss one committed concurrently. It is conservative: an agreement a
         # consumer holds for a remote asset with the same id also blocks the deletion.
         agreement = self._session.execute(
             select(_AGREEMENTS.c.id).where(_AGREEMENTS.c.asset_id == id).limit(1)

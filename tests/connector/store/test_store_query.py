@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import re
-import sqlite3
 from datetime import timedelta, timezone
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from store_records import DCT, EDC, T0, asset, at
 
 from connector.store.database import Database
 from connector.store.errors import InvalidQuery
-from connector.store.query import Criterion, QuerySpec, like_to_glob
+from connector.store.query import Criterion, QuerySpec
 from connector.store.repositories.assets import AssetRepository
 
 NAME = EDC + "name"
@@ -46,26 +42,6 @@ def test_operators_are_case_insensitive_and_unknown_ones_refused() -> None:
     assert Criterion("id", "LIKE", "a%").op == "like"
     with pytest.raises(InvalidQuery, match="unsupported operator"):
         Criterion("id", "~=", "a")
-
-
-_ALPHABET = "aA%_*?[]^-!é"
-
-
-def _like(text: str, pattern: str) -> bool:
-    """Case-sensitive SQL LIKE (no escape character), the reference for the GLOB translation."""
-    regex = "".join(
-        ".*" if char == "%" else "." if char == "_" else re.escape(char) for char in pattern
-    )
-    return re.fullmatch(regex, text, flags=re.DOTALL) is not None
-
-
-@settings(max_examples=300, deadline=None)
-@given(text=st.text(_ALPHABET, max_size=6), pattern=st.text(_ALPHABET, max_size=6))
-def test_like_becomes_an_equivalent_case_sensitive_glob_on_sqlite(text: str, pattern: str) -> None:
-    with sqlite3.connect(":memory:") as connection:
-        row = connection.execute("SELECT ? GLOB ?", (text, like_to_glob(pattern))).fetchone()
-    connection.close()
-    assert bool(row[0]) == _like(text, pattern)
 
 
 # Against a database ----------------------------------------------------------------------------
