@@ -92,7 +92,7 @@ class JsonLdProcessor:
             result = jsonld.expand(copy.deepcopy(document), self._options(extra))
         except jsonld.JsonLdError as exc:
             raise self._translate(exc) from None
-        except (TypeError, KeyError, AttributeError, IndexError) as exc:
+        except (TypeError, KeyError, AttributeError, IndexError, ValueError, OverflowError) as exc:
             raise JsonLdProcessingError(f"malformed JSON-LD: {exc}") from None
         return cast(list[JsonObject], result)
 
@@ -107,7 +107,7 @@ class JsonLdProcessor:
             result = jsonld.compact(expanded, context, options)
         except jsonld.JsonLdError as exc:
             raise self._translate(exc) from None
-        except (TypeError, KeyError, AttributeError, IndexError) as exc:
+        except (TypeError, KeyError, AttributeError, IndexError, ValueError, OverflowError) as exc:
             raise JsonLdProcessingError(f"malformed JSON-LD: {exc}") from None
         return cast(JsonObject, result)
 

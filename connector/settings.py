@@ -5,8 +5,9 @@ between nested names, e.g. ``ETDS_DATABASE__URL``), the TOML file, then the defa
 
 Two profiles exist. ``development`` has turnkey defaults (loopback addresses, a well-known API key,
 SQLite under ``./var``). ``production`` refuses every value that is only safe on a developer's
-laptop: default API keys, loopback callback allow-lists, plain-HTTP public URLs, a missing signing
-key. Every refusal names the setting and says what to do.
+laptop: default API keys, loopback callback allow-lists, plain-HTTP public URLs and object stores,
+a missing signing key, secret files readable by others, SQLite instead of PostgreSQL. Every refusal
+names the setting and says what to do.
 
 Relative paths are relative to the working directory of the process.
 """
@@ -86,6 +87,18 @@ class ManagementSettings(_Section):
 
     api_keys: list[SecretStr] = Field(default_factory=lambda: [SecretStr(DEVELOPMENT_API_KEY)])
     api_keys_file: Path | None = None
+
+    @field_validator("api_keys_file")
+    @classmethod
+    def _key_file_readable(cls, path: Path | None) -> Path | None:
+        if path is not None:
+            try:
+                path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ValueError(f"cannot read {path} ({exc.strerror})") from None
+            except UnicodeDecodeError:
+                raise ValueError(f"{path} is not UTF-8 text") from None
+        return path
 
     def all_api_keys(self) -> list[str]:
         """Keys from the settings plus one per non-empty line of ``api_keys_file``."""
@@ -232,31 +245,31 @@ def _is_loopback_host(host: str) -> bool:
     return address.is_loopback or address.is_unspecified or address.is_link_local
 
 
-def _key_file_problem(path: Path) -> str | None:
+def _secret_file_problem(setting: str, path: Path) -> str:
+    """Why ``path`` is not a safe secret file (absent, not a file, readable by others), or ""."""
     try:
         info = path.stat()
     except OSError:
-        return f"security.signing_key_file: {path} does not exist"
+        return f"{setting}: {path} does not exist"
     if not stat.S_ISREG(info.st_mode):
-        return f"security.signing_key_file: {path} is not a regular file"
+        return f"{setting}: {path} is not a regular file"
     if info.st_mode & 0o077:
-        return f"security.signing_key_file: {path} must not be readable by others (chmod 600)"
-    return None
+        return f"{setting}: {path} must not be readable by others (chmod 600)"
+    return ""
 
 
-def production_problems(settings: Settings) -> list[str]:
-    """Every reason why ``settings`` is unsafe for the production profile (empty if none)."""
-    problems: list[str] = []
-    node = settings.node
+def _node_problems(node: NodeSettings) -> list[str]:
+    problems = []
     if node.participant_id == DEVELOPMENT_PARTICIPANT_ID:
         problems.append("node.participant_id: set the participant id the dataspace knows you by")
     if node.public_url.scheme != "https":
         problems.append("node.public_url: must be an https:// URL")
-    try:
-        keys = settings.management.all_api_keys()
-    except OSError as exc:
-        problems.append(f"management.api_keys_file: cannot be read ({exc.strerror})")
-        keys = []
+    return problems
+
+
+def _management_problems(management: ManagementSettings) -> list[str]:
+    problems = []
+    keys = management.all_api_keys()
     if not keys:
         problems.append("management.api_keys: at least one administrator API key is required")
     for key in keys:
@@ -267,21 +280,58 @@ def production_problems(settings: Settings) -> list[str]:
                 f"management.api_keys: keys must have at least {MIN_PRODUCTION_API_KEY_LENGTH} "
                 "characters (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
             )
-    loopback = [h for h in settings.security.callback_allow_hosts if _is_loopback_host(h)]
+    if management.api_keys_file is not None:
+        problems.append(_secret_file_problem("management.api_keys_file", management.api_keys_file))
+    return problems
+
+
+def _security_problems(security: SecuritySettings) -> list[str]:
+    problems = []
+    loopback = [h for h in security.callback_allow_hosts if _is_loopback_host(h)]
     if loopback:
         problems.append(
             "security.callback_allow_hosts: loopback or link-local hosts are not allowed "
             f"({', '.join(loopback)})"
         )
-    if settings.security.allow_http_callbacks:
+    if security.allow_http_callbacks:
         problems.append("security.allow_http_callbacks: must be false (callbacks use https)")
-    if settings.security.signing_key_file is None:
+    if security.signing_key_file is None:
         problems.append("security.signing_key_file: a signing key is required")
     else:
-        problem = _key_file_problem(settings.security.signing_key_file)
-        if problem:
-            problems.append(problem)
+        problems.append(
+            _secret_file_problem("security.signing_key_file", security.signing_key_file)
+        )
     return problems
+
+
+def _storage_problems(database: DatabaseSettings, storage: StorageSettings) -> list[str]:
+    problems = []
+    if database.url.get_secret_value().startswith("sqlite"):
+        problems.append(
+            "database.url: production uses PostgreSQL (postgresql+psycopg://…); SQLite is for "
+            "development and single-machine trials"
+        )
+    for name, store in storage.object_stores.items():
+        if store.scheme != "https":
+            problems.append(f"storage.object_stores.{name}.scheme: must be https")
+        host = (store.endpoint_override or "").rsplit(":", 1)[0]
+        if host and _is_loopback_host(host):
+            problems.append(
+                f"storage.object_stores.{name}.endpoint_override: loopback or link-local "
+                f"addresses (cloud metadata services) are not allowed ({host})"
+            )
+    return problems
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """Every reason why ``settings`` is unsafe for the production profile (empty if none)."""
+    problems = [
+        *_node_problems(settings.node),
+        *_management_problems(settings.management),
+        *_security_problems(settings.security),
+        *_storage_problems(settings.database, settings.storage),
+    ]
+    return [problem for problem in problems if problem]
 
 
 class UnsafeForProduction(ValueError):

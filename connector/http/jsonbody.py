@@ -8,6 +8,7 @@ nodes) before any JSON-LD processing sees them.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from fastapi import Request
@@ -15,10 +16,16 @@ from fastapi import Request
 from connector.errors import BadRequest, RequestTooComplex, UnsupportedMediaType
 
 JSON_MEDIA_TYPES = ("application/json", "application/ld+json")
+MIN_INTEGER = -(2**63)
+MAX_INTEGER = 2**63 - 1
 
 
 def check_complexity(document: Any, *, max_depth: int, max_nodes: int) -> None:
-    """Raise :class:`RequestTooComplex` if ``document`` is nested too deep or is too large."""
+    """Raise if ``document`` is nested too deep, is too large, or holds a NUL character.
+
+    NUL cannot be stored by PostgreSQL (and is never meaningful in the node's documents), so it is
+    refused here for every backend alike.
+    """
     stack: list[tuple[Any, int]] = [(document, 1)]
     nodes = 0
     while stack:
@@ -26,23 +33,53 @@ def check_complexity(document: Any, *, max_depth: int, max_nodes: int) -> None:
         nodes += 1
         if nodes > max_nodes:
             raise RequestTooComplex(f"the JSON document has more than {max_nodes} values")
-        if isinstance(value, dict | list):
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise BadRequest("the JSON document contains a NUL character (\\u0000)")
+        elif isinstance(value, dict | list):
             if depth > max_depth:
                 raise RequestTooComplex(
                     f"the JSON document is nested deeper than {max_depth} levels"
                 )
-            children = value.values() if isinstance(value, dict) else value
-            stack.extend((child, depth + 1) for child in children)
+            if isinstance(value, dict):
+                stack.extend((key, depth + 1) for key in value)
+                stack.extend((child, depth + 1) for child in value.values())
+            else:
+                stack.extend((child, depth + 1) for child in value)
+
+
+def _integer(text: str) -> int:
+    value = int(text)
+    if not MIN_INTEGER <= value <= MAX_INTEGER:
+        raise ValueError(f"integer {text[:20]}… is outside the signed 64-bit range")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:20]} is too large")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def parse_json(raw: bytes, *, max_depth: int, max_nodes: int, allow_empty: bool = False) -> Any:
-    """Parse ``raw`` as UTF-8 JSON within the limits; ``None`` for an allowed empty body."""
+    """Parse ``raw`` as UTF-8 JSON within the limits; ``None`` for an allowed empty body.
+
+    Strict JSON: ``NaN``/``Infinity`` are refused, integers must fit in 64 bits and other numbers
+    must be finite, so that whatever is accepted can be stored and served back by every backend.
+    """
     if not raw.strip():
         if allow_empty:
             return None
         raise BadRequest("the request body is empty; a JSON document is required")
     try:
-        document = json.loads(raw)
+        document = json.loads(
+            raw, parse_int=_integer, parse_float=_finite_float, parse_constant=_no_constant
+        )
     except RecursionError:
         raise RequestTooComplex(
             f"the JSON document is nested deeper than {max_depth} levels"

@@ -1,7 +1,8 @@
 """RFC 9457 problem documents for the management API, and the exception handlers that emit them.
 
 Problem types are URNs under ``urn:etds:problem:`` (listed in docs/management-api.md). Unexpected
-exceptions become a generic 500 problem: the peer never sees a stack trace, the log does.
+exceptions become a generic 500 problem (:func:`internal_error_response`): the peer never sees a
+stack trace, the log does.
 """
 
 from __future__ import annotations
@@ -96,20 +97,23 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", extra={"path": request.url.path}, exc_info=exc)
+def internal_error_response(path: str) -> JSONResponse:
+    """The answer to an unexpected exception: generic, the details go to the log only."""
     return problem_response(
         status=500,
         slug="internal-error",
         title="Internal Server Error",
         detail="the node could not handle this request; the operator's logs have the details",
-        instance=request.url.path,
+        instance=path,
     )
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    """Register the handlers that turn every error into a problem document."""
+    """Register the handlers that turn deliberate errors into problem documents.
+
+    Unexpected exceptions are answered (and logged with the request id) by
+    :class:`connector.http.requestlog.RequestLogMiddleware`.
+    """
     app.add_exception_handler(ConnectorError, _connector_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected_error)

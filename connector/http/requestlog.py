@@ -1,4 +1,6 @@
-"""Pure ASGI middleware: a request id for every request, and one access-log line per response."""
+"""Pure ASGI middleware: a request id for every request, one access-log line per response, and
+the last line of defence: an unexpected exception is logged with the request id and answered
+with a generic 500 problem document."""
 
 from __future__ import annotations
 
@@ -9,7 +11,10 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from connector.http.problem import internal_error_response
+
 log = logging.getLogger("etds.access")
+errors_log = logging.getLogger("etds.http")
 
 REQUEST_ID_HEADER = b"x-request-id"
 _SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
@@ -29,11 +34,13 @@ class RequestLogMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id.decode()
         started = time.perf_counter()
         status = 500
+        response_started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = message["status"]
+                response_started = True
                 headers = list(message.get("headers", []))
                 headers.append((REQUEST_ID_HEADER, request_id))
                 message = {**message, "headers": headers}
@@ -41,6 +48,15 @@ class RequestLogMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            status = 500
+            errors_log.exception(
+                "unhandled error",
+                extra={"request_id": request_id.decode(), "path": scope.get("path")},
+            )
+            if not response_started:
+                response = internal_error_response(str(scope.get("path", "")))
+                await response(scope, receive, send_with_id)
         finally:
             client = scope.get("client")
             log.info(

@@ -17,13 +17,13 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from catalog.jsonld import JsonLdProcessor, JsonObject
-from connector.errors import BadRequest, FieldError
+from connector.errors import BadRequest, FieldError, NotFound
 from connector.management.auth import AdminPrincipal
 from connector.management.body import ExpandedBody, OptionalExpandedBody
 from connector.management.querying import parse_query_spec
 from connector.management.vocabulary import (
     EDC,
-    RESPONSE_CONTEXT,
+    EDC_CONTEXT,
     node_types,
     resolve_term,
     simplify_node,
@@ -44,13 +44,8 @@ router = APIRouter(prefix="/assets", tags=["assets"])
 
 ASSET_TYPES = frozenset({EDC + "Asset"})
 MAX_ID_LENGTH = 256
-_VALID_ID = re.compile(r"^[^\s\x00-\x1f\x7f]+$")
-_COLUMN_FIELDS = {
-    "id": "id",
-    EDC + "id": "id",
-    "createdAt": "createdAt",
-    EDC + "createdAt": "createdAt",
-}
+# Ids travel in URL paths: no whitespace, controls or URL delimiters, and no blank-node ids.
+_VALID_ID = re.compile(r"^(?!_:)[^\s\x00-\x1f\x7f/\\?#%]{1,256}$")
 
 
 def _asset_id(node: JsonObject, *, generate: bool) -> str:
@@ -59,11 +54,20 @@ def _asset_id(node: JsonObject, *, generate: bool) -> str:
         if generate:
             return str(uuid.uuid4())
         raise BadRequest("the asset '@id' is required")
-    if not isinstance(raw, str) or not raw or len(raw) > MAX_ID_LENGTH or not _VALID_ID.match(raw):
+    if not isinstance(raw, str) or not _VALID_ID.match(raw):
         raise BadRequest(
-            f"the asset '@id' must be 1 to {MAX_ID_LENGTH} characters without spaces or controls"
+            f"the asset '@id' must be 1 to {MAX_ID_LENGTH} characters without spaces, control "
+            "characters, '/', '\\', '?', '#' or '%', and not start with '_:'",
+            errors=[FieldError("@id", "invalid identifier")],
         )
     return raw
+
+
+def _path_id(asset_id: str) -> str:
+    """An id from the URL path; one that no asset can have is simply not found."""
+    if not _VALID_ID.match(asset_id):
+        raise NotFound(f"asset {asset_id[:MAX_ID_LENGTH]!r} does not exist")
+    return asset_id
 
 
 def _one_node(node: JsonObject, term: str, *, required: bool) -> JsonObject | None:
@@ -77,25 +81,31 @@ def _one_node(node: JsonObject, term: str, *, required: bool) -> JsonObject | No
     return dict(found[0])
 
 
-def _data_address(node: JsonObject, sources_config: SourceConfig) -> dict[str, Any]:
-    address_node = _one_node(node, "dataAddress", required=True)
-    assert address_node is not None
+def _plain(node: JsonObject, where: str) -> dict[str, Any]:
+    """An expanded data-address node as the plain JSON the data sources read (EDC names)."""
     plain: dict[str, Any] = {}
-    for iri, found in address_node.items():
+    for iri, found in node.items():
         if iri in ("@type", "@id"):
             continue
         name = iri.removeprefix(EDC)
         if name == iri:
-            raise BadRequest(f"dataAddress field {iri!r} is not supported")
-        if len(found) != 1 or not isinstance(found[0], dict) or "@value" not in found[0]:
-            raise BadRequest(f"dataAddress field {name!r} must be a single value")
-        plain[name] = found[0]["@value"]
+            raise DataAddressError(f"{where}: field {iri!r} is not supported")
+        if len(found) != 1 or not isinstance(found[0], dict):
+            raise DataAddressError(f"{where}.{name} must be a single value")
+        value = found[0]
+        plain[name] = value["@value"] if "@value" in value else _plain(value, f"{where}.{name}")
+    return plain
+
+
+def _data_address(node: JsonObject, sources_config: SourceConfig) -> dict[str, Any]:
+    address_node = _one_node(node, "dataAddress", required=True)
+    assert address_node is not None
     try:
-        address = parse_data_address(plain)
+        address = parse_data_address(_plain(address_node, "dataAddress"))
         check_data_address(address, sources_config)
     except DataAddressError as exc:
-        raise BadRequest(
-            f"dataAddress: {exc.detail}",
+        raise DataAddressError(
+            exc.detail if exc.detail.startswith("dataAddress") else f"dataAddress: {exc.detail}",
             errors=[FieldError(f"dataAddress.{e.location}", e.message) for e in exc.errors],
             log_detail=exc.log_detail,
         ) from None
@@ -142,7 +152,7 @@ def render_asset(processor: JsonLdProcessor, asset: AssetRecord) -> JsonObject:
     }
     if asset.private_properties:
         expanded[EDC + "privateProperties"] = [unsimplify_node(asset.private_properties)]
-    compacted = processor.compact(expanded, RESPONSE_CONTEXT)
+    compacted = processor.compact(expanded, EDC_CONTEXT)
     compacted["dataAddress"] = {"@type": "DataAddress", **asset.data_address}
     return compacted
 
@@ -153,15 +163,7 @@ def id_response(processor: JsonLdProcessor, identifier: str, created_at: datetim
         "@type": [EDC + "IdResponse"],
         EDC + "createdAt": [{"@value": int(created_at.timestamp() * 1000)}],
     }
-    return processor.compact(expanded, RESPONSE_CONTEXT)
-
-
-def resolve_asset_field(term: str) -> str:
-    """A query's operandLeft/sortField for assets: the id, createdAt, or a property IRI."""
-    if term in _COLUMN_FIELDS:
-        return _COLUMN_FIELDS[term]
-    iri = resolve_term(term.removeprefix("properties."))
-    return _COLUMN_FIELDS.get(iri, iri)
+    return processor.compact(expanded, EDC_CONTEXT)
 
 
 @router.post("", summary="Create an asset")
@@ -174,7 +176,7 @@ def create_asset(body: ExpandedBody, node: NodeDep, _admin: AdminPrincipal) -> J
 
 @router.post("/request", summary="Query assets")
 def query_assets(body: OptionalExpandedBody, node: NodeDep, _admin: AdminPrincipal) -> JSONResponse:
-    spec = parse_query_spec(body, resolve_asset_field)
+    spec = parse_query_spec(body, resolve_term)
     with node.database.read() as session:
         found = AssetRepository(session).query(spec)
     return JSONResponse([render_asset(node.jsonld, asset) for asset in found])
@@ -183,7 +185,7 @@ def query_assets(body: OptionalExpandedBody, node: NodeDep, _admin: AdminPrincip
 @router.get("/{asset_id}", summary="Get an asset")
 def get_asset(asset_id: str, node: NodeDep, _admin: AdminPrincipal) -> JSONResponse:
     with node.database.read() as session:
-        asset = AssetRepository(session).get(asset_id)
+        asset = AssetRepository(session).get(_path_id(asset_id))
     return JSONResponse(render_asset(node.jsonld, asset))
 
 
@@ -191,24 +193,12 @@ def get_asset(asset_id: str, node: NodeDep, _admin: AdminPrincipal) -> JSONRespo
 def update_asset(body: ExpandedBody, node: NodeDep, _admin: AdminPrincipal) -> Response:
     record = asset_from_request(body, node, generate_id=False)
     with node.database.transaction() as session:
-        repository = AssetRepository(session)
-        current = repository.get(record.id)
-        repository.update(
-            AssetRecord(
-                id=record.id,
-                properties=record.properties,
-                private_properties=record.private_properties,
-                data_address=record.data_address,
-                created_at=current.created_at,
-                updated_at=record.updated_at,
-                version=current.version,
-            )
-        )
+        AssetRepository(session).update(record)
     return Response(status_code=204)
 
 
 @router.delete("/{asset_id}", status_code=204, summary="Delete an asset")
 def delete_asset(asset_id: str, node: NodeDep, _admin: AdminPrincipal) -> Response:
     with node.database.transaction() as session:
-        AssetRepository(session).delete(asset_id)
+        AssetRepository(session).delete(_path_id(asset_id))
     return Response(status_code=204)

@@ -1,4 +1,9 @@
-"""EDC ``QuerySpec`` requests (offset, limit, filterExpression, sort) → store queries."""
+"""EDC ``QuerySpec`` requests (offset, limit, filterExpression, sort) → store queries.
+
+This module reads the JSON-LD shape; the store's :class:`~connector.store.query.QuerySpec` and
+:class:`~connector.store.query.Criterion` check the values (operators, limits, operand types) and
+raise :class:`~connector.store.errors.InvalidQuery`, a 400.
+"""
 
 from __future__ import annotations
 
@@ -10,30 +15,24 @@ from connector.management.vocabulary import EDC, node_types, single_literal, val
 from connector.store.query import Criterion, QuerySpec
 
 DEFAULT_LIMIT = 50
-MAX_LIMIT = 1000
 LIST_OPERATORS = frozenset({"in", "not in"})
-OPERATORS = frozenset(
-    {"=", "!=", "in", "not in", "like", "ilike", "<", "<=", ">", ">=", "contains"}
-)
 
 
-def _integer(node: Mapping[str, Any], term: str, default: int, low: int, high: int) -> int:
+def _integer(node: Mapping[str, Any], term: str, default: int) -> int:
     value = single_literal(node, EDC + term, term)
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int):
         raise BadRequest(f"{term!r} must be an integer")
-    if not low <= value <= high:
-        raise BadRequest(f"{term!r} must be between {low} and {high}")
     return value
 
 
-def _string(node: Mapping[str, Any], term: str, max_length: int = 512) -> str | None:
+def _string(node: Mapping[str, Any], term: str) -> str | None:
     value = single_literal(node, EDC + term, term)
     if value is None:
         return None
-    if not isinstance(value, str) or not value or len(value) > max_length:
-        raise BadRequest(f"{term!r} must be a non-empty string of at most {max_length} characters")
+    if not isinstance(value, str) or not value or len(value) > 512:
+        raise BadRequest(f"{term!r} must be a non-empty string of at most 512 characters")
     return value
 
 
@@ -41,22 +40,17 @@ def _criterion(node: Any, resolve_field: Callable[[str], str]) -> Criterion:
     if not isinstance(node, dict) or "@value" in node:
         raise BadRequest("each filterExpression entry must be an object with operandLeft/operator")
     left = _string(node, "operandLeft")
-    operator = _string(node, "operator", max_length=16)
+    operator = _string(node, "operator")
     if left is None or operator is None:
         raise BadRequest("each filterExpression entry needs 'operandLeft' and 'operator'")
-    operator = operator.lower()
-    if operator not in OPERATORS:
-        raise BadRequest(
-            f"unsupported operator {operator!r}; supported: {', '.join(sorted(OPERATORS))}"
-        )
-    right_values = values(node, EDC + "operandRight")
     literals = []
-    for value in right_values:
+    for value in values(node, EDC + "operandRight"):
         if not isinstance(value, dict) or "@value" not in value:
             raise BadRequest("'operandRight' must be literal values")
         literals.append(value["@value"])
-    if operator in LIST_OPERATORS:
-        right: Any = literals
+    right: Any
+    if operator.strip().lower() in LIST_OPERATORS:
+        right = literals
     elif len(literals) == 1:
         right = literals[0]
     else:
@@ -73,17 +67,16 @@ def parse_query_spec(
     types = node_types(node)
     if types and EDC + "QuerySpec" not in types:
         raise BadRequest("the request body must be a QuerySpec")
-    sort_order = _string(node, "sortOrder", max_length=4) or "ASC"
-    if sort_order.upper() not in ("ASC", "DESC"):
+    sort_order = (_string(node, "sortOrder") or "ASC").upper()
+    if sort_order not in ("ASC", "DESC"):
         raise BadRequest("'sortOrder' must be ASC or DESC")
     sort_field = _string(node, "sortField")
-    criteria = tuple(
-        _criterion(entry, resolve_field) for entry in values(node, EDC + "filterExpression")
-    )
     return QuerySpec(
-        offset=_integer(node, "offset", 0, 0, 10_000_000),
-        limit=_integer(node, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
+        offset=_integer(node, "offset", 0),
+        limit=_integer(node, "limit", DEFAULT_LIMIT),
         sort_field=resolve_field(sort_field) if sort_field else None,
-        sort_order="DESC" if sort_order.upper() == "DESC" else "ASC",
-        filters=criteria,
+        sort_order="DESC" if sort_order == "DESC" else "ASC",
+        filters=tuple(
+            _criterion(entry, resolve_field) for entry in values(node, EDC + "filterExpression")
+        ),
     )

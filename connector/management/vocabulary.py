@@ -2,7 +2,7 @@
 
 Requests may be plain JSON (terms resolve against the EDC namespace, as with EDC's default
 ``@vocab``) or JSON-LD with their own inline context. Responses are compacted with
-:data:`RESPONSE_CONTEXT`, which existing EDC tooling parses.
+:data:`EDC_CONTEXT`, which existing EDC tooling parses.
 
 Free-form properties (an asset's ``properties``) are stored keyed by full IRI, each value in a
 *simple* form that queries can reach: a plain literal becomes the bare JSON scalar, a list of plain
@@ -27,10 +27,9 @@ DSPACE = "https://w3id.org/dspace/2025/1/"
 
 PREFIXES = {"edc": EDC, "odrl": ODRL, "dcat": DCAT, "dct": DCT, "dspace": DSPACE}
 
-# Applied before a request's own context: plain JSON terms resolve in the EDC namespace.
-REQUEST_CONTEXT: JsonObject = {"@vocab": EDC, **PREFIXES}
-# Every management response carries this context.
-RESPONSE_CONTEXT: JsonObject = {"@vocab": EDC, **PREFIXES}
+# Applied before a request's own context (plain JSON terms resolve in the EDC namespace), and
+# the context every management response is compacted with.
+EDC_CONTEXT: JsonObject = {"@vocab": EDC, **PREFIXES}
 
 
 def expand_request(processor: JsonLdProcessor, document: Any) -> JsonObject:
@@ -38,7 +37,7 @@ def expand_request(processor: JsonLdProcessor, document: Any) -> JsonObject:
     if not isinstance(document, dict):
         raise BadRequest("the request body must be a JSON object")
     try:
-        expanded = processor.expand(document, expand_context=REQUEST_CONTEXT)
+        expanded = processor.expand(document, expand_context=EDC_CONTEXT)
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
     if len(expanded) != 1:

@@ -22,13 +22,13 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from connector.settings import DEVELOPMENT_API_KEY
 from etds_examples.barometer import generate_barometer
 from etds_examples.indicators import generate_indicators
 from etds_examples.nodeproc import free_port, run_node, stopped_cleanly
 from etds_examples.presence import generate_presence
 from etds_examples.report import GenerationReport
 
-DEMO_API_KEY = "etds-development-key"
 ASSET_FILES = ("barometer.json", "indicators.json", "presence.json")
 console = Console()
 
@@ -82,7 +82,7 @@ public_url = "http://127.0.0.1:{port}"
 url = "sqlite:///{workdir / "provider.db"}"
 
 [management]
-api_keys = ["{DEMO_API_KEY}"]
+api_keys = ["{DEVELOPMENT_API_KEY}"]
 
 [storage]
 data_roots = ["{workdir / "data"}"]
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     log_file = workdir / "provider.log"
     with run_node(config, port=port, log_file=log_file) as node:
         console.print(f"  etds serve --config {config}  →  {node.url} (log: {log_file})")
-        headers = {"X-Api-Key": DEMO_API_KEY}
+        headers = {"X-Api-Key": DEVELOPMENT_API_KEY}
         with httpx.Client(
             base_url=node.url, headers=headers, timeout=30, trust_env=False
         ) as client:

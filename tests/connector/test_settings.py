@@ -38,12 +38,15 @@ def _production_toml(tmp_path: Path, **replace: str) -> Path:
         "allow_hosts": '["partner.example"]',
         "allow_http": "false",
         "signing_key": str(_signing_key(tmp_path)),
+        "database": "postgresql+psycopg://etds@db.example:5432/etds",
     }
     values.update(replace)
     config = tmp_path / "node.toml"
     config.write_text(
         f"""
 profile = "production"
+[database]
+url = "{values["database"]}"
 [node]
 participant_id = "{values["participant_id"]}"
 public_url = "{values["public_url"]}"
@@ -126,6 +129,7 @@ def test_safe_production_settings_load(tmp_path: Path) -> None:
         ({"public_url": "http://connector.example"}, "https"),
         ({"participant_id": "urn:etds:participant:development"}, "participant_id"),
         ({"signing_key": "/nonexistent/key.pem"}, "does not exist"),
+        ({"database": "sqlite:///var/etds.db"}, "PostgreSQL"),
     ],
 )
 def test_production_refuses_unsafe_values(
@@ -185,3 +189,37 @@ def test_storage_settings_become_the_sources_configuration(tmp_path: Path) -> No
     assert sources.batch_readahead == 0
     assert sources.object_stores["minio"].secret_key == "s3cr3t"
     assert "s3cr3t" not in repr(sources)
+
+
+def test_production_refuses_unsafe_object_stores(tmp_path: Path) -> None:
+    config = _production_toml(tmp_path)
+    config.write_text(
+        config.read_text()
+        + '[storage.object_stores.meta]\nendpoint_override = "169.254.169.254"\nscheme = "http"\n'
+    )
+    with pytest.raises(SettingsError) as caught:
+        load_settings(config)
+    text = "\n".join(caught.value.messages)
+    assert "storage.object_stores.meta.scheme" in text
+    assert "169.254.169.254" in text
+
+
+def test_production_refuses_an_api_keys_file_readable_by_others(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text(STRONG_KEY + "\n")
+    keys.chmod(0o644)
+    config = _production_toml(tmp_path)
+    config.write_text(
+        config.read_text().replace("[management]", f'[management]\napi_keys_file = "{keys}"')
+    )
+    with pytest.raises(SettingsError, match="api_keys_file"):
+        load_settings(config)
+    keys.chmod(0o600)
+    assert load_settings(config).management.all_api_keys() == [STRONG_KEY, STRONG_KEY]
+
+
+def test_missing_api_keys_file_is_a_settings_error(tmp_path: Path) -> None:
+    config = tmp_path / "node.toml"
+    config.write_text(f'[management]\napi_keys_file = "{tmp_path / "absent"}"\n')
+    with pytest.raises(SettingsError, match=r"management\.api_keys_file"):
+        load_settings(config)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from connector.errors import Conflict, FieldError
 from connector.http.problem import install_problem_handlers
+from connector.http.requestlog import RequestLogMiddleware
 
 
 def _app() -> FastAPI:
     app = FastAPI()
     install_problem_handlers(app)
+    app.add_middleware(RequestLogMiddleware)
 
     @app.get("/conflict")
     def conflict() -> None:
@@ -43,12 +48,22 @@ def test_connector_errors_render_as_problems() -> None:
     }
 
 
-def test_unexpected_errors_are_generic_500s() -> None:
-    with TestClient(_app(), raise_server_exceptions=False) as client:
-        response = client.get("/crash")
+def test_unexpected_errors_are_generic_500s_logged_with_the_request_id(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    with TestClient(_app()) as client:
+        response = client.get("/crash", headers={"X-Request-Id": "req-42"})
     assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["x-request-id"] == "req-42"
     assert response.json()["type"] == "urn:etds:problem:internal-error"
     assert "hunter2" not in response.text
+    errors = [r for r in caplog.records if r.getMessage() == "unhandled error"]
+    assert errors[0].request_id == "req-42"  # type: ignore[attr-defined]
+    assert "hunter2" in str(errors[0].exc_info[1])  # type: ignore[index]
+    access = [r for r in caplog.records if r.name == "etds.access"]
+    assert access[-1].status == 500  # type: ignore[attr-defined]
 
 
 def test_validation_errors_are_400_with_locations() -> None:

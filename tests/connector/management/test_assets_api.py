@@ -129,6 +129,11 @@ def test_duplicate_id_is_a_conflict_and_keeps_the_original(client: TestClient) -
         pytest.param(lambda b: b.update(properties="not an object"), id="properties-not-object"),
         pytest.param(lambda b: b.update({"@id": "x" * 300}), id="id-too-long"),
         pytest.param(lambda b: b.update({"@id": "has space"}), id="id-with-space"),
+        pytest.param(lambda b: b.update({"@id": "a/b"}), id="id-with-slash"),
+        pytest.param(lambda b: b.update({"@id": "_:b0"}), id="blank-node-id"),
+        pytest.param(lambda b: b.update({"@id": "x\u0000y"}), id="id-with-nul"),
+        pytest.param(lambda b: b["properties"].update(x="a\u0000b"), id="nul-in-property"),
+        pytest.param(lambda b: b["properties"].update(n=10**30), id="huge-integer"),
         pytest.param(lambda b: b.update({"@type": "PolicyDefinition"}), id="wrong-type"),
         pytest.param(lambda b: b["dataAddress"].update(type="HttpData"), id="unsupported-address"),
         pytest.param(lambda b: b["dataAddress"].update(format="xlsx"), id="unknown-format"),
@@ -157,6 +162,10 @@ def test_invalid_asset_is_refused_and_nothing_is_stored(client: TestClient, muta
 @pytest.mark.parametrize(
     ("raw", "content_type", "status"),
     [
+        (b'{"properties": {"x": NaN}, "dataAddress": {}}', "application/json", 400),
+        (b'{"properties": {"x": -Infinity}, "dataAddress": {}}', "application/json", 400),
+        (b'{"properties": {"x": 1e999}, "dataAddress": {}}', "application/json", 400),
+        (b'{"properties": {"x": ' + b"9" * 5000 + b"}}", "application/json", 400),
         (b"{not json", "application/json", 400),
         (b"", "application/json", 400),
         (b"[1, 2]", "application/json", 400),
@@ -180,6 +189,49 @@ def test_ten_megabyte_body_is_refused(client: TestClient) -> None:
     response = client.post(f"{V3}/assets", headers=HEADERS, content=json.dumps(body).encode())
     _assert_problem(response, 413)
     assert _stored(client) == []
+
+
+def test_ten_megabyte_streamed_body_is_refused(client: TestClient) -> None:
+    body = _asset()
+    body["properties"]["blob"] = "x" * 10_000_000
+    raw = json.dumps(body).encode()
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(raw), 65_536):
+            yield raw[start : start + 65_536]
+
+    response = client.post(f"{V3}/assets", headers=HEADERS, content=chunks())
+    _assert_problem(response, 413)
+    assert _stored(client) == []
+
+
+@pytest.mark.parametrize("path_id", ["a%00b", "_:b0", "a%2Fb", "x" * 300])
+def test_ids_no_asset_can_have_are_not_found(client: TestClient, path_id: str) -> None:
+    _assert_problem(client.get(f"{V3}/assets/{path_id}", headers=HEADERS), 404)
+    _assert_problem(client.delete(f"{V3}/assets/{path_id}", headers=HEADERS), 404)
+
+
+def test_data_address_errors_name_the_field(client: TestClient) -> None:
+    body = _asset()
+    body["dataAddress"]["path"] = "../../etc"
+    problem = _assert_problem(client.post(f"{V3}/assets", headers=HEADERS, json=body), 400)
+    assert problem["type"] == "urn:etds:problem:invalid-data-address"
+    assert problem["errors"][0]["location"] == "dataAddress.path"
+
+
+def test_csv_column_types_round_trip_through_get_and_put(client: TestClient) -> None:
+    body = _asset("indicators")
+    body["dataAddress"].update(
+        path="indicators.csv", format="csv", column_types={"geo": "string", "value": "float64"}
+    )
+    assert client.post(f"{V3}/assets", headers=HEADERS, json=body).status_code == 200
+    fetched = client.get(f"{V3}/assets/indicators", headers=HEADERS).json()
+    assert fetched["dataAddress"]["column_types"] == {"geo": "string", "value": "float64"}
+    fetched["properties"]["name"] = "Indicators"
+    assert client.put(f"{V3}/assets", headers=HEADERS, json=fetched).status_code == 204
+    again = client.get(f"{V3}/assets/indicators", headers=HEADERS).json()
+    assert again["dataAddress"] == fetched["dataAddress"]
+    assert again["properties"]["name"] == "Indicators"
 
 
 def test_unknown_asset_is_404_everywhere(client: TestClient) -> None:
@@ -254,6 +306,15 @@ def test_empty_query_body_lists_everything(client: TestClient) -> None:
         {"limit": "ten"},
         {"sortOrder": "SIDEWAYS"},
         {"filterExpression": [{"operandLeft": "name", "operator": "~=", "operandRight": "x"}]},
+        {"filterExpression": [{"operandLeft": "name", "operator": "=", "operandRight": "a\u0000"}]},
+        {"filterExpression": [{"operandLeft": "rank", "operator": "=", "operandRight": [1, 2]}]},
+        {
+            "filterExpression": [
+                {"operandLeft": "createdAt", "operator": ">", "operandRight": 10**17}
+            ]
+        },
+        {"filterExpression": [{"operandLeft": "not a field", "operator": "=", "operandRight": 1}]},
+        {"sortField": "no such thing!"},
         {"filterExpression": [{"operator": "="}]},
         {"filterExpression": ["name = x"]},
         {"@type": "Asset"},
