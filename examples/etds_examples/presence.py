@@ -1,9 +1,11 @@
 """Daily visitor presence measured by a mobile network (domain.md §3).
 
-Columns: ``date, zone_id, zone_label, visitor_category, provenance, origin_country,
-origin_departement, stay_nights, volume, suppressed``. One row per day x zone x category x origin
-(country, and département for French visitors) x nights stayed, for every combination where at
-least one person was counted. Choices:
+Columns: ``date, zone_id, zone_label, zone_departement, zone_nuts3, visitor_category, provenance,
+origin_country, origin_departement, stay_nights, volume, suppressed``; ``zone_departement`` and
+``zone_nuts3`` locate every zone (a département, a group of communes or a site) in the département
+it lies in, so that the data can be placed and filtered by region. One row per day x zone x
+category x origin (country, and département for French visitors) x nights stayed, for every
+combination where at least one person was counted. Choices:
 
 - ``visitor_category``: ``touriste`` (non-resident who spent the night), ``excursionniste``
   (non-resident present by day only), ``resident``, ``transit``;
@@ -64,6 +66,8 @@ PRESENCE_SCHEMA = pa.schema(
         pa.field("date", pa.date32(), nullable=False),
         pa.field("zone_id", _dictionary, nullable=False),
         pa.field("zone_label", _dictionary, nullable=False),
+        pa.field("zone_departement", _dictionary, nullable=False),
+        pa.field("zone_nuts3", _dictionary, nullable=False),
         pa.field("visitor_category", _dictionary, nullable=False),
         pa.field("provenance", _dictionary, nullable=False),
         pa.field("origin_country", _dictionary, nullable=False),
@@ -96,7 +100,9 @@ class _Rows:
             values = np.broadcast_to(columns[name], counts.shape)
             self.parts[name].append(values[positions].astype(np.int64))
 
-    def table(self, day: int, zones: tuple[Zone, ...], dep_codes: tuple[str, ...]) -> pa.Table:
+    def table(
+        self, day: int, zones: tuple[Zone, ...], dep_codes: tuple[str, ...], nuts3: tuple[str, ...]
+    ) -> pa.Table:
         cols = {name: np.concatenate(values) for name, values in self.parts.items()}
         order = np.lexsort(
             (cols["stay"], cols["dep"], cols["country"], cols["category"], cols["zone"])
@@ -114,6 +120,8 @@ class _Rows:
                 "date": pa.array(np.full(len(order), day, dtype=np.int32), type=pa.date32()),
                 "zone_id": dictionary(cols["zone"], tuple(z.zone_id for z in zones)),
                 "zone_label": dictionary(cols["zone"], tuple(z.label for z in zones)),
+                "zone_departement": dictionary(cols["zone"], tuple(z.departement for z in zones)),
+                "zone_nuts3": dictionary(cols["zone"], nuts3),
                 "visitor_category": dictionary(cols["category"], VISITOR_CATEGORIES),
                 "provenance": dictionary(cols["provenance"], PROVENANCES),
                 "origin_country": dictionary(cols["country"], ORIGIN_COUNTRIES),
@@ -132,6 +140,7 @@ def _day_table(
     zones: tuple[Zone, ...],
     mix: ZoneMix,
     dep_codes: tuple[str, ...],
+    zone_nuts3: tuple[str, ...],
     home: IntArray,
     rng: np.random.Generator,
 ) -> pa.Table:
@@ -205,7 +214,7 @@ def _day_table(
         dep=home[:, None],
         stay=none,
     )
-    return rows.table(day, zones, dep_codes)
+    return rows.table(day, zones, dep_codes, zone_nuts3)
 
 
 def _month_runs(start: date, days: int) -> list[tuple[str, list[date]]]:
@@ -235,6 +244,7 @@ def generate_presence(
     mix = build_mix(zones, departements, populations, child_rng(seed, _STAGE_MIX))
     dep_codes = departements.codes
     home = np.array([departements.index_of(z.departement) for z in zones], dtype=np.int64)
+    zone_nuts3 = tuple(departements.by_code(z.departement).nuts3 for z in zones)
     ensure_empty_dir(out_dir)
     files: list[Path] = []
     total_bytes = rows = 0
@@ -249,6 +259,7 @@ def generate_presence(
                     zones=zones,
                     mix=mix,
                     dep_codes=dep_codes,
+                    zone_nuts3=zone_nuts3,
                     home=home,
                     rng=rng,
                 )

@@ -110,6 +110,16 @@ def test_zones_cover_departements_and_sites(table: pa.Table) -> None:
     assert set(labels["zone_label_count_distinct"].to_pylist()) == {1}
 
 
+def test_every_zone_lies_in_its_departement_and_nuts3(table: pa.Table) -> None:
+    departements = load_departements()
+    zones = table.group_by(["zone_id", "zone_departement", "zone_nuts3"]).aggregate([])
+    assert zones.num_rows == len(set(table.column("zone_id").to_pylist()))
+    for zone in zones.to_pylist():
+        assert departements.by_code(zone["zone_departement"]).nuts3 == zone["zone_nuts3"]
+        if zone["zone_id"].startswith("dep-"):
+            assert zone["zone_id"] == "dep-" + zone["zone_departement"]
+
+
 def test_stay_distribution_rows_sum_to_one() -> None:
     distribution = stay_distribution(np.array([0.0, 0.5, 0.95]))
     assert distribution.shape == (3, 13)
