@@ -30,12 +30,14 @@ from etds_examples.presence import generate_presence
 from etds_examples.report import GenerationReport
 
 ASSET_FILES = ("barometer.json", "indicators.json", "presence.json")
+DATA_FORMAT = 2  # bump when a generator's output changes, so the demo regenerates its data
 console = Console()
 
 
 def _dataset(folder: Path, marker: str, generate: Callable[[Path], GenerationReport]) -> None:
     """Generate into ``folder`` unless a previous run with the same parameters finished there."""
     done = folder / ".generated"
+    marker = f"{marker} format={DATA_FORMAT}"
     if done.is_file() and done.read_text() == marker:
         console.print(f"  {folder.name}: reusing {folder}")
         return
