@@ -239,3 +239,31 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     holder: Mapped[str] = mapped_column(String(ID_LENGTH))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CatalogueEntry(Base):
+    """What the catalogue knows of an asset beyond its properties, kept for fast filtered pages.
+
+    The searchable columns are derived from the asset's properties when the asset is written
+    (``search_text``: normalised titles, descriptions and keywords; ``themes``; ``modified``);
+    the data-derived ones (``spatial``, temporal coverage, ``profile``: rows, bytes, checksum,
+    columns) by profiling its data, recomputed when the files' ``fingerprint`` changes. Token
+    lists are stored space-separated with a leading and trailing space, so that a token (or a
+    NUTS prefix) is found with one LIKE on both databases.
+    """
+
+    __tablename__ = "catalogue_entries"
+
+    asset_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True
+    )
+    search_text: Mapped[str] = mapped_column(Text)
+    themes: Mapped[str] = mapped_column(Text)
+    spatial: Mapped[str] = mapped_column(Text)
+    temporal_start: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    temporal_end: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    modified: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    profile: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument, nullable=True)
+    fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    profiled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    profile_error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -155,3 +155,23 @@ class LeaseRecord:
     name: str
     holder: str
     expires_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class CatalogueEntryRecord:
+    """Searchable and data-derived metadata of one asset (see ``models.CatalogueEntry``).
+
+    ``themes`` and ``spatial`` are tuples here (the table stores them space-separated).
+    """
+
+    asset_id: str
+    search_text: str
+    themes: tuple[str, ...]
+    spatial: tuple[str, ...]
+    temporal_start: datetime | None
+    temporal_end: datetime | None
+    modified: datetime
+    profile: JsonObject | None
+    fingerprint: str | None
+    profiled_at: datetime | None
+    profile_error: str | None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -207,6 +208,19 @@ def test_describe_lists_files_with_sizes_and_times(
     assert description.partitioning == "hive"
     assert description.partition_columns == (PARTITION_KEY,)
     assert str(data_root) not in repr(description)
+
+
+def test_checksum_is_sha256_of_the_files_in_path_order(
+    table: pa.Table, data_root: Path, config: SourceConfig
+) -> None:
+    write_hive(table, data_root / "barometer", "parquet")
+    source = open_local(config, "parquet", "barometer/")
+    names = [f.path for f in source.describe().files]
+    expected = hashlib.sha256(
+        b"".join((data_root / "barometer" / name).read_bytes() for name in names)
+    ).hexdigest()
+    assert source.checksum(chunk_bytes=1000) == expected
+    assert source.checksum() == expected
 
 
 def test_describe_single_file_uses_its_name(
