@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from catalog.jsonld import JsonLdProcessor
+from catalog.contexts import dsp_processor
+from connector.catalogue.profiler import Profiler
+from connector.dsp import version
+from connector.dsp.version import dsp_base_url
 from connector.http import health
 from connector.http.limits import BodySizeLimitMiddleware
 from connector.http.problem import install_problem_handlers
@@ -33,18 +37,25 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     db = database or Database.from_url(
         settings.database.url.get_secret_value(), echo=settings.database.echo
     )
+    sources = settings.storage.to_config()
     node = Node(
         settings=settings,
         database=db,
-        jsonld=JsonLdProcessor({}),
-        sources=settings.storage.to_config(),
+        jsonld=dsp_processor(),
+        sources=sources,
         admin_api_keys=tuple(settings.management.all_api_keys()),
+        profiler=Profiler(db, sources),
+        service_id=dsp_base_url(str(settings.node.public_url)),
+        protocol_auth=None,
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.database.auto_migrate:
             upgrade(db)
+        profiling = asyncio.create_task(
+            node.profiler.run(settings.catalogue.profile_interval_seconds), name="profiler"
+        )
         log.info(
             "node started",
             extra={"participant_id": settings.node.participant_id, "profile": settings.profile},
@@ -52,6 +63,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         try:
             yield
         finally:
+            node.profiler.stop()
+            await profiling
             if owns_database:
                 db.dispose()
             log.info("node stopped")
@@ -69,6 +82,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.add_middleware(RequestLogMiddleware)
 
     app.include_router(health.router)
+    app.include_router(version.router)
     management = management_router()
     for prefix in VERSION_PREFIXES:
         app.include_router(management, prefix=prefix)

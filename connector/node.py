@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
 from catalog.jsonld import JsonLdProcessor
+from connector.catalogue.profiler import Profiler
 from connector.settings import Settings
 from connector.sources.config import SourceConfig
 from connector.store.database import Database
@@ -22,6 +23,11 @@ class Node:
     jsonld: JsonLdProcessor
     sources: SourceConfig
     admin_api_keys: tuple[str, ...]
+    profiler: Profiler
+    service_id: str
+    """The DSP DataService id: its ``endpointURL`` (the node's DSP base URL)."""
+    protocol_auth: dict[str, Any] | None
+    """The ``auth`` entry of ``/.well-known/dspace-version`` (how peers authenticate)."""
 
 
 def get_node(request: Request) -> Node:

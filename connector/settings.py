@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import stat
 from collections.abc import Mapping
 from pathlib import Path
@@ -176,6 +177,39 @@ class StorageSettings(_Section):
         )
 
 
+class CatalogueSettings(_Section):
+    """How the node describes itself and its datasets in the DCAT-AP catalogue it publishes."""
+
+    title: dict[str, ShortStr] = Field(
+        default_factory=lambda: {"en": "Tourism data catalogue", "fr": "Catalogue de données"}
+    )
+    description: dict[str, Annotated[str, Field(min_length=1, max_length=4000)]] = Field(
+        default_factory=lambda: {
+            "en": "Tourism datasets shared through the European Tourism Data Space.",
+            "fr": "Données touristiques partagées dans l'espace européen des données du tourisme.",
+        }
+    )
+    publisher_name: ShortStr = "etds-connector operator"
+    publisher_homepage: AnyHttpUrl | None = None
+    publisher_type: ShortStr | None = None
+    contact_name: ShortStr | None = None
+    contact_email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=254)] | None = None
+    licence: ShortStr = "http://publications.europa.eu/resource/authority/licence/CC_BY_4_0"
+    country: ShortStr = "http://publications.europa.eu/resource/authority/country/FRA"
+    page_size: int = Field(default=50, ge=1, le=1000)
+    profile_interval_seconds: float = Field(default=300.0, ge=0)
+
+    @field_validator("title", "description")
+    @classmethod
+    def _languages(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError('give at least one language, e.g. {en = "…"}')
+        for language in value:
+            if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]{1,8})*", language):
+                raise ValueError(f"{language!r} is not a language tag such as 'fr' or 'en'")
+        return value
+
+
 class LimitsSettings(_Section):
     """Input caps applied before any parsing."""
 
@@ -207,6 +241,7 @@ class Settings(BaseSettings):
     management: ManagementSettings = Field(default_factory=ManagementSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
+    catalogue: CatalogueSettings = Field(default_factory=CatalogueSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from catalog.jsonld import JsonLdProcessor, JsonObject
+from connector.catalogue.profiler import describe
 from connector.errors import BadRequest, FieldError, NotFound
 from connector.management.auth import AdminPrincipal
 from connector.management.body import ExpandedBody, OptionalExpandedBody
@@ -171,6 +172,8 @@ def create_asset(body: ExpandedBody, node: NodeDep, _admin: AdminPrincipal) -> J
     record = asset_from_request(body, node, generate_id=True)
     with node.database.transaction() as session:
         created = AssetRepository(session).create(record)
+        describe(session, created)
+    node.profiler.request(created.id)
     return JSONResponse(id_response(node.jsonld, created.id, created.created_at))
 
 
@@ -193,7 +196,9 @@ def get_asset(asset_id: str, node: NodeDep, _admin: AdminPrincipal) -> JSONRespo
 def update_asset(body: ExpandedBody, node: NodeDep, _admin: AdminPrincipal) -> Response:
     record = asset_from_request(body, node, generate_id=False)
     with node.database.transaction() as session:
-        AssetRepository(session).update(record)
+        updated = AssetRepository(session).update(record)
+        describe(session, updated)
+    node.profiler.request(updated.id)
     return Response(status_code=204)
 
 

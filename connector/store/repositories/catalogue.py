@@ -188,6 +188,18 @@ class CatalogueRepository:
         ).first()
         return _entry(row._mapping) if row is not None else None
 
+    def entries(self, asset_ids: Sequence[str]) -> dict[str, CatalogueEntryRecord]:
+        """The entries of these assets (those that have one), in one statement."""
+        if not asset_ids:
+            return {}
+        rows = self._session.execute(
+            select(_ENTRIES, _ENTRIES.c.asset_id.label("id")).where(
+                _ENTRIES.c.asset_id.in_(list(asset_ids))
+            )
+        )
+        found = (_entry(row._mapping) for row in rows)
+        return {entry.asset_id: entry for entry in found if entry is not None}
+
     def unprofiled(self, limit: int = 100) -> list[str]:
         """Assets whose data was never profiled (or whose entry is missing), oldest first."""
         statement = (

@@ -1,0 +1,90 @@
+"""DSP error messages: every error on a protocol route is answered with the error message type
+of its protocol (``CatalogError``, ``ContractNegotiationError``, ``TransferError``).
+
+A router declares its error type by using :func:`dsp_route_class`; the route class catches every
+exception raised while handling a request (including in dependencies such as the token check)
+and renders it. Peers see a generic reason; the log gets the detail. An unexpected exception is
+a 500 with a generic reason, logged with its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from catalog.contexts import DSPACE_CONTEXT_URL
+from connector.errors import ConnectorError
+
+log = logging.getLogger("etds.dsp")
+
+DSP_CONTEXT = [DSPACE_CONTEXT_URL]
+
+
+def error_message(error_type: str, status: int, reasons: list[str], **extra: str) -> dict[str, Any]:
+    """A DSP error message body (``code`` is the HTTP status as a string)."""
+    body: dict[str, Any] = {"@context": DSP_CONTEXT, "@type": error_type, **extra}
+    body["code"] = str(status)
+    if reasons:
+        body["reason"] = reasons
+    return body
+
+
+def error_response(
+    error_type: str,
+    status: int,
+    reasons: list[str],
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: str,
+) -> JSONResponse:
+    return JSONResponse(
+        error_message(error_type, status, reasons, **extra), status_code=status, headers=headers
+    )
+
+
+def _status_and_reason(exc: Exception) -> tuple[int, str, dict[str, str] | None]:
+    if isinstance(exc, ConnectorError):
+        if exc.log_detail or exc.status >= 500:
+            log.warning(
+                "protocol request refused",
+                extra={"status": exc.status, "detail": exc.detail, "log_detail": exc.log_detail},
+            )
+        headers = {"WWW-Authenticate": "DPoP"} if exc.status == 401 else None
+        return exc.status, exc.detail, headers
+    if isinstance(exc, RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        return 400, f"invalid request: {where} {first.get('msg', '')}".strip(), None
+    if isinstance(exc, StarletteHTTPException):
+        return exc.status_code, str(exc.detail), None
+    log.exception("unhandled error on a protocol route", exc_info=exc)
+    return 500, "the connector could not handle this request", None
+
+
+def dsp_route_class(
+    error_type: str, pids: Callable[[Request], dict[str, str]] | None = None
+) -> type[APIRoute]:
+    """A route class rendering every error as ``error_type`` (with ``pids(request)`` fields)."""
+
+    class DspRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+
+            async def handle(request: Request) -> Response:
+                try:
+                    return await handler(request)
+                except Exception as exc:  # every error becomes a DSP error message
+                    status, reason, headers = _status_and_reason(exc)
+                    extra = pids(request) if pids is not None else {}
+                    return error_response(error_type, status, [reason], headers=headers, **extra)
+
+            return handle
+
+    return DspRoute
