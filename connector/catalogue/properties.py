@@ -4,9 +4,10 @@ normalised text the catalogue searches in."""
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from catalog.search import normalise
 
 EDC = "https://w3id.org/edc/v0.0.1/ns/"
 DCT = "http://purl.org/dc/terms/"
@@ -46,13 +47,6 @@ def iris(properties: Mapping[str, Any], iri: str) -> list[str]:
 def first_literal(properties: Mapping[str, Any], iri: str) -> str | None:
     values = literals(properties, iri)
     return values[0][0] if values else None
-
-
-def normalise(text: str) -> str:
-    """Lower-case, no accents, single spaces: ``"Hérault  Côte"`` → ``"herault cote"``."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(stripped.casefold().split())
 
 
 def search_text(properties: Mapping[str, Any], extra: Iterable[str] = ()) -> str:

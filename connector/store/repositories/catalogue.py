@@ -65,9 +65,10 @@ class CatalogueFilters:
     """What a requester narrows the catalogue to; every non-empty part must hold.
 
     ``keywords`` are normalised terms (all must occur in the search text); ``themes``: any of
-    these theme IRIs; ``spatial``: any NUTS code starting with one of these (``FRJ`` finds
-    ``FRJ13``); ``modified_since``; ``temporal``: coverage overlapping ``(start, end)``;
-    ``asset_ids``: only these.
+    these theme IRIs; ``spatial``: NUTS codes, a dataset matching when one of its codes overlaps
+    one of them (``FRJ`` finds ``FRJ13``, and a dataset about all of ``FR`` is found for
+    ``FRJ13``); ``modified_since``; ``temporal``: a coverage overlapping ``(start, end)`` (a
+    dataset without coverage does not match); ``asset_ids``: only these.
     """
 
     keywords: tuple[str, ...] = ()
@@ -86,20 +87,29 @@ class CatalogueFilters:
                 or_(*(entries.themes.contains(f" {t} ", autoescape=True) for t in self.themes))
             )
         if self.spatial:
-            found.append(
-                or_(*(entries.spatial.contains(f" {s}", autoescape=True) for s in self.spatial))
-            )
+            found.append(or_(*(_overlapping(entries.spatial, code) for code in self.spatial)))
         if self.modified_since is not None:
             found.append(entries.modified >= self.modified_since)
         if self.temporal is not None:
             start, end = self.temporal
+            found.append(entries.temporal_start.is_not(None))
             if start is not None:
-                found.append(or_(entries.temporal_end.is_(None), entries.temporal_end >= start))
+                found.append(entries.temporal_end >= start)
             if end is not None:
-                found.append(or_(entries.temporal_start.is_(None), entries.temporal_start <= end))
+                found.append(entries.temporal_start <= end)
         if self.asset_ids is not None:
             found.append(_ASSETS.c.id.in_(self.asset_ids) if self.asset_ids else false())
         return found
+
+
+def _overlapping(column: Any, code: str) -> ColumnElement[bool]:
+    """Tokens starting with ``code``, or equal to one of its ancestors (its shorter prefixes of
+    at least two letters: the regions containing it, up to the country)."""
+    ancestors = [code[:length] for length in range(2, len(code))]
+    return or_(
+        column.contains(f" {code}", autoescape=True),
+        *(column.contains(f" {ancestor} ", autoescape=True) for ancestor in ancestors),
+    )
 
 
 @dataclass(frozen=True)

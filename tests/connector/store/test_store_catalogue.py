@@ -129,6 +129,7 @@ def test_spatial_filter_is_hierarchical_and_temporal_overlaps(database: Database
         for asset_id, spatial, temporal in [
             ("ds-00", ["FRJ13", "FRJ15"], (at(0), at(100))),
             ("ds-01", ["FRL05"], (at(200), at(300))),
+            ("ds-02", ["FR"], (None, None)),
         ]:
             repository.save_profile(
                 asset_id, profile={}, spatial=spatial, temporal=temporal, fingerprint="f",
@@ -140,14 +141,16 @@ def test_spatial_filter_is_hierarchical_and_temporal_overlaps(database: Database
         def ids(**kwargs: object) -> list[str]:
             return _ids(repository.page([ALL], CatalogueFilters(**kwargs)))  # type: ignore[arg-type]
 
-        assert ids(spatial=("FRJ",)) == ["ds-00"]
-        assert ids(spatial=("FR",)) == ["ds-00", "ds-01"]
-        assert ids(spatial=("FRJ13",)) == ["ds-00"]
-        assert ids(spatial=("FRJ2",)) == []
-        # ds-02 has no temporal coverage: it is not excluded by a time range.
-        assert ids(temporal=(at(150), None)) == ["ds-01", "ds-02"]
-        assert ids(temporal=(at(50), at(250))) == ["ds-00", "ds-01", "ds-02"]
-        assert ids(temporal=(None, at(-1))) == ["ds-02"]
+        assert ids(spatial=("FRJ",)) == ["ds-00", "ds-02"]
+        assert ids(spatial=("FR",)) == ["ds-00", "ds-01", "ds-02"]
+        assert ids(spatial=("FRJ13",)) == ["ds-00", "ds-02"]
+        assert ids(spatial=("FRJ131",)) == ["ds-00", "ds-02"]  # inside FRJ13, and in FR
+        assert ids(spatial=("FRL05",)) == ["ds-01", "ds-02"]
+        assert ids(spatial=("DE1",)) == []
+        # ds-02 has no temporal coverage: a time range never matches it.
+        assert ids(temporal=(at(150), None)) == ["ds-01"]
+        assert ids(temporal=(at(50), at(250))) == ["ds-00", "ds-01"]
+        assert ids(temporal=(None, at(-1))) == []
 
 
 def test_keyset_pages_forward_and_backward(database: Database) -> None:
