@@ -1,12 +1,15 @@
-"""The ``etds`` command: run a node, generate sample data, manage assets and the database."""
+"""The ``etds`` command: run a node or the dataspace authority, generate sample data and keys,
+manage assets, participants and the database."""
 
 from __future__ import annotations
 
 import click
 
 from connector.cli.assets import assets
+from connector.cli.authority import authority
 from connector.cli.db import db
 from connector.cli.generate import generate
+from connector.cli.keys import keys
 from connector.cli.serve import config, serve
 
 
@@ -21,6 +24,8 @@ cli.add_command(config)
 cli.add_command(generate)
 cli.add_command(assets)
 cli.add_command(db)
+cli.add_command(keys)
+cli.add_command(authority)
 
 
 def main() -> None:

@@ -267,3 +267,30 @@ class CatalogueEntry(Base):
     fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
     profiled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     profile_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Participant(_Versioned, Base):
+    """A member of the dataspace as the authority knows it (authority database only).
+
+    The participant id is also its OAuth ``client_id``. ``jwks`` holds its *public* keys only
+    (a JWK Set; several during a key rotation); private keys never reach a database.
+    ``audiences`` lists the resources other than participants (e.g. a node's management URL)
+    this client may ask tokens for. ``revoked`` is final; ``suspended`` may be lifted.
+    """
+
+    __tablename__ = "participants"
+    __table_args__ = (
+        CheckConstraint("version >= 1", name="version"),
+        CheckConstraint("status IN ('active', 'suspended', 'revoked')", name="status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(PARTICIPANT_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH * 2))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    jwks: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    org_type: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    country: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    nuts: Mapped[list[str]] = mapped_column(JSONDocument)
+    membership: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    scopes: Mapped[list[str]] = mapped_column(JSONDocument)
+    audiences: Mapped[list[str]] = mapped_column(JSONDocument)

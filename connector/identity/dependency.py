@@ -1,0 +1,44 @@
+"""The FastAPI side of identity: where an application keeps its :class:`NodeIdentity`, and the
+one dependency every DSP route declares.
+
+``create_app`` calls :func:`install_identity` once; a route then takes
+``participant: ParticipantDep`` and receives the verified :class:`Participant` — or the request
+ends with :class:`~connector.errors.Unauthorized` (generic detail, reason in the log), which the
+DSP layer renders as its error message.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+
+from connector.identity.claims import Participant
+from connector.identity.service import NodeIdentity
+
+
+def install_identity(app: FastAPI, identity: NodeIdentity) -> None:
+    """Make ``identity`` the application's identity services."""
+    app.state.identity = identity
+
+
+def find_identity(request: Request) -> NodeIdentity | None:
+    """The application's identity services, or None when none were installed."""
+    identity = getattr(request.app.state, "identity", None)
+    return identity if isinstance(identity, NodeIdentity) else None
+
+
+def identity_of(request: Request) -> NodeIdentity:
+    """The application's identity services (a wiring error when none were installed)."""
+    identity = find_identity(request)
+    if identity is None:
+        raise RuntimeError("no NodeIdentity installed on this application (install_identity)")
+    return identity
+
+
+async def require_participant(request: Request) -> Participant:
+    """The participant a protocol request comes from, from its verified token only."""
+    return await identity_of(request).participant(request)
+
+
+ParticipantDep = Annotated[Participant, Depends(require_participant)]

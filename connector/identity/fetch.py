@@ -1,0 +1,114 @@
+"""HTTP for identity documents and tokens: no proxies from the environment, no redirects, a
+timeout and a size cap on every answer.
+
+Issuer metadata, key sets and token answers come from URLs in our own settings, yet they are
+still read defensively: a misconfigured or compromised server must not make the node follow it
+elsewhere, wait forever, or read an endless body. The same request/answer types serve the
+synchronous and the asynchronous clients, so callers parse answers once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+DEFAULT_TIMEOUT_SECONDS = 5.0
+DEFAULT_MAX_BYTES = 256 * 1024
+
+
+class FetchError(Exception):
+    """A request that failed: transport error, redirect, oversized or unreadable answer."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A read answer: status, headers and body (complete, within the cap)."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+    def json(self) -> Any:
+        """The body as JSON; :class:`FetchError` when it is not."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            raise FetchError("the answer is not JSON") from None
+
+
+def new_async_client(timeout: float = DEFAULT_TIMEOUT_SECONDS) -> httpx.AsyncClient:
+    """An async client with the rules above (``transport`` injectable by callers who build their
+    own with the same options)."""
+    return httpx.AsyncClient(trust_env=False, follow_redirects=False, timeout=timeout)
+
+
+def new_sync_client(timeout: float = DEFAULT_TIMEOUT_SECONDS) -> httpx.Client:
+    """A synchronous client with the rules above."""
+    return httpx.Client(trust_env=False, follow_redirects=False, timeout=timeout)
+
+
+def _check_head(response: httpx.Response, max_bytes: int) -> None:
+    if response.is_redirect:
+        raise FetchError(f"{response.request.url} answered a redirect, which is not followed")
+    declared = response.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise FetchError(f"{response.request.url} answered more than {max_bytes} bytes")
+
+
+def _append(body: bytearray, chunk: bytes, max_bytes: int, url: httpx.URL) -> None:
+    body.extend(chunk)
+    if len(body) > max_bytes:
+        raise FetchError(f"{url} answered more than {max_bytes} bytes")
+
+
+async def send(
+    client: httpx.AsyncClient, request: httpx.Request, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> Answer:
+    """Send ``request`` and read its answer (at most ``max_bytes``)."""
+    try:
+        response = await client.send(request, stream=True, follow_redirects=False)
+        try:
+            _check_head(response, max_bytes)
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                _append(body, chunk, max_bytes, request.url)
+        finally:
+            await response.aclose()
+    except httpx.HTTPError as error:
+        raise FetchError(
+            f"{request.method} {request.url} failed ({type(error).__name__})"
+        ) from None
+    return Answer(response.status_code, response.headers, bytes(body))
+
+
+def send_sync(
+    client: httpx.Client, request: httpx.Request, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> Answer:
+    """:func:`send` for a synchronous client."""
+    try:
+        response = client.send(request, stream=True, follow_redirects=False)
+        try:
+            _check_head(response, max_bytes)
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                _append(body, chunk, max_bytes, request.url)
+        finally:
+            response.close()
+    except httpx.HTTPError as error:
+        raise FetchError(
+            f"{request.method} {request.url} failed ({type(error).__name__})"
+        ) from None
+    return Answer(response.status_code, response.headers, bytes(body))
+
+
+def json_document(answer: Answer, url: str) -> dict[str, Any]:
+    """The JSON object a ``200`` answer from ``url`` holds; :class:`FetchError` otherwise."""
+    if answer.status != 200:
+        raise FetchError(f"{url} answered HTTP {answer.status}")
+    document = answer.json()
+    if not isinstance(document, dict):
+        raise FetchError(f"{url} did not answer a JSON object")
+    return document

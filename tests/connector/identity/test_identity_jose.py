@@ -1,0 +1,81 @@
+"""The JWS allow-list: only asymmetric algorithms exist; dangerous headers are refused."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+
+import pytest
+
+from connector.identity import jose, keys
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _forge(header: dict[str, object], claims: dict[str, object], signature: bytes) -> str:
+    head = _b64(json.dumps(header).encode())
+    body = _b64(json.dumps(claims).encode())
+    return f"{head}.{body}.{_b64(signature)}"
+
+
+@pytest.mark.parametrize("key_type", ["ec", "ed25519"])
+def test_sign_and_verify(key_type: keys.KeyType) -> None:
+    key = keys.ephemeral_key(key_type)
+    token = jose.sign({"alg": key.alg, "kid": key.kid}, {"n": 1}, key.key)
+    header, claims = jose.verify(
+        token, keys.import_public_jwk(key.public_jwk()), ["ES256", "EdDSA"]
+    )
+    assert header["kid"] == key.kid
+    assert claims == {"n": 1}
+
+
+def test_an_algorithm_outside_the_allow_list_is_refused() -> None:
+    key = keys.ephemeral_key("ed25519")
+    token = jose.sign({"alg": "EdDSA"}, {}, key.key)
+    with pytest.raises(jose.JoseFailure, match="not allowed"):
+        jose.verify(token, keys.import_public_jwk(key.public_jwk()), ["ES256"])
+
+
+def test_none_and_hmac_do_not_exist_here() -> None:
+    key = keys.ephemeral_key()
+    public = keys.import_public_jwk(key.public_jwk())
+    unsigned = _forge({"alg": "none"}, {"sub": "x"}, b"")
+    with pytest.raises(jose.JoseFailure):
+        jose.verify(unsigned, public, ["none", "ES256"])
+    secret = json.dumps(key.public_jwk()).encode()
+    head_body = unsigned.rsplit(".", 1)[0].replace(
+        _b64(b'{"alg": "none"}'), _b64(b'{"alg": "HS256"}')
+    )
+    mac = hmac.new(secret, head_body.encode(), hashlib.sha256).digest()
+    with pytest.raises(jose.JoseFailure):
+        jose.verify(f"{head_body}.{_b64(mac)}", public, ["HS256", "ES256"])
+    with pytest.raises(ValueError, match="no usable algorithm"):
+        jose.registry(["HS256", "none"])
+
+
+@pytest.mark.parametrize("name", ["jku", "x5u", "crit", "b64", "zip", "x5c"])
+def test_dangerous_headers_are_refused(name: str) -> None:
+    token = _forge({"alg": "ES256", name: "https://attacker.example/keys"}, {}, b"sig")
+    with pytest.raises(jose.JoseFailure, match="refused header"):
+        jose.unverified_header(token)
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["", "a.b", "a.b.c.d.e", "!!!.e30.sig", "e30.e30." + "A" * (jose.MAX_TOKEN_BYTES + 1)],
+)
+def test_malformed_tokens(token: str) -> None:
+    with pytest.raises(jose.JoseFailure):
+        jose.unverified_header(token)
+
+
+def test_a_tampered_payload_does_not_verify() -> None:
+    key = keys.ephemeral_key()
+    head, _, signature = jose.sign({"alg": "ES256"}, {"sub": "a"}, key.key).split(".")
+    tampered = f"{head}.{_b64(json.dumps({'sub': 'b'}).encode())}.{signature}"
+    with pytest.raises(jose.JoseFailure):
+        jose.verify(tampered, keys.import_public_jwk(key.public_jwk()), ["ES256"])
