@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,18 +11,25 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from catalog.contexts import dsp_processor
+from connector.catalogue.access import PolicyAccess
+from connector.catalogue.builder import Publication
 from connector.catalogue.profiler import Profiler
+from connector.catalogue.service import CatalogueService
+from connector.dsp import catalog as dsp_catalog
 from connector.dsp import version
 from connector.dsp.version import dsp_base_url
 from connector.http import health
 from connector.http.limits import BodySizeLimitMiddleware
 from connector.http.problem import install_problem_handlers
 from connector.http.requestlog import RequestLogMiddleware
+from connector.identity.dependency import install_identity
+from connector.identity.service import NodeIdentity
 from connector.management.router import VERSION_PREFIXES, management_router
 from connector.node import Node
 from connector.settings import Settings
 from connector.store.database import Database
 from connector.store.migrate import upgrade
+from policies import Evaluator
 
 log = logging.getLogger("etds.app")
 
@@ -38,15 +46,30 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         settings.database.url.get_secret_value(), echo=settings.database.echo
     )
     sources = settings.storage.to_config()
+    dsp_base = dsp_base_url(str(settings.node.public_url))
+    identity = NodeIdentity.from_settings(
+        settings.identity,
+        participant_id=settings.node.participant_id,
+        public_url=str(settings.node.public_url),
+        database=db,
+    )
+    jsonld = dsp_processor()
+    catalogue = CatalogueService(
+        db,
+        PolicyAccess(jsonld, Evaluator()),
+        Publication.from_settings(settings, dsp_base),
+    )
     node = Node(
         settings=settings,
         database=db,
-        jsonld=dsp_processor(),
+        jsonld=jsonld,
         sources=sources,
         admin_api_keys=tuple(settings.management.all_api_keys()),
         profiler=Profiler(db, sources),
-        service_id=dsp_base_url(str(settings.node.public_url)),
-        protocol_auth=None,
+        catalogue=catalogue,
+        identity=identity,
+        service_id=dsp_base,
+        protocol_auth=identity.dspace_auth_entry(),
     )
 
     @asynccontextmanager
@@ -56,6 +79,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         profiling = asyncio.create_task(
             node.profiler.run(settings.catalogue.profile_interval_seconds), name="profiler"
         )
+        housekeeping = asyncio.create_task(identity.run_housekeeping(600), name="identity")
         log.info(
             "node started",
             extra={"participant_id": settings.node.participant_id, "profile": settings.profile},
@@ -65,6 +89,10 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         finally:
             node.profiler.stop()
             await profiling
+            housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await housekeeping
+            await identity.aclose()
             if owns_database:
                 db.dispose()
             log.info("node stopped")
@@ -76,6 +104,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         lifespan=lifespan,
     )
     app.state.node = node
+    install_identity(app, identity)
     app.state.settings = settings
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
@@ -83,6 +112,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
 
     app.include_router(health.router)
     app.include_router(version.router)
+    app.include_router(dsp_catalog.router)
     management = management_router()
     for prefix in VERSION_PREFIXES:
         app.include_router(management, prefix=prefix)

@@ -9,6 +9,8 @@ from fastapi import Depends, Request
 
 from catalog.jsonld import JsonLdProcessor
 from connector.catalogue.profiler import Profiler
+from connector.catalogue.service import CatalogueService
+from connector.identity.service import NodeIdentity
 from connector.settings import Settings
 from connector.sources.config import SourceConfig
 from connector.store.database import Database
@@ -24,6 +26,8 @@ class Node:
     sources: SourceConfig
     admin_api_keys: tuple[str, ...]
     profiler: Profiler
+    catalogue: CatalogueService
+    identity: NodeIdentity
     service_id: str
     """The DSP DataService id: its ``endpointURL`` (the node's DSP base URL)."""
     protocol_auth: dict[str, Any] | None

@@ -17,7 +17,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -39,6 +38,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from connector.identity.settings import IdentitySettings, identity_problems, secret_file_problem
 from connector.sources.config import ObjectStoreConfig, SourceConfig
 
 DEVELOPMENT_API_KEY = "etds-development-key"
@@ -241,6 +241,7 @@ class Settings(BaseSettings):
     management: ManagementSettings = Field(default_factory=ManagementSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
     catalogue: CatalogueSettings = Field(default_factory=CatalogueSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
@@ -280,19 +281,6 @@ def _is_loopback_host(host: str) -> bool:
     return address.is_loopback or address.is_unspecified or address.is_link_local
 
 
-def _secret_file_problem(setting: str, path: Path) -> str:
-    """Why ``path`` is not a safe secret file (absent, not a file, readable by others), or ""."""
-    try:
-        info = path.stat()
-    except OSError:
-        return f"{setting}: {path} does not exist"
-    if not stat.S_ISREG(info.st_mode):
-        return f"{setting}: {path} is not a regular file"
-    if info.st_mode & 0o077:
-        return f"{setting}: {path} must not be readable by others (chmod 600)"
-    return ""
-
-
 def _node_problems(node: NodeSettings) -> list[str]:
     problems = []
     if node.participant_id == DEVELOPMENT_PARTICIPANT_ID:
@@ -302,8 +290,8 @@ def _node_problems(node: NodeSettings) -> list[str]:
     return problems
 
 
-def _management_problems(management: ManagementSettings) -> list[str]:
-    problems = []
+def _management_problems(management: ManagementSettings) -> list[str | None]:
+    problems: list[str | None] = []
     keys = management.all_api_keys()
     if not keys:
         problems.append("management.api_keys: at least one administrator API key is required")
@@ -316,12 +304,12 @@ def _management_problems(management: ManagementSettings) -> list[str]:
                 "characters (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
             )
     if management.api_keys_file is not None:
-        problems.append(_secret_file_problem("management.api_keys_file", management.api_keys_file))
+        problems.append(secret_file_problem("management.api_keys_file", management.api_keys_file))
     return problems
 
 
-def _security_problems(security: SecuritySettings) -> list[str]:
-    problems = []
+def _security_problems(security: SecuritySettings) -> list[str | None]:
+    problems: list[str | None] = []
     loopback = [h for h in security.callback_allow_hosts if _is_loopback_host(h)]
     if loopback:
         problems.append(
@@ -333,9 +321,7 @@ def _security_problems(security: SecuritySettings) -> list[str]:
     if security.signing_key_file is None:
         problems.append("security.signing_key_file: a signing key is required")
     else:
-        problems.append(
-            _secret_file_problem("security.signing_key_file", security.signing_key_file)
-        )
+        problems.append(secret_file_problem("security.signing_key_file", security.signing_key_file))
     return problems
 
 
@@ -365,6 +351,7 @@ def production_problems(settings: Settings) -> list[str]:
         *_management_problems(settings.management),
         *_security_problems(settings.security),
         *_storage_problems(settings.database, settings.storage),
+        *identity_problems(settings.identity),
     ]
     return [problem for problem in problems if problem]
 

@@ -39,6 +39,7 @@ log = logging.getLogger("etds.catalogue")
 LEASE = "catalogue-profiler"
 SPATIAL_COLUMN = ETDS + "spatialColumn"
 TEMPORAL_COLUMN = ETDS + "temporalColumn"
+SERIES_COLUMN = ETDS + "seriesColumn"
 
 
 def _now() -> datetime:
@@ -88,6 +89,7 @@ class Profiler:
                 source,
                 spatial_column=first_literal(asset.private_properties, SPATIAL_COLUMN),
                 temporal_column=first_literal(asset.private_properties, TEMPORAL_COLUMN),
+                series_column=first_literal(asset.private_properties, SERIES_COLUMN),
             )
         except (SourceError, ProfileError) as exc:
             reason = getattr(exc, "detail", None) or str(exc)

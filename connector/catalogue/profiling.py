@@ -63,6 +63,9 @@ class DataProfile:
     temporal_end: date | None
     last_modified: datetime | None
     fingerprint: str
+    series_column: str | None = None
+    series: tuple[tuple[str, int], ...] = ()
+    """Members of a dataset series: the values of ``series_column`` and their row counts."""
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -71,6 +74,7 @@ class DataProfile:
             value = getattr(self, key)
             data[key] = value.isoformat() if value is not None else None
         data["spatial"] = list(self.spatial)
+        data["series"] = [list(member) for member in self.series]
         return data
 
     @classmethod
@@ -94,6 +98,8 @@ class DataProfile:
             temporal_end=when("temporal_end", date),
             last_modified=when("last_modified", datetime),
             fingerprint=str(data["fingerprint"]),
+            series_column=data.get("series_column"),
+            series=tuple((str(value), int(rows)) for value, rows in data.get("series", ())),
         )
 
 
@@ -194,27 +200,42 @@ class _Coverage:
                 self.add(*period)
 
 
+def _count_values(counts: dict[str, int], array: pa.Array) -> None:
+    for entry in pc.value_counts(array).to_pylist():
+        value = entry["values"]
+        if value is not None:
+            counts[str(value)] = counts.get(str(value), 0) + int(entry["counts"])
+
+
 def profile_source(
     source: TabularSource,
     *,
     spatial_column: str | None = None,
     temporal_column: str | None = None,
+    series_column: str | None = None,
 ) -> DataProfile:
-    """Profile the data behind ``source`` (one pass over at most two columns, plus the bytes)."""
+    """Profile the data behind ``source`` (one pass over at most three columns, plus the
+    bytes). ``series_column`` (declared only) makes the data a dataset series whose members
+    are that column's values (e.g. the weekly ``snapshot_date``)."""
     description = source.describe()
     schema = source.schema
     spatial = _choose_spatial(schema, spatial_column)
     temporal = _choose_temporal(schema, temporal_column)
+    if series_column is not None and series_column not in schema.names:
+        raise ProfileError(f"the declared series column {series_column!r} does not exist")
     codes: set[str] = set()
     coverage = _Coverage()
+    members: dict[str, int] = {}
     rows = 0
-    columns = [name for name in (spatial, temporal) if name is not None]
+    columns = [name for name in (spatial, temporal, series_column) if name is not None]
     for batch in source.batches(columns=sorted(set(columns))):
         rows += batch.num_rows
         if spatial is not None:
             codes.update(c for c in _distinct_text(batch.column(spatial)) if NUTS_CODE.match(c))
         if temporal is not None:
             coverage.add_array(batch.column(temporal))
+        if series_column is not None:
+            _count_values(members, batch.column(series_column))
     if not columns:
         rows = source.count_rows()
     return DataProfile(
@@ -232,4 +253,6 @@ def profile_source(
         temporal_end=coverage.end,
         last_modified=description.last_modified,
         fingerprint=fingerprint(description),
+        series_column=series_column,
+        series=tuple(sorted(members.items())),
     )

@@ -12,6 +12,7 @@ This module imports nothing of the node's own settings (``connector.settings`` e
 from __future__ import annotations
 
 import ipaddress
+import stat
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -134,10 +135,13 @@ class IdentitySettings(Section):
 
 
 def secret_file_problem(setting: str, path: Path) -> str | None:
+    """Why ``path`` is not a safe secret file (absent, not a file, readable by others)."""
     try:
         mode = path.stat().st_mode
     except OSError:
         return f"{setting}: {path} does not exist"
+    if not stat.S_ISREG(mode):
+        return f"{setting}: {path} is not a regular file"
     if mode & 0o077:
         return f"{setting}: {path} must not be readable by others (chmod 600)"
     return None

@@ -1,12 +1,14 @@
-"""Run ``etds serve`` as a real process on 127.0.0.1 (for the demo and the end-to-end tests).
+"""Run ``etds`` services as real processes on 127.0.0.1 (the demo and the end-to-end tests).
 
-:func:`run_node` starts the node with a settings file, waits until ``/health/ready`` answers,
-yields its URL, and stops it (SIGTERM, then SIGKILL if it does not exit) — also when the block
-raises. Its logs go to a file, shown in the error when the node does not start.
+:func:`run_service` starts a command, waits until ``/health/ready`` answers, yields its URL, and
+stops it (SIGTERM, then SIGKILL if it does not exit) — also when the block raises. Its logs go to
+a file, shown in the error when the service does not start. :func:`run_node` runs ``etds serve``
+(the authority's runner is in :mod:`etds_examples.authorityproc`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -24,12 +26,12 @@ START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
 
 
-class NodeFailedToStart(RuntimeError):
-    """The node exited or did not become ready in time; the message ends with its log."""
+class ServiceFailedToStart(RuntimeError):
+    """The service exited or did not become ready in time; the message ends with its log."""
 
 
 @dataclass(frozen=True)
-class RunningNode:
+class RunningService:
     url: str
     process: subprocess.Popen[bytes]
     log_file: Path
@@ -55,8 +57,8 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log_file: Path) -> N
     with httpx.Client(timeout=2.0, trust_env=False) as client:
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise NodeFailedToStart(
-                    f"the node exited with status {process.returncode}:\n{_tail(log_file)}"
+                raise ServiceFailedToStart(
+                    f"{process.args!r} exited with status {process.returncode}:\n" + _tail(log_file)
                 )
             try:
                 if client.get(url + "/health/ready").status_code == 200:
@@ -64,7 +66,7 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log_file: Path) -> N
             except httpx.TransportError:
                 pass
             time.sleep(0.05)
-    raise NodeFailedToStart(
+    raise ServiceFailedToStart(
         f"the node was not ready after {START_TIMEOUT_S:.0f} s:\n{_tail(log_file)}"
     )
 
@@ -88,15 +90,16 @@ def stopped_cleanly(returncode: int | None) -> bool:
 
 
 @contextmanager
-def run_node(
-    config_file: Path,
+def run_service(
+    arguments: list[str],
     *,
     port: int,
     log_file: Path,
     env: Mapping[str, str] | None = None,
-) -> Iterator[RunningNode]:
-    """Start ``etds serve --config config_file --port port`` and yield it once it is ready."""
-    command = [sys.executable, "-m", "connector", "serve", "--config", str(config_file)]
+) -> Iterator[RunningService]:
+    """Start ``python -m connector <arguments> --host 127.0.0.1 --port <port>`` and yield it
+    once ``/health/ready`` answers. ``ETDS_*`` variables of this process are not passed on."""
+    command = [sys.executable, "-m", "connector", *arguments]
     command += ["--host", "127.0.0.1", "--port", str(port)]
     environment = {k: v for k, v in os.environ.items() if not k.startswith("ETDS_")}
     environment.update(env or {})
@@ -108,6 +111,19 @@ def run_node(
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(url, process, log_file)
-        yield RunningNode(url=url, process=process, log_file=log_file)
+        yield RunningService(url=url, process=process, log_file=log_file)
     finally:
         stop(process)
+
+
+def run_node(
+    config_file: Path,
+    *,
+    port: int,
+    log_file: Path,
+    env: Mapping[str, str] | None = None,
+) -> contextlib.AbstractContextManager[RunningService]:
+    """``etds serve --config config_file`` on ``127.0.0.1:port``."""
+    return run_service(
+        ["serve", "--config", str(config_file)], port=port, log_file=log_file, env=env
+    )

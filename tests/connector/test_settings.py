@@ -30,6 +30,13 @@ def _signing_key(tmp_path: Path, mode: int = 0o600) -> Path:
     return key
 
 
+def _client_key(tmp_path: Path) -> Path:
+    key = tmp_path / "client.pem"
+    key.write_text("-----BEGIN PRIVATE KEY-----\n")
+    key.chmod(0o600)
+    return key
+
+
 def _production_toml(tmp_path: Path, **replace: str) -> Path:
     values = {
         "participant_id": "did:web:atout-france.example",
@@ -39,6 +46,7 @@ def _production_toml(tmp_path: Path, **replace: str) -> Path:
         "allow_http": "false",
         "signing_key": str(_signing_key(tmp_path)),
         "database": "postgresql+psycopg://etds@db.example:5432/etds",
+        "client_key": str(_client_key(tmp_path)),
     }
     values.update(replace)
     config = tmp_path / "node.toml"
@@ -52,6 +60,11 @@ participant_id = "{values["participant_id"]}"
 public_url = "{values["public_url"]}"
 [management]
 api_keys = ["{values["api_key"]}"]
+[identity]
+authority = "https://authority.dataspace.example"
+client_key_file = "{values["client_key"]}"
+[[identity.trusted_issuers]]
+issuer = "https://authority.dataspace.example"
 [security]
 callback_allow_hosts = {values["allow_hosts"]}
 allow_http_callbacks = {values["allow_http"]}
@@ -130,6 +143,7 @@ def test_safe_production_settings_load(tmp_path: Path) -> None:
         ({"participant_id": "urn:etds:participant:development"}, "participant_id"),
         ({"signing_key": "/nonexistent/key.pem"}, "does not exist"),
         ({"database": "sqlite:///var/etds.db"}, "PostgreSQL"),
+        ({"client_key": "/nonexistent/client.pem"}, "identity.client_key_file"),
     ],
 )
 def test_production_refuses_unsafe_values(

@@ -1,0 +1,225 @@
+"""The per-requester catalogue: which datasets a requester sees, a page at a time.
+
+A request costs a fixed number of SQL statements whatever the number of datasets: the contract
+definitions (one), their policies (one), the page (one — see
+:meth:`~connector.store.repositories.catalogue.CatalogueRepository.page`). Access policies are
+decided once per definition; datasets no visible definition selects are not on the page, and
+asking for one of them is answered as for an unknown dataset.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from catalog.model import Catalog, Dataset, Offer
+from catalog.regions import region_code
+from catalog.search import SearchQuery
+from connector.catalogue.access import CatalogueAccess
+from connector.catalogue.builder import DatasetBuilder, Publication, split_member
+from connector.catalogue.offers import OfferRef
+from connector.errors import BadRequest, NotFound
+from connector.store.database import Database
+from connector.store.errors import InvalidQuery
+from connector.store.query import Criterion, QuerySpec
+from connector.store.records import ContractDefinitionRecord, PolicyDefinitionRecord
+from connector.store.repositories.catalogue import (
+    CatalogueFilters,
+    CatalogueItem,
+    CatalogueRepository,
+)
+from connector.store.repositories.contract_definitions import ContractDefinitionRepository
+from connector.store.repositories.policies import PolicyDefinitionRepository
+
+log = logging.getLogger("etds.catalogue")
+DEFINITIONS_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page starts: after (or before) an asset id. Opaque to requesters."""
+
+    after: str | None = None
+    before: str | None = None
+
+    def token(self) -> str:
+        data = {"a": self.after} if self.after is not None else {"b": self.before}
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    @classmethod
+    def parse(cls, token: str) -> Cursor:
+        try:
+            raw = base64.urlsafe_b64decode((token + "=" * (-len(token) % 4)).encode())
+            data = json.loads(raw)
+        except (binascii.Error, ValueError, UnicodeDecodeError):
+            raise BadRequest("invalid continuation token") from None
+        if not isinstance(data, dict) or len(data) != 1:
+            raise BadRequest("invalid continuation token")
+        key, value = next(iter(data.items()))
+        if key not in ("a", "b") or not isinstance(value, str) or len(value) > 256:
+            raise BadRequest("invalid continuation token")
+        return cls(after=value) if key == "a" else cls(before=value)
+
+
+@dataclass(frozen=True)
+class CataloguePage:
+    catalogue: Catalog
+    next: Cursor | None
+    previous: Cursor | None
+
+
+def _moment(value: date | None, *, end: bool = False) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value
+    return datetime.combine(value, time.max if end else time.min, tzinfo=UTC)
+
+
+def store_filters(query: SearchQuery) -> CatalogueFilters:
+    """The store's filters for a search query (places as NUTS codes)."""
+    codes = tuple(code for code in (region_code(place) for place in query.spatial) if code)
+    temporal = None
+    if query.start is not None or query.end is not None:
+        temporal = (_moment(query.start), _moment(query.end, end=True))
+    return CatalogueFilters(
+        keywords=query.terms,
+        themes=query.themes,
+        spatial=codes,
+        modified_since=_moment(query.modified_since),
+        temporal=temporal,
+    )
+
+
+def selector_criteria(selector: Sequence[Mapping[str, Any]]) -> list[Criterion]:
+    """A stored ``assetsSelector`` (criteria with full-IRI or column operands) as criteria."""
+    return [Criterion(c["operandLeft"], c["operator"], c.get("operandRight")) for c in selector]
+
+
+class CatalogueService:
+    """Builds catalogue pages and datasets for requesters."""
+
+    def __init__(
+        self,
+        database: Database,
+        access: CatalogueAccess,
+        publication: Publication,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._database = database
+        self._access = access
+        self._publication = publication
+        self._builder = DatasetBuilder(publication)
+        self._clock = clock
+
+    @property
+    def publication(self) -> Publication:
+        return self._publication
+
+    def _visible(
+        self, session: Any, claims: Mapping[str, Any]
+    ) -> tuple[list[ContractDefinitionRecord], dict[str, PolicyDefinitionRecord]]:
+        definitions: list[ContractDefinitionRecord] = []
+        repository = ContractDefinitionRepository(session)
+        while True:
+            batch = repository.query(QuerySpec(offset=len(definitions), limit=DEFINITIONS_PAGE))
+            definitions.extend(batch)
+            if len(batch) < DEFINITIONS_PAGE:
+                break
+        wanted = {d.access_policy_id for d in definitions} | {
+            d.contract_policy_id for d in definitions
+        }
+        policies = PolicyDefinitionRepository(session).get_many(sorted(wanted)) if wanted else {}
+        visible = self._access.visible(claims, definitions, policies, self._clock())
+        usable = []
+        for definition in visible:
+            try:
+                selector_criteria(definition.assets_selector)
+            except (InvalidQuery, KeyError, TypeError):
+                log.warning("contract definition selector unusable", extra={"id": definition.id})
+                continue
+            usable.append(definition)
+        return usable, policies
+
+    def _offers(
+        self,
+        item: CatalogueItem,
+        definitions: list[ContractDefinitionRecord],
+        policies: Mapping[str, PolicyDefinitionRecord],
+    ) -> Callable[[str | None], tuple[Offer, ...]]:
+        matched = [definitions[index] for index in item.matched]
+
+        def offers_for(member: str | None) -> tuple[Offer, ...]:
+            return tuple(
+                self._access.offer(
+                    OfferRef(definition.id, item.asset.id, member),
+                    policies[definition.contract_policy_id],
+                )
+                for definition in matched
+            )
+
+        return offers_for
+
+    def _items(
+        self,
+        claims: Mapping[str, Any],
+        filters: CatalogueFilters,
+        cursor: Cursor | None,
+        limit: int,
+    ) -> tuple[list[Dataset], bool, list[CatalogueItem]]:
+        with self._database.read() as session:
+            definitions, policies = self._visible(session, claims)
+            selectors = [selector_criteria(d.assets_selector) for d in definitions]
+            page = CatalogueRepository(session).page(
+                selectors,
+                filters,
+                after=cursor.after if cursor else None,
+                before=cursor.before if cursor else None,
+                limit=limit,
+            )
+        datasets: list[Dataset] = []
+        for item in page.items:
+            datasets.extend(self._builder.datasets(item, self._offers(item, definitions, policies)))
+        return datasets, page.has_more, list(page.items)
+
+    def page(
+        self,
+        claims: Mapping[str, Any],
+        query: SearchQuery,
+        cursor: Cursor | None,
+        limit: int,
+    ) -> CataloguePage:
+        """One page of the catalogue ``claims`` may see, narrowed by ``query``.
+
+        A series and its members count as one item of the page.
+        """
+        datasets, has_more, items = self._items(claims, store_filters(query), cursor, limit)
+        following = previous = None
+        if items:
+            first, last = items[0].asset.id, items[-1].asset.id
+            if cursor is not None and cursor.before is not None:
+                # Paging backwards: what we came from follows; more before if has_more.
+                following = Cursor(after=last)
+                previous = Cursor(before=first) if has_more else None
+            else:
+                following = Cursor(after=last) if has_more else None
+                previous = Cursor(before=first) if cursor is not None else None
+        return CataloguePage(self._publication.catalogue(datasets), following, previous)
+
+    def dataset(self, claims: Mapping[str, Any], dataset_id: str) -> Dataset:
+        """The dataset (or series member) ``dataset_id`` as ``claims`` may see it."""
+        asset_id, member = split_member(dataset_id)
+        candidates = [asset_id] if member is None else [asset_id, dataset_id]
+        datasets, _more, _items = self._items(
+            claims, CatalogueFilters(asset_ids=tuple(candidates)), None, len(candidates)
+        )
+        for dataset in datasets:
+            if dataset.id == dataset_id:
+                return dataset
+        raise NotFound(f"dataset {dataset_id!r} not found")

@@ -1,0 +1,286 @@
+"""The DSP 2025-1 catalogue of a provider node, per requester, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import rdflib
+from dataspace_support import NODE_A, NODE_C, Dataspace
+from dsp_provider import CATALOG_REQUEST, DATASETS, Provider, define_contracts, generate_data
+from dsp_provider import provider_app as make_provider
+from dsp_schemas import errors
+from sqlalchemy import event
+
+from catalog.dsp_read import catalog_from_dsp
+from catalog.validation import validate
+from connector.catalogue.offers import OfferRef
+from connector.store.database import Database
+
+pytestmark = pytest.mark.anyio
+DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def sample_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generate_data(tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture
+async def provider(
+    dataspace: Dataspace, database: Database, sample_data: Path
+) -> AsyncIterator[Provider]:
+    created = make_provider(dataspace, database, sample_data)
+    await created.add_assets()
+    define_contracts(database)
+    try:
+        yield created
+    finally:
+        await created.node.identity.aclose()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
+        yield client
+
+
+async def _catalog(
+    provider: Provider,
+    dataspace: Dataspace,
+    http: httpx.AsyncClient,
+    who: str = NODE_A,
+    body: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> httpx.Response:
+    async with provider.client(dataspace, who, http) as client:
+        return await client.post(
+            "/protocol/2025-1/catalog/request", json=body or CATALOG_REQUEST, **kwargs
+        )
+
+
+def _dataset_ids(document: dict[str, Any]) -> list[str]:
+    return [dataset["@id"] for dataset in document.get("dataset", [])]
+
+
+async def test_version_metadata_is_public(provider: Provider) -> None:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(provider.app), base_url="http://node-b.test"
+    ) as client:
+        response = await client.get("/.well-known/dspace-version")
+    assert response.status_code == 200
+    (version,) = response.json()["protocolVersions"]
+    assert version["version"] == "2025-1"
+    assert version["path"] == "/protocol/2025-1"
+    assert version["binding"] == "HTTPS"
+    assert "dpop" in version["auth"]["profile"]
+    assert errors("common/protocol-version-schema.json", response.json()) == []
+
+
+async def test_regional_agency_sees_the_three_datasets_valid_dsp_and_dcat_ap(
+    provider: Provider, dataspace: Dataspace, http: httpx.AsyncClient
+) -> None:
+    response = await _catalog(provider, dataspace, http)
+    assert response.status_code == 200, response.text
+    document = response.json()
+    assert errors("catalog/catalog-schema.json", document) == []
+    assert document["participantId"] == "urn:etds:participant:b"
+    ids = _dataset_ids(document)
+    assert {"booking-barometer", "sustainable-tourism-indicators", "visitor-presence"} <= set(ids)
+    # the weekly snapshots are members of the barometer series
+    members = [i for i in ids if i.startswith("booking-barometer~")]
+    assert len(members) == 2
+    barometer = next(d for d in document["dataset"] if d["@id"] == "booking-barometer")
+    assert "dcat:DatasetSeries" in barometer["@type"]
+    offer = barometer["hasPolicy"][0]
+    assert "target" not in offer
+    assert OfferRef.parse(offer["@id"]) == OfferRef("cd-booking-barometer", "booking-barometer")
+    formats = {d["format"] for d in barometer["distribution"]}
+    assert {"ArrowStream-PULL", "HttpData-PULL"} <= formats
+    # what the data says: places and time
+    catalogue = catalog_from_dsp(document)
+    parsed = {d.id: d for d in catalogue.datasets}
+    assert any(
+        iri.endswith("/FRJ13") or "/FR" in iri for iri in parsed["booking-barometer"].spatial
+    )
+    assert parsed["visitor-presence"].temporal
+    report = validate(catalogue, base="http://node-b.test/protocol/2025-1/catalog/datasets/")
+    assert report.conforms, report.violations
+
+
+async def test_a_company_does_not_see_the_public_sector_datasets(
+    provider: Provider, dataspace: Dataspace, http: httpx.AsyncClient
+) -> None:
+    response = await _catalog(provider, dataspace, http, who=NODE_C)
+    assert response.status_code == 200, response.text
+    ids = _dataset_ids(response.json())
+    assert "booking-barometer" not in ids
+    assert "sustainable-tourism-indicators" in ids
+    async with provider.client(dataspace, NODE_C, http) as client:
+        hidden = await client.get("/protocol/2025-1/catalog/datasets/booking-barometer")
+        visible = await client.get(
+            "/protocol/2025-1/catalog/datasets/sustainable-tourism-indicators"
+        )
+    assert hidden.status_code == 404
+    assert hidden.json()["@type"] == "CatalogError"
+    assert visible.status_code == 200
+    assert errors("catalog/dataset-schema.json", visible.json()) == []
+
+
+async def test_unknown_dataset_and_unauthenticated_requests_are_catalog_errors(
+    provider: Provider, dataspace: Dataspace, http: httpx.AsyncClient
+) -> None:
+    async with provider.client(dataspace, NODE_A, http) as client:
+        unknown = await client.get("/protocol/2025-1/catalog/datasets/nope")
+        member = await client.get("/protocol/2025-1/catalog/datasets/booking-barometer~1999-01-04")
+    for response in (unknown, member):
+        assert response.status_code == 404
+        assert errors("catalog/catalog-error-schema.json", response.json()) == []
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(provider.app), base_url="http://node-b.test"
+    ) as anonymous:
+        refused = await anonymous.post("/protocol/2025-1/catalog/request", json=CATALOG_REQUEST)
+    assert refused.status_code == 401
+    assert refused.json()["@type"] == "CatalogError"
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({**CATALOG_REQUEST, "filter": ["colour=blue"]}, 400),
+        ({**CATALOG_REQUEST, "filter": ["temporal=2024-01-01"]}, 400),
+        ({"@context": CATALOG_REQUEST["@context"], "@type": "DatasetRequestMessage"}, 400),
+        ({"@type": "CatalogRequestMessage"}, 400),
+        ({"@context": ["https://example.org/remote.jsonld"], "@type": "X"}, 400),
+    ],
+)
+async def test_bad_requests_are_400_catalog_errors(
+    provider: Provider,
+    dataspace: Dataspace,
+    http: httpx.AsyncClient,
+    body: dict[str, Any],
+    status: int,
+) -> None:
+    response = await _catalog(provider, dataspace, http, body=body)
+    assert response.status_code == status, response.text
+    assert response.json()["@type"] == "CatalogError"
+    assert response.json()["code"] == str(status)
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (["keyword=camping"], {"booking-barometer"}),
+        (["keyword=fréquentation"], {"visitor-presence"}),
+        (["theme=ENVI"], {"sustainable-tourism-indicators"}),
+        (["spatial=FRJ"], set(DATASETS)),
+        (["spatial=DE1"], set()),
+        (
+            ["temporal=2024-07-01/2024-07-01"],
+            {"visitor-presence", "sustainable-tourism-indicators"},
+        ),
+        (["temporal=2025-06-01/.."], {"booking-barometer"}),
+    ],
+)
+async def test_filters(
+    provider: Provider,
+    dataspace: Dataspace,
+    http: httpx.AsyncClient,
+    filters: list[str],
+    expected: set[str],
+) -> None:
+    response = await _catalog(
+        provider, dataspace, http, body={**CATALOG_REQUEST, "filter": filters}
+    )
+    assert response.status_code == 200, response.text
+    ids = {i.split("~")[0] for i in _dataset_ids(response.json())}
+    assert ids == expected
+
+
+async def test_pages_are_linked_with_continuation_tokens(
+    dataspace: Dataspace, database: Database, sample_data: Path, http: httpx.AsyncClient
+) -> None:
+    provider = make_provider(dataspace, database, sample_data, page_size=2)
+    try:
+        await provider.add_assets()
+        define_contracts(database)
+        first = await _catalog(provider, dataspace, http)
+        assert first.status_code == 200
+        assert first.links["next"]["url"]
+        assert "previous" not in first.links
+        second = await _catalog(provider, dataspace, http, params=_token(first, "next"))
+        assert "next" not in second.links
+        back = await _catalog(provider, dataspace, http, params=_token(second, "previous"))
+        page_ids = [_assets(r) for r in (first, second, back)]
+        assert page_ids[0] == page_ids[2]
+        assert sorted(page_ids[0] + page_ids[1]) == sorted(DATASETS)
+        bad = await _catalog(provider, dataspace, http, params={"continuationToken": "!!"})
+        assert bad.status_code == 400
+    finally:
+        await provider.node.identity.aclose()
+
+
+def _token(response: httpx.Response, relation: str) -> dict[str, str]:
+    url = httpx.URL(response.links[relation]["url"])
+    return {"continuationToken": url.params["continuationToken"]}
+
+
+def _assets(response: httpx.Response) -> list[str]:
+    return sorted({i.split("~")[0] for i in _dataset_ids(response.json())})
+
+
+async def test_gzip_and_rdf_content_negotiation(
+    provider: Provider, dataspace: Dataspace, http: httpx.AsyncClient
+) -> None:
+    compressed = await _catalog(provider, dataspace, http, headers={"Accept-Encoding": "gzip"})
+    assert compressed.headers["content-encoding"] == "gzip"
+    assert json.loads(compressed.content)["@type"] == "Catalog"  # httpx decoded it
+    raw = await _catalog(
+        provider, dataspace, http, headers={"Accept": "text/turtle", "Accept-Encoding": "identity"}
+    )
+    assert raw.headers["content-type"].startswith("text/turtle")
+    graph = rdflib.Graph().parse(data=raw.text, format="turtle")
+    datasets = set(graph.subjects(rdflib.RDF.type, DCAT.Dataset))
+    assert rdflib.URIRef(
+        "http://node-b.test/protocol/2025-1/catalog/datasets/booking-barometer"
+    ) in (datasets | set(graph.subjects(rdflib.RDF.type, DCAT.DatasetSeries)))
+
+
+@contextmanager
+def _selects(database: Database) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def count(*args: Any) -> None:
+        if str(args[2]).lstrip().upper().startswith("SELECT"):
+            seen.append(str(args[2]))
+
+    event.listen(database.engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(database.engine, "before_cursor_execute", count)
+
+
+async def test_statements_per_catalogue_request_do_not_grow_with_datasets(
+    provider: Provider, dataspace: Dataspace, database: Database, http: httpx.AsyncClient
+) -> None:
+    await _catalog(provider, dataspace, http)  # warm the JWKS cache
+    with _selects(database) as few:
+        assert (await _catalog(provider, dataspace, http)).status_code == 200
+    extra = {f"indicators-copy-{i:02d}": "indicators" for i in range(12)}
+    await provider.add_assets(extra)
+    define_contracts(database, extra)
+    with _selects(database) as many:
+        response = await _catalog(provider, dataspace, http)
+    assert len(_assets(response)) == 15
+    assert len(many) == len(few) <= 4
