@@ -24,9 +24,9 @@ from typing import Any
 
 import httpx
 
+from connector.http.fetch import DEFAULT_MAX_BYTES, Answer, FetchError, send, send_sync
 from connector.identity.discovery import discover, discover_sync, endpoint
 from connector.identity.dpop import create_proof
-from connector.identity.fetch import DEFAULT_MAX_BYTES, Answer, FetchError, send, send_sync
 from connector.identity.jose import b64url, sign
 from connector.identity.jwks import LoopLocks
 from connector.identity.keys import SigningKey

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from connector.identity.fetch import Answer, FetchError, json_document, send, send_sync
+from connector.http.fetch import Answer, FetchError, json_document, send, send_sync
 
 RFC8414_SUFFIX = "/.well-known/oauth-authorization-server"
 OPENID_SUFFIX = "/.well-known/openid-configuration"
@@ -49,7 +49,7 @@ def endpoint(metadata: dict[str, Any], name: str, issuer: str) -> str:
 
 
 async def discover(client: httpx.AsyncClient, issuer: str, *, max_bytes: int) -> dict[str, Any]:
-    """The metadata of ``issuer`` (:class:`~connector.identity.fetch.FetchError` if none)."""
+    """The metadata of ``issuer`` (:class:`~connector.http.fetch.FetchError` if none)."""
     failures = []
     for url in metadata_urls(issuer):
         answer = await send(client, httpx.Request("GET", url), max_bytes=max_bytes)

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import httpx
 from joserfc.jwk import Key
 
+from connector.http.fetch import FetchError, json_document, send
 from connector.identity.discovery import discover, endpoint
-from connector.identity.fetch import FetchError, json_document, send
 from connector.identity.keys import InvalidKey, import_public_jwk
 from connector.identity.settings import TrustedIssuer
 

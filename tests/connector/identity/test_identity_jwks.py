@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
+from connector.http.fetch import FetchError
 from connector.identity import keys
 from connector.identity.discovery import metadata_urls
-from connector.identity.fetch import FetchError
 from connector.identity.jwks import JwksCache, KeysUnavailable, UnknownKey
 from connector.identity.settings import TrustedIssuer
 
@@ -192,7 +192,7 @@ async def test_unusable_keys_in_a_set_are_skipped(clock: Clock) -> None:
 
 
 async def test_transport_errors_are_fetch_errors() -> None:
-    from connector.identity.fetch import send
+    from connector.http.fetch import send
 
     def fail(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
