@@ -13,7 +13,9 @@ from fastapi import FastAPI
 from catalog.contexts import dsp_processor
 from connector.catalogue.access import PolicyAccess
 from connector.catalogue.builder import Publication
+from connector.catalogue.discovery import Discovery
 from connector.catalogue.profiler import Profiler
+from connector.catalogue.remote import RemoteCatalogues
 from connector.catalogue.service import CatalogueService
 from connector.dsp import catalog as dsp_catalog
 from connector.dsp import version
@@ -67,6 +69,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         admin_api_keys=tuple(settings.management.all_api_keys()),
         profiler=Profiler(db, sources),
         catalogue=catalogue,
+        remote_catalogues=RemoteCatalogues(db, identity, settings.security, jsonld),
+        discovery=Discovery(db, catalogue, jsonld),
         identity=identity,
         service_id=dsp_base,
         protocol_auth=identity.dspace_auth_entry(),

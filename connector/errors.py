@@ -8,7 +8,9 @@
      ├── NotFound (404)              unknown resource (or one the caller may not see)
      ├── Conflict (409)              duplicate id, stale update, still referenced
      ├── PayloadTooLarge (413)       request body over the configured cap
+     ├── UnprocessableData (422)     the data behind a resource cannot be read as asked
      ├── UnsupportedMediaType (415)  not JSON
+     ├── BadGateway (502)            a peer answered wrongly (or not at all)
      └── ServiceUnavailable (503)    a dependency (the database) is down
 
 ``detail`` is safe to show to the caller; ``log_detail`` (optional) only goes to the logs. The
@@ -91,10 +93,22 @@ class PayloadTooLarge(ConnectorError):
     title = "Payload Too Large"
 
 
+class UnprocessableData(ConnectorError):
+    status = 422
+    slug = "unprocessable-data"
+    title = "Unprocessable Data"
+
+
 class UnsupportedMediaType(ConnectorError):
     status = 415
     slug = "unsupported-media-type"
     title = "Unsupported Media Type"
+
+
+class BadGateway(ConnectorError):
+    status = 502
+    slug = "bad-gateway"
+    title = "Bad Gateway"
 
 
 class ServiceUnavailable(ConnectorError):

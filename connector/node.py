@@ -8,7 +8,9 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from catalog.jsonld import JsonLdProcessor
+from connector.catalogue.discovery import Discovery
 from connector.catalogue.profiler import Profiler
+from connector.catalogue.remote import RemoteCatalogues
 from connector.catalogue.service import CatalogueService
 from connector.identity.service import NodeIdentity
 from connector.settings import Settings
@@ -27,6 +29,8 @@ class Node:
     admin_api_keys: tuple[str, ...]
     profiler: Profiler
     catalogue: CatalogueService
+    remote_catalogues: RemoteCatalogues
+    discovery: Discovery
     identity: NodeIdentity
     service_id: str
     """The DSP DataService id: its ``endpointURL`` (the node's DSP base URL)."""

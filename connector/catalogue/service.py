@@ -122,9 +122,10 @@ class CatalogueService:
     def publication(self) -> Publication:
         return self._publication
 
-    def _visible(
-        self, session: Any, claims: Mapping[str, Any]
+    def _definitions(
+        self, session: Any
     ) -> tuple[list[ContractDefinitionRecord], dict[str, PolicyDefinitionRecord]]:
+        """Every contract definition with a usable selector, and the policies they name."""
         definitions: list[ContractDefinitionRecord] = []
         repository = ContractDefinitionRepository(session)
         while True:
@@ -136,9 +137,10 @@ class CatalogueService:
             d.contract_policy_id for d in definitions
         }
         policies = PolicyDefinitionRepository(session).get_many(sorted(wanted)) if wanted else {}
-        visible = self._access.visible(claims, definitions, policies, self._clock())
         usable = []
-        for definition in visible:
+        for definition in definitions:
+            if definition.contract_policy_id not in policies:
+                continue
             try:
                 selector_criteria(definition.assets_selector)
             except (InvalidQuery, KeyError, TypeError):
@@ -147,13 +149,19 @@ class CatalogueService:
             usable.append(definition)
         return usable, policies
 
+    def _visible(
+        self, session: Any, claims: Mapping[str, Any]
+    ) -> tuple[list[ContractDefinitionRecord], dict[str, PolicyDefinitionRecord]]:
+        definitions, policies = self._definitions(session)
+        return self._access.visible(claims, definitions, policies, self._clock()), policies
+
     def _offers(
         self,
         item: CatalogueItem,
         definitions: list[ContractDefinitionRecord],
         policies: Mapping[str, PolicyDefinitionRecord],
     ) -> Callable[[str | None], tuple[Offer, ...]]:
-        matched = [definitions[index] for index in item.matched]
+        matched = [definitions[index] for index in item.matched if index < len(definitions)]
 
         def offers_for(member: str | None) -> tuple[Offer, ...]:
             return tuple(
@@ -211,6 +219,29 @@ class CatalogueService:
                 following = Cursor(after=last) if has_more else None
                 previous = Cursor(before=first) if cursor is not None else None
         return CataloguePage(self._publication.catalogue(datasets), following, previous)
+
+    def all_datasets(self, page_size: int = 500) -> list[Dataset]:
+        """Every dataset of the node, with every offer (the administrators' view, for search):
+        no access policy is applied, and assets no definition selects are listed without
+        offers."""
+        found: list[Dataset] = []
+        cursor: Cursor | None = None
+        while True:
+            with self._database.read() as session:
+                definitions, policies = self._definitions(session)
+                selectors = [selector_criteria(d.assets_selector) for d in definitions]
+                page = CatalogueRepository(session).page(
+                    [*selectors, []],
+                    CatalogueFilters(),
+                    after=cursor.after if cursor else None,
+                    limit=page_size,
+                )
+            for item in page.items:
+                offers = self._offers(item, definitions, policies)
+                found.extend(self._builder.datasets(item, offers))
+            if not page.has_more or not page.items:
+                return found
+            cursor = Cursor(after=page.items[-1].asset.id)
 
     def dataset(self, claims: Mapping[str, Any], dataset_id: str) -> Dataset:
         """The dataset (or series member) ``dataset_id`` as ``claims`` may see it."""

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 
 from catalog.jsonld import JsonLdProcessor, JsonObject
 from connector.catalogue.profiler import describe
-from connector.errors import BadRequest, FieldError, NotFound
+from connector.errors import BadRequest, FieldError, NotFound, UnprocessableData
 from connector.management.auth import AdminPrincipal
 from connector.management.body import ExpandedBody, OptionalExpandedBody
 from connector.management.querying import parse_query_spec
@@ -40,6 +40,7 @@ from connector.sources import (
 )
 from connector.store.records import AssetRecord
 from connector.store.repositories.assets import AssetRepository
+from connector.store.repositories.catalogue import CatalogueRepository
 
 router = APIRouter(prefix="/assets", tags=["assets"])
 
@@ -200,6 +201,22 @@ def update_asset(body: ExpandedBody, node: NodeDep, _admin: AdminPrincipal) -> R
         describe(session, updated)
     node.profiler.request(updated.id)
     return Response(status_code=204)
+
+
+@router.post("/{asset_id}/profile", summary="Profile the asset's data now (etds extension)")
+def profile_asset(asset_id: str, node: NodeDep, _admin: AdminPrincipal) -> JSONResponse:
+    """Read the data behind the asset and refresh its catalogue metadata (places, time
+    coverage, size, checksum, columns); 422 with the reason when the data cannot be read."""
+    asset_id = _path_id(asset_id)
+    with node.database.read() as session:
+        AssetRepository(session).get(asset_id)
+    profile = node.profiler.profile(asset_id)
+    if profile is None:
+        with node.database.read() as session:
+            entry = CatalogueRepository(session).get(asset_id)
+        reason = entry.profile_error if entry and entry.profile_error else "unreadable data"
+        raise UnprocessableData(f"the asset's data cannot be profiled: {reason}")
+    return JSONResponse(profile.to_json())
 
 
 @router.delete("/{asset_id}", status_code=204, summary="Delete an asset")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from connector.management import assets
+from connector.management import assets, catalog
 
 VERSION_PREFIXES = ("/management/v3", "/management/v2")
 
@@ -13,4 +13,5 @@ def management_router() -> APIRouter:
     """All management resources, once; the app mounts it under each version prefix."""
     router = APIRouter()
     router.include_router(assets.router)
+    router.include_router(catalog.router)
     return router

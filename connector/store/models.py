@@ -294,3 +294,14 @@ class Participant(_Versioned, Base):
     membership: Mapped[str | None] = mapped_column(String(64), nullable=True)
     scopes: Mapped[list[str]] = mapped_column(JSONDocument)
     audiences: Mapped[list[str]] = mapped_column(JSONDocument)
+
+
+class RemoteCatalogue(Base):
+    """The last catalogue fetched from a peer connector (for discovery and search)."""
+
+    __tablename__ = "remote_catalogues"
+
+    participant_id: Mapped[str] = mapped_column(String(PARTICIPANT_LENGTH), primary_key=True)
+    address: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSONDocument)

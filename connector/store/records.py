@@ -175,3 +175,13 @@ class CatalogueEntryRecord:
     fingerprint: str | None
     profiled_at: datetime | None
     profile_error: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemoteCatalogueRecord:
+    """A peer's catalogue as last fetched (the DSP document, all pages merged)."""
+
+    participant_id: str
+    address: str
+    fetched_at: datetime
+    document: JsonObject

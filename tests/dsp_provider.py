@@ -32,7 +32,7 @@ from etds_examples.indicators import generate_indicators
 from etds_examples.presence import generate_presence
 from policies import parse_policy, to_dsp
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[1]
 ASSETS = ROOT / "examples" / "etds_examples" / "assets"
 POLICIES = ROOT / "examples" / "policies"
 EDC_ID = "https://w3id.org/edc/v0.0.1/ns/id"

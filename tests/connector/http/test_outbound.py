@@ -1,0 +1,70 @@
+"""Outbound URL checks: scheme, credentials, and where the host resolves."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pytest
+
+from connector.http.outbound import OutboundRefused, check_outbound_url
+from connector.settings import SecuritySettings
+
+PRODUCTION = SecuritySettings(callback_allow_hosts=[], allow_http_callbacks=False)
+DEVELOPMENT = SecuritySettings()
+
+
+def _resolving_to(*addresses: str):  # type: ignore[no-untyped-def]
+    def resolver(_host: str, _port: int) -> Iterable[str]:
+        return addresses
+
+    return resolver
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["127.0.0.1", "10.1.2.3", "192.168.0.10", "172.16.5.4", "169.254.169.254", "::1",
+     "fe80::1", "0.0.0.0", "224.0.0.1", "::ffff:127.0.0.1", "fd00::1", "100.64.0.1"],
+)  # fmt: skip
+def test_non_public_addresses_are_refused(address: str) -> None:
+    with pytest.raises(OutboundRefused, match="loopback, private or link-local"):
+        check_outbound_url(
+            "https://partner.example/cb", PRODUCTION, resolver=_resolving_to(address)
+        )
+
+
+def test_one_private_address_among_public_ones_is_enough_to_refuse() -> None:
+    with pytest.raises(OutboundRefused):
+        check_outbound_url(
+            "https://partner.example/", PRODUCTION, resolver=_resolving_to("8.8.8.8", "10.0.0.1")
+        )
+
+
+def test_public_https_is_accepted() -> None:
+    url = "https://partner.example:8443/dsp"
+    assert check_outbound_url(url, PRODUCTION, resolver=_resolving_to("8.8.8.8")) == url
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://partner.example/", "https"),
+        ("ftp://partner.example/", "https"),
+        ("https://user:pw@partner.example/", "credentials"),
+        ("https:///nohost", "no host"),
+        ("https://partner.example:99999/", "not a valid URL"),
+    ],
+)
+def test_malformed_or_unsafe_urls_are_refused(url: str, message: str) -> None:
+    with pytest.raises(OutboundRefused, match=message):
+        check_outbound_url(url, PRODUCTION, resolver=_resolving_to("8.8.8.8"))
+
+
+def test_unresolvable_host_is_refused() -> None:
+    with pytest.raises(OutboundRefused, match="does not resolve"):
+        check_outbound_url("https://nowhere.invalid/", PRODUCTION, resolver=_resolving_to())
+
+
+def test_allow_list_and_http_in_development() -> None:
+    assert check_outbound_url("http://127.0.0.1:8181/cb", DEVELOPMENT, resolver=_resolving_to())
+    with pytest.raises(OutboundRefused):
+        check_outbound_url("http://10.0.0.5/cb", DEVELOPMENT, resolver=_resolving_to("10.0.0.5"))
