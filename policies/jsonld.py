@@ -102,14 +102,21 @@ def _value(value: RightValue, *, bare_numbers: bool) -> Any:
 class _Writer:
     """Writes one form; the DSP and EDC forms differ only in how names and terms look."""
 
-    def __init__(self, *, edc: bool) -> None:
+    def __init__(self, *, edc: bool, embedded: bool = False) -> None:
         self.edc = edc
+        self.embedded = embedded
 
     def key(self, name: str) -> str:
         return f"odrl:{name}" if self.edc else name
 
     def term(self, iri: str) -> Any:
-        return {"@id": prefixed_term(iri)} if self.edc else compact_term(iri)
+        if self.edc:
+            return {"@id": prefixed_term(iri)}
+        if self.embedded and iri.startswith(ETDS):
+            # Embedded in a DSP message or catalogue, whose @context (strings only, per the
+            # DSP schemas) declares no etds: prefix: the project's terms are written in full.
+            return iri
+        return compact_term(iri)
 
     def iri(self, iri: str) -> Any:
         return {"@id": iri} if self.edc else iri
@@ -164,9 +171,12 @@ class _Writer:
 
 
 def to_dsp(policy: Policy, *, context: bool = True) -> dict[str, Any]:
-    """The DSP 2025-1 compact form (with ``@context`` when ``context``, else embeddable)."""
-    body = _Writer(edc=False).policy(policy)
-    return {"@context": dsp_context(), **body} if context else body
+    """The DSP 2025-1 compact form: with its own ``@context`` when ``context``; else a node to
+    embed in a DSP message or catalogue (the project's terms then as full IRIs, since the DSP
+    context declares no ``etds:`` prefix)."""
+    if context:
+        return {"@context": dsp_context(), **_Writer(edc=False).policy(policy)}
+    return _Writer(edc=False, embedded=True).policy(policy)
 
 
 def to_edc(policy: Policy, *, context: bool = True) -> dict[str, Any]:

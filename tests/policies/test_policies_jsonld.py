@@ -418,3 +418,24 @@ def test_datatypes_keep_their_iri(processor: JsonLdProcessor) -> None:
     constraint = parse_policy(document, processor=processor).permissions[0].constraints[0]
     assert isinstance(constraint, Constraint)
     assert constraint.right_operand == (Literal("P12M", XSD + "duration"),)
+
+
+def test_embedded_dsp_form_spells_project_terms_in_full() -> None:
+    """Embedded in a catalogue or message (DSP context only), etds: names would not expand."""
+    path = Path(__file__).resolve().parents[2] / "examples" / "policies" / "barometer-contract.json"
+    document = json.loads(path.read_text())
+    policy = parse_policy(
+        document["policy"], processor=dsp_processor(), context=document["@context"]
+    )
+    embedded = to_dsp(policy, context=False)
+    assert "etds:" not in json.dumps(embedded)
+    wrapped = {
+        "@context": [DSPACE_CONTEXT_URL],
+        "@type": "Dataset",
+        "@id": "urn:x:d",
+        "hasPolicy": [embedded],
+    }
+    expanded = json.dumps(dsp_processor().expand(wrapped))
+    assert "https://w3id.org/etds/policy#aggregationThreshold" in expanded
+    reparsed = parse_policy(embedded, processor=dsp_processor(), context=dsp_context())
+    assert reparsed == policy
