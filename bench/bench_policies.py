@@ -46,9 +46,9 @@ import pyarrow.compute as pc
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
 
-from catalog.contexts import dsp_processor  # noqa: E402
-from etds_examples.barometer import generate_barometer, open_barometer  # noqa: E402
-from policies import (  # noqa: E402
+from catalog.contexts import dsp_processor
+from etds_examples.barometer import generate_barometer, open_barometer
+from policies import (
     DPV,
     AgreementFacts,
     EvaluationContext,
@@ -57,7 +57,7 @@ from policies import (  # noqa: E402
     Scope,
     parse_policy,
 )
-from policies.enforcement import EnforcementPlan, build_plan  # noqa: E402
+from policies.enforcement import EnforcementPlan, build_plan
 
 EXAMPLES = ROOT / "examples" / "policies"
 NOW = datetime(2025, 6, 1, tzinfo=UTC)

@@ -46,6 +46,7 @@ class PolicyAccess:
         self._processor = processor
         self._evaluator = evaluator
         self._cache: OrderedDict[tuple[str, int], Policy] = OrderedDict()
+        self._offer_bodies: OrderedDict[tuple[str, int], dict[str, Any]] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()  # requests are served from several threads
 
@@ -90,7 +91,15 @@ class PolicyAccess:
         return allowed
 
     def offer(self, ref: OfferRef, contract_policy: PolicyDefinitionRecord) -> dict[str, Any]:
-        body = to_dsp(self.policy(contract_policy), context=False)
-        body.pop("target", None)
-        body.pop("uid", None)
+        key = (contract_policy.id, contract_policy.version)
+        with self._lock:
+            body = self._offer_bodies.get(key)
+        if body is None:
+            body = to_dsp(self.policy(contract_policy), context=False)
+            body.pop("target", None)
+            with self._lock:
+                self._offer_bodies[key] = body
+                if len(self._offer_bodies) > self._cache_size:
+                    self._offer_bodies.popitem(last=False)
+        # a shallow copy with its own @id; the shared rule lists are never mutated
         return {**body, "@id": ref.id, "@type": "Offer"}

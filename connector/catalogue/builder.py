@@ -10,6 +10,7 @@ settings (publisher, contact point, licence). A series asset (its data has a dec
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -33,7 +34,7 @@ from catalog.model import (
     TableSchema,
     csvw_datatype,
 )
-from connector.catalogue.profiling import DataProfile
+from connector.catalogue.profiling import ColumnInfo, DataProfile
 from connector.catalogue.properties import DCAT, DCT, EDC, first_literal, iris, literals
 from connector.dsp.formats import TRANSFER_FORMATS
 from connector.settings import Settings
@@ -125,10 +126,12 @@ def _languages(properties: Mapping[str, Any], titles: tuple[LangString, ...]) ->
     return tuple(dict.fromkeys(vocabulary.language(code) for code in codes if code))
 
 
-def _schema(profile: DataProfile | None) -> TableSchema | None:
-    if profile is None or not profile.columns:
+@functools.lru_cache(maxsize=256)
+def _schema(columns: tuple[ColumnInfo, ...]) -> TableSchema | None:
+    """The CSVW schema of these columns (datasets often share them: built once)."""
+    if not columns:
         return None
-    return TableSchema(tuple(Column(c.name, csvw_datatype(c.type)) for c in profile.columns))
+    return TableSchema(tuple(Column(c.name, csvw_datatype(c.type)) for c in columns))
 
 
 class DatasetBuilder:
@@ -136,13 +139,17 @@ class DatasetBuilder:
 
     def __init__(self, publication: Publication) -> None:
         self._publication = publication
+        # Distributions depend only on these few values: built once per combination.
+        self._distributions = functools.lru_cache(maxsize=4096)(self._build_distributions)
 
-    def _distributions(self, profile: DataProfile | None, whole: bool) -> tuple[Distribution, ...]:
+    def _build_distributions(
+        self, source_format: str | None, byte_size: int | None, checksum_value: str | None
+    ) -> tuple[Distribution, ...]:
         service = self._publication.service
         checksum = None
-        if whole and profile is not None:
-            checksum = Checksum(vocabulary.CHECKSUM_SHA256, profile.checksum)
-        file_type = _FILE_TYPES.get(profile.format) if profile is not None else None
+        if checksum_value is not None:
+            checksum = Checksum(vocabulary.CHECKSUM_SHA256, checksum_value)
+        file_type = _FILE_TYPES.get(source_format) if source_format is not None else None
         return tuple(
             Distribution(
                 format=transfer.name,
@@ -152,7 +159,7 @@ class DatasetBuilder:
                 file_type=vocabulary.file_type(file_type)
                 if file_type and transfer.media_type is None
                 else None,
-                byte_size=profile.bytes if whole and profile is not None else None,
+                byte_size=byte_size,
                 checksum=checksum,
                 license=self._publication.licence,
             )
@@ -192,7 +199,7 @@ class DatasetBuilder:
             "conforms_to": tuple(iris(properties, DCT + "conformsTo")),
             "languages": _languages(properties, titles),
             "temporal_resolution": first_literal(properties, DCAT + "temporalResolution"),
-            "table_schema": _schema(profile),
+            "table_schema": _schema(profile.columns) if profile is not None else None,
         }
         members = profile.series if profile is not None and profile.series_column else ()
         kind = DatasetSeries if members else Dataset
@@ -202,7 +209,11 @@ class DatasetBuilder:
             temporal=temporal,
             issued=asset.created_at,
             modified=modified,
-            distributions=self._distributions(profile, whole=True),
+            distributions=self._distributions(
+                profile.format if profile else None,
+                profile.bytes if profile else None,
+                profile.checksum if profile else None,
+            ),
             offers=offers_for(None),
             **common,
         )
@@ -215,7 +226,9 @@ class DatasetBuilder:
                     issued=_member_date(value) or asset.created_at,
                     modified=modified,
                     in_series=(asset.id,),
-                    distributions=self._distributions(profile, whole=False),
+                    distributions=self._distributions(
+                        profile.format if profile else None, None, None
+                    ),
                     offers=offers_for(value),
                     **common,
                 )
