@@ -195,7 +195,6 @@ class CatalogueSettings(_Section):
     contact_name: ShortStr | None = None
     contact_email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=254)] | None = None
     licence: ShortStr = "http://publications.europa.eu/resource/authority/licence/CC_BY_4_0"
-    country: ShortStr = "http://publications.europa.eu/resource/authority/country/FRA"
     page_size: int = Field(default=50, ge=1, le=1000)
     profile_interval_seconds: float = Field(default=300.0, ge=0)
 
