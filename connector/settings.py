@@ -19,7 +19,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AnyHttpUrl,
@@ -224,7 +224,27 @@ class LoggingSettings(_Section):
     format: Literal["json", "text"] = "json"
 
 
-class Settings(BaseSettings):
+class TomlSettings(BaseSettings):
+    """Settings read from init arguments, then the environment, then a TOML file (set by
+    :func:`load_toml_settings`), then the defaults."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = settings_cls.model_config.get("toml_file")
+        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
+        if toml_file is not None:
+            sources += (TomlConfigSettingsSource(settings_cls, toml_file=toml_file),)
+        return sources
+
+
+class Settings(TomlSettings):
     """All settings of a node; see docs/configuration.md for each one."""
 
     model_config = SettingsConfigDict(
@@ -252,21 +272,6 @@ class Settings(BaseSettings):
             if problems:
                 raise UnsafeForProduction(problems)
         return self
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = settings_cls.model_config.get("toml_file")
-        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
-        if toml_file is not None:
-            sources += (TomlConfigSettingsSource(settings_cls, toml_file=toml_file),)
-        return sources
 
 
 def _is_loopback_host(host: str) -> bool:
@@ -380,23 +385,33 @@ def _describe(error: Mapping[str, Any]) -> list[str]:
     return [f"{location}: {message}" if location else message]
 
 
-def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
-    """Load and validate the settings from ``config_file`` (or ``$ETDS_CONFIG``) and environment.
+T = TypeVar("T", bound=TomlSettings)
 
-    Raises :class:`SettingsError` with one readable line per problem.
-    """
-    if config_file is None and os.environ.get("ETDS_CONFIG"):
-        config_file = Path(os.environ["ETDS_CONFIG"])
+
+def load_toml_settings(
+    settings_cls: type[T], config_file: Path | None, env_var: str, overrides: dict[str, Any]
+) -> T:
+    """``settings_cls`` from ``config_file`` (or ``$<env_var>``), the environment and
+    ``overrides``; :class:`SettingsError` with one readable line per problem."""
+    if config_file is None and os.environ.get(env_var):
+        config_file = Path(os.environ[env_var])
     if config_file is not None and not config_file.is_file():
         raise SettingsError([f"configuration file {config_file} does not exist"])
-
-    class _Configured(Settings):
-        model_config = SettingsConfigDict(toml_file=config_file)
-
+    configured = type(
+        settings_cls.__name__,
+        (settings_cls,),
+        {"model_config": SettingsConfigDict(toml_file=config_file), "__module__": __name__},
+    )
     try:
-        loaded = _Configured(**overrides)
+        loaded: T = configured(**overrides)
     except ValidationError as exc:
         raise SettingsError([line for e in exc.errors() for line in _describe(e)]) from None
     except ValueError as exc:  # TOML syntax errors surface as ValueError subclasses
         raise SettingsError([f"{config_file}: {exc}"]) from None
     return loaded
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Load and validate the node's settings from ``config_file`` (or ``$ETDS_CONFIG``) and the
+    environment. Raises :class:`SettingsError` with one readable line per problem."""
+    return load_toml_settings(Settings, config_file, "ETDS_CONFIG", overrides)

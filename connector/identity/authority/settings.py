@@ -7,18 +7,14 @@ only safe on a laptop (see :func:`authority_problems`).
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
 
 from connector.identity.settings import (
@@ -34,7 +30,9 @@ from connector.settings import (
     LimitsSettings,
     LoggingSettings,
     Profile,
-    SettingsError,
+    TomlSettings,
+    UnsafeForProduction,
+    load_toml_settings,
 )
 
 
@@ -57,7 +55,7 @@ class SigningKeySettings(Section):
         return self
 
 
-class AuthoritySettings(BaseSettings):
+class AuthoritySettings(TomlSettings):
     """Settings of the dataspace authority (see docs/identity.md)."""
 
     model_config = SettingsConfigDict(
@@ -95,23 +93,8 @@ class AuthoritySettings(BaseSettings):
         if self.profile == "production":
             problems = authority_problems(self)
             if problems:
-                raise ValueError("unsafe for production: " + "; ".join(problems))
+                raise UnsafeForProduction(problems)
         return self
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = settings_cls.model_config.get("toml_file")
-        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
-        if toml_file is not None:
-            sources += (TomlConfigSettingsSource(settings_cls, toml_file=toml_file),)
-        return sources
 
 
 def authority_problems(settings: AuthoritySettings) -> list[str]:
@@ -131,22 +114,4 @@ def authority_problems(settings: AuthoritySettings) -> list[str]:
 def load_authority_settings(config_file: Path | None = None, **overrides: Any) -> AuthoritySettings:
     """Load the authority's settings from ``config_file`` (or ``$ETDS_AUTHORITY_CONFIG``) and the
     environment; :class:`~connector.settings.SettingsError` with one line per problem."""
-    if config_file is None and os.environ.get("ETDS_AUTHORITY_CONFIG"):
-        config_file = Path(os.environ["ETDS_AUTHORITY_CONFIG"])
-    if config_file is not None and not config_file.is_file():
-        raise SettingsError([f"configuration file {config_file} does not exist"])
-
-    class _Configured(AuthoritySettings):
-        model_config = SettingsConfigDict(toml_file=config_file)
-
-    try:
-        return _Configured(**overrides)
-    except ValidationError as exc:
-        messages = []
-        for error in exc.errors():
-            where = ".".join(str(part) for part in error.get("loc", ()))
-            message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
-            messages.append(f"{where}: {message}" if where else message)
-        raise SettingsError(messages) from None
-    except ValueError as exc:  # TOML syntax errors
-        raise SettingsError([f"{config_file}: {exc}"]) from None
+    return load_toml_settings(AuthoritySettings, config_file, "ETDS_AUTHORITY_CONFIG", overrides)
