@@ -57,9 +57,10 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         database=db,
     )
     jsonld = dsp_processor()
+    evaluator = Evaluator()
     catalogue = CatalogueService(
         db,
-        PolicyAccess(jsonld, Evaluator()),
+        PolicyAccess(jsonld, evaluator),
         Publication.from_settings(settings, dsp_base),
     )
     node = Node(
@@ -69,6 +70,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         sources=sources,
         admin_api_keys=tuple(settings.management.all_api_keys()),
         profiler=Profiler(db, sources),
+        evaluator=evaluator,
         catalogue=catalogue,
         remote_catalogues=RemoteCatalogues(db, identity, settings.security, jsonld),
         discovery=Discovery(db, catalogue, jsonld),

@@ -16,6 +16,7 @@ from connector.identity.service import NodeIdentity
 from connector.settings import Settings
 from connector.sources.config import SourceConfig
 from connector.store.database import Database
+from policies import Evaluator
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class Node:
     sources: SourceConfig
     admin_api_keys: tuple[str, ...]
     profiler: Profiler
+    evaluator: Evaluator
+    """The one policy evaluator (catalogue visibility, explanations, later negotiation)."""
     catalogue: CatalogueService
     remote_catalogues: RemoteCatalogues
     discovery: Discovery

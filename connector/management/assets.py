@@ -8,8 +8,6 @@ stored; an invalid request stores nothing.
 
 from __future__ import annotations
 
-import re
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,10 +16,11 @@ from fastapi.responses import JSONResponse
 
 from catalog.jsonld import JsonLdProcessor, JsonObject
 from connector.catalogue.profiler import describe
-from connector.errors import BadRequest, FieldError, NotFound, UnprocessableData
+from connector.errors import BadRequest, FieldError, UnprocessableData
 from connector.management.auth import AdminPrincipal
 from connector.management.body import ExpandedBody, OptionalExpandedBody
 from connector.management.querying import parse_query_spec
+from connector.management.resources import body_id, epoch_millis, id_response, one_node, path_id
 from connector.management.vocabulary import (
     EDC,
     EDC_CONTEXT,
@@ -29,7 +28,6 @@ from connector.management.vocabulary import (
     resolve_term,
     simplify_node,
     unsimplify_node,
-    values,
 )
 from connector.node import Node, NodeDep
 from connector.sources import (
@@ -45,42 +43,13 @@ from connector.store.repositories.catalogue import CatalogueRepository
 router = APIRouter(prefix="/assets", tags=["assets"])
 
 ASSET_TYPES = frozenset({EDC + "Asset"})
-MAX_ID_LENGTH = 256
-# Ids travel in URL paths: no whitespace, controls or URL delimiters, and no blank-node ids.
-_VALID_ID = re.compile(r"^(?!_:)[^\s\x00-\x1f\x7f/\\?#%]{1,256}$")
-
-
-def _asset_id(node: JsonObject, *, generate: bool) -> str:
-    raw = node.get("@id")
-    if raw is None:
-        if generate:
-            return str(uuid.uuid4())
-        raise BadRequest("the asset '@id' is required")
-    if not isinstance(raw, str) or not _VALID_ID.match(raw):
-        raise BadRequest(
-            f"the asset '@id' must be 1 to {MAX_ID_LENGTH} characters without spaces, control "
-            "characters, '/', '\\', '?', '#' or '%', and not start with '_:'",
-            errors=[FieldError("@id", "invalid identifier")],
-        )
-    return raw
-
-
-def _path_id(asset_id: str) -> str:
-    """An id from the URL path; one that no asset can have is simply not found."""
-    if not _VALID_ID.match(asset_id):
-        raise NotFound(f"asset {asset_id[:MAX_ID_LENGTH]!r} does not exist")
-    return asset_id
 
 
 def _one_node(node: JsonObject, term: str, *, required: bool) -> JsonObject | None:
-    found = values(node, EDC + term)
-    if not found:
-        if required:
-            raise BadRequest(f"'{term}' is required", errors=[FieldError(term, "required")])
-        return None
-    if len(found) != 1 or not isinstance(found[0], dict) or "@value" in found[0]:
-        raise BadRequest(f"'{term}' must be one JSON object", errors=[FieldError(term, "object")])
-    return dict(found[0])
+    found = one_node(node, term)
+    if found is None and required:
+        raise BadRequest(f"'{term}' is required", errors=[FieldError(term, "required")])
+    return found
 
 
 def _plain(node: JsonObject, where: str) -> dict[str, Any]:
@@ -119,7 +88,7 @@ def asset_from_request(node: JsonObject, node_services: Node, *, generate_id: bo
     types = node_types(node)
     if types and not ASSET_TYPES.intersection(types):
         raise BadRequest("the request body must be an Asset ('@type': 'Asset')")
-    asset_id = _asset_id(node, generate=generate_id)
+    asset_id = body_id(node, "asset", generate=generate_id)
     properties_node = _one_node(node, "properties", required=True)
     assert properties_node is not None
     private_node = _one_node(node, "privateProperties", required=False) or {}
@@ -150,7 +119,7 @@ def render_asset(processor: JsonLdProcessor, asset: AssetRecord) -> JsonObject:
         "@id": asset.id,
         "@type": [EDC + "Asset"],
         EDC + "properties": [unsimplify_node(asset.properties)],
-        EDC + "createdAt": [{"@value": int(asset.created_at.timestamp() * 1000)}],
+        EDC + "createdAt": [{"@value": epoch_millis(asset.created_at)}],
     }
     if asset.private_properties:
         expanded[EDC + "privateProperties"] = [unsimplify_node(asset.private_properties)]
@@ -159,17 +128,8 @@ def render_asset(processor: JsonLdProcessor, asset: AssetRecord) -> JsonObject:
     return compacted
 
 
-def id_response(processor: JsonLdProcessor, identifier: str, created_at: datetime) -> JsonObject:
-    expanded = {
-        "@id": identifier,
-        "@type": [EDC + "IdResponse"],
-        EDC + "createdAt": [{"@value": int(created_at.timestamp() * 1000)}],
-    }
-    return processor.compact(expanded, EDC_CONTEXT)
-
-
 @router.post("", summary="Create an asset")
-def create_asset(body: ExpandedBody, node: NodeDep, _admin: AdminPrincipal) -> JSONResponse:
+def create_asset(_admin: AdminPrincipal, body: ExpandedBody, node: NodeDep) -> JSONResponse:
     record = asset_from_request(body, node, generate_id=True)
     with node.database.transaction() as session:
         created = AssetRepository(session).create(record)
@@ -179,7 +139,7 @@ def create_asset(body: ExpandedBody, node: NodeDep, _admin: AdminPrincipal) -> J
 
 
 @router.post("/request", summary="Query assets")
-def query_assets(body: OptionalExpandedBody, node: NodeDep, _admin: AdminPrincipal) -> JSONResponse:
+def query_assets(_admin: AdminPrincipal, body: OptionalExpandedBody, node: NodeDep) -> JSONResponse:
     spec = parse_query_spec(body, resolve_term)
     with node.database.read() as session:
         found = AssetRepository(session).query(spec)
@@ -187,14 +147,14 @@ def query_assets(body: OptionalExpandedBody, node: NodeDep, _admin: AdminPrincip
 
 
 @router.get("/{asset_id}", summary="Get an asset")
-def get_asset(asset_id: str, node: NodeDep, _admin: AdminPrincipal) -> JSONResponse:
+def get_asset(_admin: AdminPrincipal, asset_id: str, node: NodeDep) -> JSONResponse:
     with node.database.read() as session:
-        asset = AssetRepository(session).get(_path_id(asset_id))
+        asset = AssetRepository(session).get(path_id(asset_id, "asset"))
     return JSONResponse(render_asset(node.jsonld, asset))
 
 
 @router.put("", status_code=204, summary="Replace an asset")
-def update_asset(body: ExpandedBody, node: NodeDep, _admin: AdminPrincipal) -> Response:
+def update_asset(_admin: AdminPrincipal, body: ExpandedBody, node: NodeDep) -> Response:
     record = asset_from_request(body, node, generate_id=False)
     with node.database.transaction() as session:
         updated = AssetRepository(session).update(record)
@@ -204,10 +164,10 @@ def update_asset(body: ExpandedBody, node: NodeDep, _admin: AdminPrincipal) -> R
 
 
 @router.post("/{asset_id}/profile", summary="Profile the asset's data now (etds extension)")
-def profile_asset(asset_id: str, node: NodeDep, _admin: AdminPrincipal) -> JSONResponse:
+def profile_asset(_admin: AdminPrincipal, asset_id: str, node: NodeDep) -> JSONResponse:
     """Read the data behind the asset and refresh its catalogue metadata (places, time
     coverage, size, checksum, columns); 422 with the reason when the data cannot be read."""
-    asset_id = _path_id(asset_id)
+    asset_id = path_id(asset_id, "asset")
     with node.database.read() as session:
         AssetRepository(session).get(asset_id)
     profile = node.profiler.profile(asset_id)
@@ -220,7 +180,7 @@ def profile_asset(asset_id: str, node: NodeDep, _admin: AdminPrincipal) -> JSONR
 
 
 @router.delete("/{asset_id}", status_code=204, summary="Delete an asset")
-def delete_asset(asset_id: str, node: NodeDep, _admin: AdminPrincipal) -> Response:
+def delete_asset(_admin: AdminPrincipal, asset_id: str, node: NodeDep) -> Response:
     with node.database.transaction() as session:
-        AssetRepository(session).delete(_path_id(asset_id))
+        AssetRepository(session).delete(path_id(asset_id, "asset"))
     return Response(status_code=204)

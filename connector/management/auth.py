@@ -44,11 +44,15 @@ class Administrator:
     key_index: int | None = None
 
 
+_READING_POSTS = ("/request", "/validate", "/explain")
+
+
 def required_scope(request: Request) -> str:
-    """``management:read`` for reads and ``…/request`` queries, ``management:write`` else."""
+    """``management:read`` for reads, queries (``…/request``), policy ``…/validate`` and
+    ``…/explain`` (they change nothing), ``management:write`` for everything else."""
     if request.method in _READ_METHODS:
         return MANAGEMENT_READ
-    if request.method == "POST" and request.url.path.rstrip("/").endswith("/request"):
+    if request.method == "POST" and request.url.path.rstrip("/").endswith(_READING_POSTS):
         return MANAGEMENT_READ
     return MANAGEMENT_WRITE
 

@@ -72,7 +72,7 @@ def _edc_form(node: Node, document: dict[str, Any]) -> JsonObject:
 
 @router.post("/request", summary="Fetch a peer's catalogue (DSP), stored for search")
 async def request_catalog(
-    body: ExpandedBody, node: NodeDep, _admin: AdminPrincipal
+    _admin: AdminPrincipal, body: ExpandedBody, node: NodeDep
 ) -> JSONResponse:
     participant, address = _peer(body)
     document = await node.remote_catalogues.fetch(participant, address, _filters(body))
@@ -81,7 +81,7 @@ async def request_catalog(
 
 @router.post("/dataset/request", summary="Fetch one dataset of a peer's catalogue (DSP)")
 async def request_dataset(
-    body: ExpandedBody, node: NodeDep, _admin: AdminPrincipal
+    _admin: AdminPrincipal, body: ExpandedBody, node: NodeDep
 ) -> JSONResponse:
     participant, address = _peer(body)
     dataset_id = body.get("@id")
@@ -113,7 +113,7 @@ class SearchParameters(BaseModel):
 
 @router.get("/search", summary="Search the own and fetched catalogues")
 def search_catalogues(
-    params: Annotated[SearchParameters, Query()], node: NodeDep, _admin: AdminPrincipal
+    _admin: AdminPrincipal, params: Annotated[SearchParameters, Query()], node: NodeDep
 ) -> JSONResponse:
     themes = [t if ":" in t else theme_iri(t.upper()) for t in params.theme]
     try:

@@ -36,13 +36,15 @@ def _string(node: Mapping[str, Any], term: str) -> str | None:
     return value
 
 
-def _criterion(node: Any, resolve_field: Callable[[str], str]) -> Criterion:
+def parse_criterion(node: Any, resolve_field: Callable[[str], str]) -> Criterion:
+    """One expanded EDC ``Criterion`` node (a filter expression, or an entry of a contract
+    definition's ``assetsSelector``) as a store criterion; ``in``/``not in`` take a list."""
     if not isinstance(node, dict) or "@value" in node:
-        raise BadRequest("each filterExpression entry must be an object with operandLeft/operator")
+        raise BadRequest("a criterion must be an object with operandLeft/operator")
     left = _string(node, "operandLeft")
     operator = _string(node, "operator")
     if left is None or operator is None:
-        raise BadRequest("each filterExpression entry needs 'operandLeft' and 'operator'")
+        raise BadRequest("a criterion needs 'operandLeft' and 'operator'")
     literals = []
     for value in values(node, EDC + "operandRight"):
         if not isinstance(value, dict) or "@value" not in value:
@@ -77,6 +79,7 @@ def parse_query_spec(
         sort_field=resolve_field(sort_field) if sort_field else None,
         sort_order="DESC" if sort_order == "DESC" else "ASC",
         filters=tuple(
-            _criterion(entry, resolve_field) for entry in values(node, EDC + "filterExpression")
+            parse_criterion(entry, resolve_field)
+            for entry in values(node, EDC + "filterExpression")
         ),
     )

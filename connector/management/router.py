@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from connector.management import assets, catalog
+from connector.management import assets, catalog, contract_definitions, policy_definitions
 
 VERSION_PREFIXES = ("/management/v3", "/management/v2")
 
@@ -14,4 +14,6 @@ def management_router() -> APIRouter:
     router = APIRouter()
     router.include_router(assets.router)
     router.include_router(catalog.router)
+    router.include_router(policy_definitions.router)
+    router.include_router(contract_definitions.router)
     return router

@@ -347,3 +347,10 @@ def test_health_probes(client: TestClient) -> None:
     assert ready.status_code == 200
     assert ready.json()["status"] == "ready"
     assert ready.headers["x-request-id"]
+
+
+def test_credentials_are_checked_before_the_body_is_read(client: TestClient) -> None:
+    response = client.post(
+        f"{V3}/assets", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    _assert_problem(response, 401)
