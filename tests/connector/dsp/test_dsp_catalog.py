@@ -12,6 +12,7 @@ import httpx
 import pytest
 import rdflib
 from dataspace_support import NODE_A, NODE_C, Dataspace
+from dcat_ap_reference import official_shapes
 from dsp_provider import CATALOG_REQUEST, DATASETS, Provider, define_contracts, generate_data
 from dsp_provider import provider_app as make_provider
 from dsp_schemas import errors
@@ -114,8 +115,11 @@ async def test_regional_agency_sees_the_three_datasets_valid_dsp_and_dcat_ap(
         iri.endswith("/FRJ13") or "/FR" in iri for iri in parsed["booking-barometer"].spatial
     )
     assert parsed["visitor-presence"].temporal
-    report = validate(catalogue, base="http://node-b.test/protocol/2025-1/catalog/datasets/")
+    base = "http://node-b.test/protocol/2025-1/catalog/datasets/"
+    report = validate(catalogue, base=base)
     assert report.conforms, report.violations
+    official = validate(catalogue, base=base, shapes=official_shapes())
+    assert official.conforms, official.violations
 
 
 async def test_a_company_does_not_see_the_public_sector_datasets(
@@ -250,6 +254,10 @@ async def test_gzip_and_rdf_content_negotiation(
     )
     assert raw.headers["content-type"].startswith("text/turtle")
     graph = rdflib.Graph().parse(data=raw.text, format="turtle")
+    # what EU portals harvest validates against the official DCAT-AP 3.0.1 shapes
+    harvested = validate(graph, shapes=official_shapes())
+    assert harvested.conforms, harvested.violations
+    assert validate(graph).conforms
     datasets = set(graph.subjects(rdflib.RDF.type, DCAT.Dataset))
     assert rdflib.URIRef(
         "http://node-b.test/protocol/2025-1/catalog/datasets/booking-barometer"
