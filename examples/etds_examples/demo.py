@@ -1,19 +1,30 @@
-"""The demo scenario (``make demo``): a national tourism agency's node with the three datasets.
+"""The demo scenario (``make demo``): a national tourism agency shares its datasets in a small
+dataspace on this machine.
 
-1. generate the sample data under ``var/demo/data`` (reused when already there);
-2. write the node's settings and start ``etds serve`` on 127.0.0.1;
-3. register the three datasets as assets through the management API;
-4. list them, then stop the node.
+1. sample data: the campsite booking barometer, the sustainable tourism indicators, visitor
+   presence (reused when already generated);
+2. the dataspace: keys, an authority, three registered participants — the national agency
+   (provider), a regional agency of Occitanie (consumer, region of competence FRJ) and a tour
+   operator (a company);
+3. the provider's node: the three datasets as assets, the example usage policies, one contract
+   definition per dataset;
+4. the regional agency's node fetches the provider's catalogue over the Dataspace Protocol (with
+   its own OAuth token and DPoP proofs) and searches it;
+5. the tour operator asks for the same catalogue: the datasets reserved for public agencies are
+   not in what it sees.
 
-Later steps of the roadmap (catalogue, negotiation, transfer between two nodes) extend this.
+Every process runs on 127.0.0.1 and is stopped at the end. Negotiation and transfer come next in
+the roadmap.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import shutil
 from collections.abc import Callable
+from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -22,19 +33,31 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from connector.settings import DEVELOPMENT_API_KEY
+from connector.identity import keys
+from connector.identity.auth import DataspaceAuth
+from connector.identity.client import TokenClient
+from etds_examples.authorityproc import run_authority
 from etds_examples.barometer import generate_barometer
+from etds_examples.dataspace import LocalDataspace, Member
 from etds_examples.indicators import generate_indicators
-from etds_examples.nodeproc import free_port, run_node, stopped_cleanly
+from etds_examples.nodeproc import RunningService, free_port, run_node, stopped_cleanly
 from etds_examples.presence import generate_presence
 from etds_examples.report import GenerationReport
 
-ASSET_FILES = ("barometer.json", "indicators.json", "presence.json")
+ASSET_FILES = {"barometer": "booking-barometer", "indicators": "sustainable-tourism-indicators",
+               "presence": "visitor-presence"}  # fmt: skip
+POLICIES = Path(__file__).resolve().parents[1] / "policies"
 DATA_FORMAT = 2  # bump when a generator's output changes, so the demo regenerates its data
-console = Console()
+API_KEY = "demo-administrator-key"
+PROVIDER = Member("did:web:atout-france.demo", "Atout France (demo)", "national_agency")
+REGION = Member("did:web:occitanie.demo", "Comité régional du tourisme d'Occitanie (demo)",
+                "regional_agency", nuts=("FRJ",))  # fmt: skip
+COMPANY = Member("did:web:tour-operator.demo", "Voyages Exemple SA (demo)", "company")
 
 
-def _dataset(folder: Path, marker: str, generate: Callable[[Path], GenerationReport]) -> None:
+def _dataset(
+    console: Console, folder: Path, marker: str, generate: Callable[[Path], GenerationReport]
+) -> None:
     """Generate into ``folder`` unless a previous run with the same parameters finished there."""
     done = folder / ".generated"
     marker = f"{marker} format={DATA_FORMAT}"
@@ -50,91 +73,153 @@ def _dataset(folder: Path, marker: str, generate: Callable[[Path], GenerationRep
     )
 
 
-def generate_data(data: Path, *, rows: int, seed: int) -> None:
+def generate_data(console: Console, data: Path, *, rows: int, seed: int) -> None:
     console.rule("[bold]1. Sample data")
     _dataset(
+        console,
         data / "barometer",
         f"barometer rows={rows} weeks=2 seed={seed}",
         lambda out: generate_barometer(out, seed=seed, rows=rows, weeks=2),
     )
     _dataset(
+        console,
         data / "indicators",
         f"indicators years=3 seed={seed}",
         lambda out: generate_indicators(out, seed=seed, years=3),
     )
     _dataset(
+        console,
         data / "presence",
         f"presence days=14 seed={seed}",
         lambda out: generate_presence(out, seed=seed, days=14),
     )
 
 
-def write_settings(workdir: Path, port: int) -> Path:
-    config = workdir / "provider.toml"
-    config.write_text(
-        f"""# Settings of the demo's provider node (development profile, loopback only).
-profile = "development"
-
-[node]
-participant_id = "did:web:atout-france.demo"
-name = "Atout France (demo)"
-public_url = "http://127.0.0.1:{port}"
-
-[database]
-url = "sqlite:///{workdir / "provider.db"}"
-
-[management]
-api_keys = ["{DEVELOPMENT_API_KEY}"]
-
-[storage]
-data_roots = ["{workdir / "data"}"]
-
-[logging]
-format = "json"
-"""
-    )
-    return config
+def _check(response: httpx.Response, what: str) -> Any:
+    if response.status_code >= 400:
+        raise SystemExit(f"{what} failed ({response.status_code}): {response.text}")
+    return response.json() if response.content else None
 
 
-def _asset_documents() -> list[dict[str, Any]]:
+def _put_or_post(client: httpx.Client, path: str, document: dict[str, Any]) -> None:
+    response = client.post(path, json=document)
+    if response.status_code == 409:  # a second run of the demo: replace
+        identifier = document["@id"]
+        replace = path if path.endswith("/assets") else f"{path}/{identifier}"
+        response = client.put(replace, json=document)
+    _check(response, f"{path} {document['@id']}")
+
+
+def offer_datasets(console: Console, client: httpx.Client) -> None:
+    """Assets, usage policies and contract definitions on the provider's node."""
+    console.rule("[bold]3. The provider's datasets, policies and contract definitions")
     folder = resources.files("etds_examples.assets")
-    return [json.loads(folder.joinpath(name).read_text(encoding="utf-8")) for name in ASSET_FILES]
+    for name, asset_id in ASSET_FILES.items():
+        asset = json.loads(folder.joinpath(f"{name}.json").read_text(encoding="utf-8"))
+        _put_or_post(client, "/management/v3/assets", asset)
+        _check(client.post(f"/management/v3/assets/{asset_id}/profile"), f"profiling {asset_id}")
+        for kind in ("access", "contract"):
+            policy = json.loads((POLICIES / f"{name}-{kind}.json").read_text(encoding="utf-8"))
+            _put_or_post(client, "/management/v3/policydefinitions", policy)
+        definition = {
+            "@context": {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"},
+            "@id": f"offer-{name}",
+            "@type": "ContractDefinition",
+            "accessPolicyId": f"{name}-access",
+            "contractPolicyId": f"{name}-contract",
+            "assetsSelector": [{"operandLeft": "id", "operator": "=", "operandRight": asset_id}],
+        }
+        _put_or_post(client, "/management/v3/contractdefinitions", definition)
+        console.print(f"  {asset_id}: asset, policies {name}-access / {name}-contract, offer")
 
 
-def register_assets(client: httpx.Client) -> None:
-    console.rule("[bold]3. Assets")
-    for document in _asset_documents():
-        response = client.post("/management/v3/assets", json=document)
-        if response.status_code == 409:
-            response = client.put("/management/v3/assets", json=document)
-        if response.status_code >= 400:
-            raise SystemExit(f"registering {document['@id']} failed: {response.text}")
-        console.print(f"  registered {document['@id']}")
-
-
-def _english_title(properties: dict[str, Any]) -> str:
-    titles = properties.get("dct:title", [])
+def _title(dataset: dict[str, Any]) -> str:
+    titles = dataset.get("dct:title", [])
     for title in titles if isinstance(titles, list) else [titles]:
         if isinstance(title, dict) and title.get("@language") == "en":
             return str(title["@value"])
-    return str(properties.get("name", ""))
+    return str(dataset.get("@id"))
 
 
-def list_assets(client: httpx.Client) -> int:
-    console.rule("[bold]4. The node's assets (POST /management/v3/assets/request)")
-    response = client.post("/management/v3/assets/request", json={"@type": "QuerySpec"})
-    response.raise_for_status()
-    table = Table("asset id", "title", "data address")
-    assets = response.json()
-    for asset in assets:
-        address = asset["dataAddress"]
+def discover(console: Console, client: httpx.Client, provider: RunningService) -> set[str]:
+    console.rule("[bold]4. The regional agency fetches the provider's catalogue (DSP)")
+    catalogue = _check(
+        client.post(
+            "/management/v3/catalog/request",
+            json={
+                "@context": {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"},
+                "@type": "CatalogRequest",
+                "counterPartyAddress": provider.url + "/protocol/2025-1",
+                "counterPartyId": PROVIDER.participant_id,
+                "protocol": "dataspace-protocol-http:2025-1",
+            },
+            timeout=60,
+        ),
+        "catalogue request",
+    )
+    datasets = catalogue.get("dcat:dataset", [])
+    datasets = datasets if isinstance(datasets, list) else [datasets]
+    table = Table("dataset", "title", "offers", "places", "distributions")
+    for dataset in datasets:
+        offers = dataset.get("odrl:hasPolicy", [])
+        places = dataset.get("dct:spatial", [])
         table.add_row(
-            asset["@id"],
-            _english_title(asset["properties"]),
-            f"{address['type']} {address.get('path', '')} ({address['format']})",
+            dataset["@id"],
+            _title(dataset),
+            str(len(offers) if isinstance(offers, list) else 1),
+            str(len(places) if isinstance(places, list) else 1),
+            str(len(dataset.get("dcat:distribution", []))),
         )
     console.print(table)
-    return len(assets)
+    found = _check(
+        client.get("/management/v3/catalog/search", params={"q": "camping", "region": "FRJ"}),
+        "search",
+    )
+    console.print(
+        f"  search 'camping' in Occitanie (FRJ): {found['total']} result(s): "
+        + ", ".join(hit["dataset"]["@id"] for hit in found["hits"][:5])
+    )
+    return {dataset["@id"] for dataset in datasets}
+
+
+async def _company_view(space: LocalDataspace, provider: RunningService) -> set[str]:
+    async with httpx.AsyncClient(trust_env=False, timeout=30) as http:
+        tokens = TokenClient(
+            authority=space.issuer,
+            client_id=COMPANY.participant_id,
+            client_key=keys.load_signing_key(space.key_file(COMPANY.participant_id)),
+            dpop_key=keys.ephemeral_key(),
+            async_client=http,
+        )
+        async with httpx.AsyncClient(
+            base_url=provider.url + "/protocol/2025-1",
+            auth=DataspaceAuth(tokens, audience=PROVIDER.participant_id),
+            trust_env=False,
+            timeout=30,
+        ) as client:
+            response = await client.post(
+                "/catalog/request",
+                json={
+                    "@context": ["https://w3id.org/dspace/2025/1/context.jsonld"],
+                    "@type": "CatalogRequestMessage",
+                },
+            )
+            catalogue = _check(response, "the company's catalogue request")
+    return {dataset["@id"] for dataset in catalogue.get("dataset", [])}
+
+
+def company_view(
+    console: Console, space: LocalDataspace, provider: RunningService, regional: set[str]
+) -> bool:
+    console.rule("[bold]5. A tour operator (a company) asks for the same catalogue")
+    seen = asyncio.run(_company_view(space, provider))
+    hidden = sorted(identifier.split("~")[0] for identifier in regional - seen)
+    console.print(f"  it sees: {', '.join(sorted(seen)) or 'nothing'}")
+    console.print(
+        "  not visible to a company (access policy: public-sector agencies only): "
+        + ", ".join(dict.fromkeys(hidden))
+    )
+    return bool(hidden) and bool(seen)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,29 +228,52 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000, help="barometer rows per week")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
+    console = Console()
     workdir: Path = args.workdir.resolve()
-    (workdir / "data").mkdir(parents=True, exist_ok=True)
+    data = workdir / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    generate_data(console, data, rows=args.rows, seed=args.seed)
 
-    generate_data(workdir / "data", rows=args.rows, seed=args.seed)
-    console.rule("[bold]2. Provider node")
-    port = free_port()
-    config = write_settings(workdir, port)
-    log_file = workdir / "provider.log"
-    with run_node(config, port=port, log_file=log_file) as node:
-        console.print(f"  etds serve --config {config}  →  {node.url} (log: {log_file})")
-        headers = {"X-Api-Key": DEVELOPMENT_API_KEY}
-        with httpx.Client(
-            base_url=node.url, headers=headers, timeout=30, trust_env=False
-        ) as client:
-            register_assets(client)
-            count = list_assets(client)
-    clean = stopped_cleanly(node.process.returncode)
+    console.rule("[bold]2. The dataspace: an authority and three participants")
+    space = LocalDataspace(workdir / "dataspace")
+    authority_config = space.authority_config()
+    for member in (PROVIDER, REGION, COMPANY):
+        new = space.register(authority_config, member)
+        state = "registered" if new else "already registered"
+        console.print(f"  {state}: {member.participant_id} ({member.org_type})")
+    ports = free_port(), free_port()
+    configs = [
+        space.node_settings(member, port=port, api_key=API_KEY, data_root=data)
+        for member, port in zip((PROVIDER, REGION), ports, strict=True)
+    ]
+    with ExitStack() as stack:
+        authority = stack.enter_context(
+            run_authority(
+                authority_config, port=space.authority_port, log_file=workdir / "authority.log"
+            )
+        )
+        provider = stack.enter_context(
+            run_node(configs[0], port=ports[0], log_file=workdir / "provider.log")
+        )
+        region = stack.enter_context(
+            run_node(configs[1], port=ports[1], log_file=workdir / "region.log")
+        )
+        console.print(f"  authority {authority.url}, provider {provider.url}, region {region.url}")
+        console.print(f"  logs in {workdir}")
+        admin = {"X-Api-Key": API_KEY}
+        with httpx.Client(base_url=provider.url, headers=admin, timeout=60) as client:
+            offer_datasets(console, client)
+        with httpx.Client(base_url=region.url, headers=admin, timeout=60) as client:
+            regional = discover(console, client, provider)
+        refused_as_expected = company_view(console, space, provider, regional)
+    processes = (authority.process, provider.process, region.process)
+    clean = all(stopped_cleanly(process.returncode) for process in processes)
     console.rule("[bold]Done")
     console.print(
-        f"  the node listed {count} assets and "
-        + ("stopped cleanly" if clean else f"failed (exit status {node.process.returncode})")
+        f"  {len(regional)} datasets offered to the regional agency; "
+        + ("every process stopped cleanly" if clean else "a process did not stop cleanly")
     )
-    return 0 if count == len(ASSET_FILES) and clean else 1
+    return 0 if clean and refused_as_expected and len(regional) >= len(ASSET_FILES) else 1
 
 
 if __name__ == "__main__":
