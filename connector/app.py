@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from catalog.contexts import dsp_processor
+from catalog.jsonld import JsonLdProcessor
 from connector.catalogue.access import PolicyAccess
 from connector.catalogue.builder import Publication
 from connector.catalogue.discovery import Discovery
@@ -19,6 +20,7 @@ from connector.catalogue.profiler import Profiler
 from connector.catalogue.remote import RemoteCatalogues
 from connector.catalogue.service import CatalogueService
 from connector.dsp import catalog as dsp_catalog
+from connector.dsp import negotiations as dsp_negotiations
 from connector.dsp import version
 from connector.dsp.version import dsp_base_url
 from connector.http import health
@@ -28,6 +30,8 @@ from connector.http.requestlog import RequestLogMiddleware
 from connector.identity.dependency import install_identity
 from connector.identity.service import NodeIdentity
 from connector.management.router import VERSION_PREFIXES, management_router
+from connector.negotiation.dispatcher import NegotiationDispatcher
+from connector.negotiation.service import NegotiationService
 from connector.node import Node
 from connector.settings import Settings
 from connector.store.database import Database
@@ -35,6 +39,39 @@ from connector.store.migrate import upgrade
 from policies import Evaluator
 
 log = logging.getLogger("etds.app")
+
+
+def _negotiation(  # noqa: PLR0917 - the services it wires
+    settings: Settings,
+    db: Database,
+    identity: NodeIdentity,
+    jsonld: JsonLdProcessor,
+    evaluator: Evaluator,
+    access: PolicyAccess,
+    catalogue: CatalogueService,
+    dsp_base: str,
+) -> tuple[NegotiationService, NegotiationDispatcher]:
+    """Contract negotiation: the service and its dispatcher (woken by the service)."""
+    service = NegotiationService(
+        db,
+        participant_id=settings.node.participant_id,
+        processor=jsonld,
+        evaluator=evaluator,
+        access=access,
+        catalogue=catalogue,
+        security=settings.security,
+    )
+    dispatcher = NegotiationDispatcher(
+        db,
+        service,
+        identity,
+        callback_address=dsp_base,
+        processor=jsonld,
+        settings=settings.negotiation,
+        security=settings.security,
+    )
+    service.wake = dispatcher.wake
+    return service, dispatcher
 
 
 def create_app(settings: Settings, *, database: Database | None = None) -> FastAPI:
@@ -58,10 +95,10 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     )
     jsonld = dsp_processor()
     evaluator = Evaluator()
-    catalogue = CatalogueService(
-        db,
-        PolicyAccess(jsonld, evaluator),
-        Publication.from_settings(settings, dsp_base),
+    access = PolicyAccess(jsonld, evaluator)
+    catalogue = CatalogueService(db, access, Publication.from_settings(settings, dsp_base))
+    negotiations, dispatcher = _negotiation(
+        settings, db, identity, jsonld, evaluator, access, catalogue, dsp_base
     )
     node = Node(
         settings=settings,
@@ -77,6 +114,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         identity=identity,
         service_id=dsp_base,
         protocol_auth=identity.dspace_auth_entry(),
+        negotiations=negotiations,
+        negotiation_dispatcher=dispatcher,
     )
 
     @asynccontextmanager
@@ -87,6 +126,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
             node.profiler.run(settings.catalogue.profile_interval_seconds), name="profiler"
         )
         housekeeping = asyncio.create_task(identity.run_housekeeping(600), name="identity")
+        dispatching = asyncio.create_task(dispatcher.run(), name="negotiation-dispatcher")
         # Long-lived start-up objects (modules, contexts, caches) move out of the collector's
         # generations, so full collections stay short on the request path (p99 latency).
         gc.collect()
@@ -100,6 +140,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         finally:
             node.profiler.stop()
             await profiling
+            dispatcher.stop()
+            await dispatching
             housekeeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await housekeeping
@@ -124,6 +166,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(health.router)
     app.include_router(version.router)
     app.include_router(dsp_catalog.router)
+    app.include_router(dsp_negotiations.router)
     management = management_router()
     for prefix in VERSION_PREFIXES:
         app.include_router(management, prefix=prefix)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -17,6 +17,10 @@ from connector.settings import Settings
 from connector.sources.config import SourceConfig
 from connector.store.database import Database
 from policies import Evaluator
+
+if TYPE_CHECKING:  # they read DSP messages, whose module needs get_node from here
+    from connector.negotiation.dispatcher import NegotiationDispatcher
+    from connector.negotiation.service import NegotiationService
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class Node:
     """The DSP DataService id: its ``endpointURL`` (the node's DSP base URL)."""
     protocol_auth: dict[str, Any] | None
     """The ``auth`` entry of ``/.well-known/dspace-version`` (how peers authenticate)."""
+    negotiations: NegotiationService
+    negotiation_dispatcher: NegotiationDispatcher
 
 
 def get_node(request: Request) -> Node:

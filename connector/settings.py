@@ -209,6 +209,17 @@ class CatalogueSettings(_Section):
         return value
 
 
+class NegotiationSettings(_Section):
+    """How contract negotiation messages are sent: retries, backoff, leases between replicas."""
+
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    retry_base_seconds: float = Field(default=0.5, gt=0, le=60)
+    retry_max_seconds: float = Field(default=60.0, gt=0, le=3600)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    lease_seconds: float = Field(default=30.0, gt=0, le=3600)
+    poll_seconds: float = Field(default=1.0, gt=0, le=60)
+
+
 class LimitsSettings(_Section):
     """Input caps applied before any parsing."""
 
@@ -262,6 +273,7 @@ class Settings(TomlSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     catalogue: CatalogueSettings = Field(default_factory=CatalogueSettings)
+    negotiation: NegotiationSettings = Field(default_factory=NegotiationSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from connector.management import assets, catalog, contract_definitions, policy_definitions
+from connector.management import (
+    agreements,
+    assets,
+    catalog,
+    contract_definitions,
+    negotiations,
+    policy_definitions,
+)
 
 VERSION_PREFIXES = ("/management/v3", "/management/v2")
 
@@ -16,4 +23,6 @@ def management_router() -> APIRouter:
     router.include_router(catalog.router)
     router.include_router(policy_definitions.router)
     router.include_router(contract_definitions.router)
+    router.include_router(negotiations.router)
+    router.include_router(agreements.router)
     return router

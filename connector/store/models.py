@@ -127,6 +127,8 @@ class ContractAgreement(Base):
     # Not a foreign key either: negotiations refer to agreements, a cycle would gain nothing.
     negotiation_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The purpose the consumer declared when negotiating (a DPV IRI), for transfer-time checks.
+    purpose: Mapped[str | None] = mapped_column(String(ADDRESS_LENGTH))
 
 
 class _Process(_Versioned):
@@ -180,6 +182,7 @@ class ContractNegotiation(_Process, Base):
     __table_args__ = (
         *_process_table_args("contract_negotiations"),
         CheckConstraint("offered_by IN ('provider', 'consumer')", name="offered_by"),
+        CheckConstraint("mode IN ('auto', 'manual')", name="mode"),
     )
 
     contract_definition_id: Mapped[str | None] = mapped_column(
@@ -190,6 +193,13 @@ class ContractNegotiation(_Process, Base):
     agreement_id: Mapped[str | None] = mapped_column(
         String(ID_LENGTH), ForeignKey("contract_agreements.id", ondelete="RESTRICT"), index=True
     )
+    # The message waiting to go out (with ``pending``): REQUEST, OFFER, ACCEPT, AGREE, VERIFY,
+    # FINALIZE or TERMINATE. ``state`` stays the DSP state both sides agree on until it is sent.
+    intent: Mapped[str | None] = mapped_column(String(32))
+    mode: Mapped[str] = mapped_column(String(16), server_default="auto")
+    # The agreement while it is negotiated; stored in contract_agreements once FINALIZED.
+    agreement: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    purpose: Mapped[str | None] = mapped_column(String(ADDRESS_LENGTH))
 
 
 class NegotiationMessage(Base):

@@ -75,6 +75,7 @@ class AgreementRecord:
     signed_at: datetime
     negotiation_id: str | None = None
     created_at: datetime
+    purpose: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,6 +103,10 @@ class NegotiationRecord:
     next_attempt_at: datetime | None = None
     attempts: int = 0
     error_detail: str | None = None
+    intent: str | None = None
+    mode: Mode = "auto"
+    agreement: JsonObject | None = None
+    purpose: str | None = None
     created_at: datetime
     updated_at: datetime
     version: int = 0

@@ -4,32 +4,25 @@ the provider's DSP catalogue with real tokens and searches it; the TCK's catalog
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from dataspace_support import NODE_A, NODE_B, Dataspace
-from dsp_provider import ASSETS, DATASETS, define_contracts, generate_data
 from dsp_schemas import errors
+from two_nodes import API_KEY, TCK_DATASETS, TwoNodes, start_two_nodes
 
 from connector.identity.auth import DataspaceAuth
-from connector.store.database import Database
-from connector.store.migrate import upgrade
-from etds_examples.nodeproc import RunningService, free_port, run_node
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
 
 ROOT = Path(__file__).resolve().parents[2]
-API_KEY = "e2e-administrator-key"
 CATALOG_REQUEST = {
     "@context": ["https://w3id.org/dspace/2025/1/context.jsonld"],
     "@type": "CatalogRequestMessage",
 }
-TCK_DATASETS = ("CAT0101", "CAT0102")
 
 
 @pytest.fixture
@@ -37,93 +30,10 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-def _write_config(
-    path: Path, *, participant: str, port: int, dataspace: Dataspace, data: Path, db: str
-) -> Path:
-    path.write_text(
-        f"""
-[node]
-participant_id = "{participant}"
-public_url = "http://127.0.0.1:{port}"
-[database]
-url = "{db}"
-[management]
-api_keys = ["{API_KEY}"]
-[storage]
-data_roots = ["{data}"]
-[catalogue]
-profile_interval_seconds = 0
-[identity]
-authority = "{dataspace.issuer}"
-client_key_file = "{dataspace.key_files[participant]}"
-jwks_min_refetch_seconds = 0
-[[identity.trusted_issuers]]
-issuer = "{dataspace.issuer}"
-"""
-    )
-    return path
-
-
-@dataclass
-class TwoNodes:
-    provider: RunningService
-    consumer: RunningService
-    barometer_regions: list[str]
-
-
 @pytest.fixture(scope="module")
 def two_nodes(dataspace: Dataspace, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoNodes]:
-    root = tmp_path_factory.mktemp("two-nodes")
-    data = generate_data(root / "data")
-    provider_db = f"sqlite:///{root / 'provider.db'}"
-    database = Database.from_url(provider_db)
-    upgrade(database)
-    define_contracts(database, {**DATASETS, **dict.fromkeys(TCK_DATASETS, "indicators")})
-    database.dispose()
-    ports = free_port(), free_port()
-    provider_config = _write_config(
-        root / "provider.toml",
-        participant=NODE_B,
-        port=ports[0],
-        dataspace=dataspace,
-        data=data,
-        db=provider_db,
-    )
-    consumer_config = _write_config(
-        root / "consumer.toml",
-        participant=NODE_A,
-        port=ports[1],
-        dataspace=dataspace,
-        data=data,
-        db=f"sqlite:///{root / 'consumer.db'}",
-    )
-    with (
-        run_node(provider_config, port=ports[0], log_file=root / "provider.log") as provider,
-        run_node(consumer_config, port=ports[1], log_file=root / "consumer.log") as consumer,
-    ):
-        profiles = _add_assets(provider.url)
-        yield TwoNodes(provider, consumer, profiles["booking-barometer"]["spatial"])
-
-
-def _add_assets(url: str) -> dict[str, Any]:
-    """Register the datasets on the provider; their data profiles."""
-    profiles = {}
-    with httpx.Client(base_url=url, headers={"X-Api-Key": API_KEY}, trust_env=False) as admin:
-        for asset_id, name in DATASETS.items():
-            document = json.loads((ASSETS / f"{name}.json").read_text())
-            document["@id"] = asset_id
-            assert admin.post("/management/v3/assets", json=document).status_code == 200
-            profiled = admin.post(f"/management/v3/assets/{asset_id}/profile")
-            assert profiled.status_code == 200, profiled.text
-            profiles[asset_id] = profiled.json()
-        for asset_id in TCK_DATASETS:
-            body = {
-                "@id": asset_id,
-                "properties": {"name": f"TCK dataset {asset_id}"},
-                "dataAddress": {"type": "LocalFile", "path": "indicators/", "format": "parquet"},
-            }
-            assert admin.post("/management/v3/assets", json=body).status_code == 200
-    return profiles
+    with start_two_nodes(dataspace, tmp_path_factory.mktemp("two-nodes")) as nodes:
+        yield nodes
 
 
 @pytest.fixture

@@ -159,6 +159,13 @@ class ProcessRepository(Generic[P]):
             c.role == role, c.counterparty_id == counterparty_id, c.consumer_pid == consumer_pid
         )
 
+    def find_by_their_pid(self, role: str, counterparty_id: str, pid: str) -> P | None:
+        """The process of ``role`` with ``counterparty_id`` under the pid *they* issued
+        (consumerPid when we are the provider, providerPid when we are the consumer)."""
+        c = self._table.c
+        theirs = c.consumer_pid if role == "provider" else c.provider_pid
+        return self._one(c.role == role, c.counterparty_id == counterparty_id, theirs == pid)
+
     def query(self, spec: q.QuerySpec) -> list[P]:
         """One page of processes matching ``spec``."""
         return query_records(self._session, self._record_type, self._table, self._fields, spec)

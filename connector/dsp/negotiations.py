@@ -1,0 +1,278 @@
+"""DSP 2025-1 contract negotiation endpoints, both roles, under ``<base>/negotiations``.
+
+The node's callback address is its DSP base, so provider and consumer endpoints share one path
+space: pids are ours and unique, and a message addressed to ``/negotiations/{pid}/…`` is applied
+to the negotiation (of the calling participant) whose own pid is ``pid``.
+
+Provider: ``POST /request`` (201), ``GET /{providerPid}``, ``POST /{providerPid}/request``,
+``…/events`` (ACCEPTED), ``…/agreement/verification``, ``…/termination``.
+Consumer: ``POST /offers`` (201), ``GET /{consumerPid}``, ``POST /{consumerPid}/offers``,
+``…/agreement``, ``…/events`` (FINALIZED), ``…/termination``.
+
+Errors are ``ContractNegotiationError`` messages: 400 for an invalid transition or a malformed
+message (state unchanged), 404 for an unknown negotiation or one that is not the caller's. The
+new state is stored before the answer; the next message leaves after it (the dispatcher is woken
+once the response is sent).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from anyio import to_thread
+from fastapi import APIRouter, BackgroundTasks, Request, Response
+from fastapi.responses import JSONResponse
+
+from connector.dsp.errors import dsp_route_class
+from connector.dsp.messages import read_message
+from connector.dsp.version import BASE_PATH
+from connector.errors import BadRequest
+from connector.http.jsonbody import read_json
+from connector.identity.claims import Participant
+from connector.identity.dependency import ParticipantDep
+from connector.negotiation.messages import Inbound, negotiation_body, read_inbound
+from connector.negotiation.service import Requester, UnknownNegotiation
+from connector.negotiation.states import Role, State
+from connector.node import Node, NodeDep
+from connector.store.records import NegotiationRecord
+
+UNKNOWN_PID = "urn:etds:unknown"
+
+
+def _error_pids(request: Request) -> dict[str, str]:
+    known: dict[str, str] = getattr(request.state, "negotiation_pids", {})
+    return {
+        "providerPid": known.get("providerPid", UNKNOWN_PID),
+        "consumerPid": known.get("consumerPid", UNKNOWN_PID),
+    }
+
+
+router = APIRouter(
+    prefix=BASE_PATH + "/negotiations",
+    tags=["dataspace protocol"],
+    route_class=dsp_route_class("ContractNegotiationError", _error_pids),
+)
+
+
+def _remember(request: Request, provider_pid: str | None, consumer_pid: str | None) -> None:
+    pids = {}
+    if provider_pid:
+        pids["providerPid"] = provider_pid
+    if consumer_pid:
+        pids["consumerPid"] = consumer_pid
+    request.state.negotiation_pids = pids
+
+
+async def _read(request: Request, dsp_type: str) -> tuple[Inbound, dict[str, Any]]:
+    message = read_inbound(await read_message(request, dsp_type))
+    _remember(request, message.provider_pid, message.consumer_pid)
+    body = await read_json(request)
+    assert isinstance(body, dict)
+    return message, body
+
+
+def _requester(participant: Participant) -> Requester:
+    return Requester(participant.id, participant.claims)
+
+
+def _ack(record: NegotiationRecord, status: int = 200) -> JSONResponse:
+    state = State.REQUESTED if record.state == State.INITIAL else record.state
+    return JSONResponse(
+        negotiation_body(record.provider_pid, record.consumer_pid, state), status_code=status
+    )
+
+
+def _role_of(node: Node, pid: str, participant: Participant) -> Role:
+    """Whose endpoint ``/negotiations/{pid}`` is: our provider or consumer negotiation."""
+    for role in ("provider", "consumer"):
+        try:
+            node.negotiations.for_peer(role, pid, _requester(participant))
+            return role
+        except UnknownNegotiation:
+            continue
+    raise UnknownNegotiation(f"no contract negotiation {pid!r}")
+
+
+async def _receive(
+    request: Request,
+    node: Node,
+    participant: Participant,
+    background: BackgroundTasks,
+    *,
+    pid: str,
+    dsp_type: str,
+    roles: tuple[Role, ...],
+) -> Response:
+    message, body = await _read(request, dsp_type)
+
+    def apply() -> NegotiationRecord:
+        role = _role_of(node, pid, participant)
+        if role not in roles:
+            raise UnknownNegotiation(f"no contract negotiation {pid!r}")
+        return node.negotiations.receive(
+            role, requester=_requester(participant), path_pid=pid, message=message, body=body
+        )
+
+    record = await to_thread.run_sync(apply)
+    background.add_task(node.negotiations.wake)
+    return _ack(record)
+
+
+@router.post("/request", status_code=201, summary="Initial contract request (provider)")
+async def initial_request(
+    request: Request, node: NodeDep, participant: ParticipantDep, background: BackgroundTasks
+) -> Response:
+    message, body = await _read(request, "ContractRequestMessage")
+    if message.provider_pid is not None:
+        raise BadRequest(
+            "a counter-request goes to /negotiations/{providerPid}/request, "
+            "not /negotiations/request"
+        )
+    record = await to_thread.run_sync(
+        node.negotiations.receive_initial_request, _requester(participant), message, body
+    )
+    background.add_task(node.negotiations.wake)
+    return _ack(record, 201)
+
+
+@router.post("/offers", status_code=201, summary="Initial contract offer (consumer)")
+async def initial_offer(
+    request: Request, node: NodeDep, participant: ParticipantDep, background: BackgroundTasks
+) -> Response:
+    message, body = await _read(request, "ContractOfferMessage")
+    if message.consumer_pid is not None:
+        raise BadRequest(
+            "a counter-offer goes to /negotiations/{consumerPid}/offers, not /negotiations/offers"
+        )
+    record = await to_thread.run_sync(
+        node.negotiations.receive_initial_offer, _requester(participant), message, body
+    )
+    background.add_task(node.negotiations.wake)
+    return _ack(record, 201)
+
+
+@router.get("/{pid}", summary="A negotiation's state (either role)")
+async def get_negotiation(
+    pid: str, request: Request, node: NodeDep, participant: ParticipantDep
+) -> Response:
+    def find() -> NegotiationRecord:
+        role = _role_of(node, pid, participant)
+        return node.negotiations.for_peer(role, pid, _requester(participant))
+
+    record = await to_thread.run_sync(find)
+    _remember(request, record.provider_pid, record.consumer_pid)
+    return _ack(record)
+
+
+@router.post("/{pid}/request", summary="Counter-request (provider)")
+async def counter_request(
+    pid: str,
+    request: Request,
+    node: NodeDep,
+    participant: ParticipantDep,
+    background: BackgroundTasks,
+) -> Response:
+    return await _receive(
+        request,
+        node,
+        participant,
+        background,
+        pid=pid,
+        dsp_type="ContractRequestMessage",
+        roles=("provider",),
+    )
+
+
+@router.post("/{pid}/offers", summary="Counter-offer (consumer)")
+async def counter_offer(
+    pid: str,
+    request: Request,
+    node: NodeDep,
+    participant: ParticipantDep,
+    background: BackgroundTasks,
+) -> Response:
+    return await _receive(
+        request,
+        node,
+        participant,
+        background,
+        pid=pid,
+        dsp_type="ContractOfferMessage",
+        roles=("consumer",),
+    )
+
+
+@router.post("/{pid}/events", summary="ACCEPTED (to the provider) or FINALIZED (to the consumer)")
+async def event(
+    pid: str,
+    request: Request,
+    node: NodeDep,
+    participant: ParticipantDep,
+    background: BackgroundTasks,
+) -> Response:
+    return await _receive(
+        request,
+        node,
+        participant,
+        background,
+        pid=pid,
+        dsp_type="ContractNegotiationEventMessage",
+        roles=("provider", "consumer"),
+    )
+
+
+@router.post("/{pid}/agreement", summary="Contract agreement (consumer)")
+async def agreement(
+    pid: str,
+    request: Request,
+    node: NodeDep,
+    participant: ParticipantDep,
+    background: BackgroundTasks,
+) -> Response:
+    return await _receive(
+        request,
+        node,
+        participant,
+        background,
+        pid=pid,
+        dsp_type="ContractAgreementMessage",
+        roles=("consumer",),
+    )
+
+
+@router.post("/{pid}/agreement/verification", summary="Agreement verification (provider)")
+async def verification(
+    pid: str,
+    request: Request,
+    node: NodeDep,
+    participant: ParticipantDep,
+    background: BackgroundTasks,
+) -> Response:
+    return await _receive(
+        request,
+        node,
+        participant,
+        background,
+        pid=pid,
+        dsp_type="ContractAgreementVerificationMessage",
+        roles=("provider",),
+    )
+
+
+@router.post("/{pid}/termination", summary="Termination (either role)")
+async def termination(
+    pid: str,
+    request: Request,
+    node: NodeDep,
+    participant: ParticipantDep,
+    background: BackgroundTasks,
+) -> Response:
+    return await _receive(
+        request,
+        node,
+        participant,
+        background,
+        pid=pid,
+        dsp_type="ContractNegotiationTerminationMessage",
+        roles=("provider", "consumer"),
+    )

@@ -1,0 +1,369 @@
+"""Sends the messages negotiations intend to send (persisted intent → the peer → new state).
+
+The dispatcher claims due negotiations (``pending`` with ``next_attempt_at`` reached, no live
+lease of another replica) in a short transaction, sends each message without holding any
+database lock, then records the outcome in another transaction:
+
+* the peer acknowledged (2xx): the state moves as the transition table says; a consumer's first
+  request also learns the provider's pid from the answer; FINALIZED stores the agreement;
+* the peer cannot be reached, or answers 5xx, 408 or 429: the message is due again after an
+  exponential backoff, until ``max_attempts`` — then the negotiation is TERMINATED with the reason;
+* any other 4xx: the peer refused the message; the negotiation is TERMINATED with the reason.
+
+New intent on this replica wakes the dispatcher at once (:meth:`wake`); retries and work written
+by other replicas are found by polling every ``poll_seconds``. A save that loses a race (an
+inbound message changed the negotiation meanwhile) re-reads and applies what is still true.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from anyio import to_thread
+
+from catalog.contexts import DSPACE
+from catalog.jsonld import JsonLdProcessingError, JsonLdProcessor
+from connector.http.fetch import FetchError, send
+from connector.http.outbound import OutboundRefused, check_outbound_url
+from connector.identity.client import TokenRequestFailed
+from connector.identity.service import NodeIdentity
+from connector.negotiation.messages import outbound_body
+from connector.negotiation.service import NegotiationService
+from connector.negotiation.states import DSP_TYPES, Message, Role, State, advance, allowed
+from connector.settings import NegotiationSettings, SecuritySettings
+from connector.store.database import Database
+from connector.store.errors import StaleRecord
+from connector.store.records import NegotiationRecord
+from connector.store.repositories.negotiations import NegotiationRepository
+
+log = logging.getLogger("etds.negotiation")
+
+MAX_ANSWER_BYTES = 256 * 1024
+RETRYABLE = frozenset({408, 425, 429})
+CLAIM_BATCH = 50
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What happened to one message: acknowledged, refused, or worth another try."""
+
+    acknowledged: bool
+    retry: bool = False
+    detail: str = ""
+    answer: Any = None
+
+
+def _path(record: NegotiationRecord, kind: Message) -> str:
+    """Where ``kind`` goes, relative to the counterparty's address."""
+    if record.role == "consumer":
+        if kind == Message.REQUEST and record.provider_pid is None:
+            return "/negotiations/request"
+        pid = record.provider_pid
+        suffix = {
+            Message.REQUEST: "/request",
+            Message.ACCEPT: "/events",
+            Message.VERIFY: "/agreement/verification",
+            Message.TERMINATE: "/termination",
+        }[kind]
+        return f"/negotiations/{pid}{suffix}"
+    if kind == Message.OFFER and record.consumer_pid is None:
+        return "/negotiations/offers"
+    suffix = {
+        Message.OFFER: "/offers",
+        Message.AGREE: "/agreement",
+        Message.FINALIZE: "/events",
+        Message.TERMINATE: "/termination",
+    }[kind]
+    return f"/negotiations/{record.consumer_pid}{suffix}"
+
+
+def message_body(record: NegotiationRecord, kind: Message, callback: str) -> dict[str, Any]:
+    """The body of ``kind`` for ``record`` (only stored fields: a resend is the same message)."""
+    return outbound_body(
+        kind,
+        provider_pid=record.provider_pid,
+        consumer_pid=record.consumer_pid,
+        offer=record.offer,
+        agreement=record.agreement,
+        callback_address=callback,
+        purpose=record.purpose,
+        reason=record.error_detail if kind == Message.TERMINATE else None,
+    )
+
+
+class NegotiationDispatcher:
+    """One per node process; replicas coordinate through leases in the database."""
+
+    def __init__(
+        self,
+        database: Database,
+        service: NegotiationService,
+        identity: NodeIdentity,
+        *,
+        callback_address: str,
+        processor: JsonLdProcessor,
+        settings: NegotiationSettings,
+        security: SecuritySettings,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._database = database
+        self._service = service
+        self._identity = identity
+        self._callback = callback_address
+        self._processor = processor
+        self._settings = settings
+        self._security = security
+        self._transport = transport
+        self._clock = clock
+        self._holder = f"negotiation-{uuid.uuid4()}"
+        self._wakeup: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
+        self._clients: dict[str, httpx.AsyncClient] = {}
+
+    # Waking up ---------------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """New intent: look for work now (callable from any thread)."""
+        loop, event = self._loop, self._wakeup
+        if loop is None or event is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is closing
+            loop.call_soon_threadsafe(event.set)
+
+    def stop(self) -> None:
+        self._stopping = True
+        self.wake()
+
+    async def run(self) -> None:
+        """Dispatch until :meth:`stop`."""
+        self._loop = asyncio.get_running_loop()
+        self._wakeup = asyncio.Event()
+        try:
+            while not self._stopping:
+                self._wakeup.clear()
+                try:
+                    busy = await self.dispatch_due()
+                except Exception:  # a database outage must not end the dispatcher
+                    log.exception("negotiation dispatcher: a round failed")
+                    busy = False
+                if busy:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), self._settings.poll_seconds)
+        finally:
+            for client in self._clients.values():
+                await client.aclose()
+            self._clients.clear()
+
+    # One round -----------------------------------------------------------------------------------
+
+    def _claim(self) -> list[NegotiationRecord]:
+        with self._database.transaction() as session:
+            return NegotiationRepository(session).claim_due(
+                self._clock(), CLAIM_BATCH, self._holder, self._settings.lease_seconds
+            )
+
+    async def dispatch_due(self) -> bool:
+        """Send every due message once; True when a full batch was claimed (more may wait)."""
+        claimed = await to_thread.run_sync(self._claim)
+        if claimed:
+            await asyncio.gather(*(self._dispatch(record) for record in claimed))
+        return len(claimed) == CLAIM_BATCH
+
+    async def _dispatch(self, record: NegotiationRecord) -> None:
+        if record.intent is None:
+            await to_thread.run_sync(self._settle, record, None, Sent(False, detail="no intent"))
+            return
+        kind = Message(record.intent)
+        outcome = await self._send(record, kind)
+        await to_thread.run_sync(self._settle, record, kind, outcome)
+        if outcome.acknowledged:
+            self.wake()  # an answer may have made something else due (auto decisions)
+
+    def _client(self, audience: str) -> httpx.AsyncClient:
+        client = self._clients.get(audience)
+        if client is None:
+            client = httpx.AsyncClient(
+                auth=self._identity.auth(audience),
+                transport=self._transport,
+                trust_env=False,
+                follow_redirects=False,
+                timeout=self._settings.timeout_seconds,
+            )
+            self._clients[audience] = client
+        return client
+
+    async def _send(self, record: NegotiationRecord, kind: Message) -> Sent:
+        if self._identity.tokens is None:
+            return Sent(False, detail="this node has no identity to call peers with")
+        try:
+            url = check_outbound_url(
+                record.counterparty_address + _path(record, kind), self._security
+            )
+        except OutboundRefused as exc:
+            return Sent(False, detail=f"the peer's address is refused: {exc.detail}")
+        body = message_body(record, kind, self._callback)
+        client = self._client(record.counterparty_id)
+        try:
+            answer = await send(
+                client, client.build_request("POST", url, json=body), max_bytes=MAX_ANSWER_BYTES
+            )
+        except (FetchError, httpx.HTTPError, TokenRequestFailed) as exc:
+            return Sent(False, retry=True, detail=f"the peer could not be reached: {exc}")
+        if 200 <= answer.status < 300:
+            try:
+                parsed = answer.json() if answer.body else None
+            except FetchError:
+                parsed = None
+            await to_thread.run_sync(self._record_out, record, kind, body)
+            return Sent(True, answer=parsed)
+        text = answer.body[:300].decode(errors="replace")
+        retry = answer.status >= 500 or answer.status in RETRYABLE
+        return Sent(False, retry=retry, detail=f"the peer answered HTTP {answer.status}: {text}")
+
+    def _record_out(self, record: NegotiationRecord, kind: Message, body: dict[str, Any]) -> None:
+        with self._database.transaction() as session:
+            NegotiationRepository(session).append_message(
+                record.id, "out", DSP_TYPES[kind], body, self._clock()
+            )
+
+    def _provider_pid(self, answer: Any) -> str | None:
+        if not isinstance(answer, dict):
+            return None
+        try:
+            expanded = self._processor.expand(answer)
+        except JsonLdProcessingError:
+            return None
+        for node in expanded:
+            for value in node.get(DSPACE + "providerPid", []):
+                if isinstance(value, dict) and isinstance(value.get("@id"), str):
+                    return str(value["@id"])
+        return None
+
+    # Recording the outcome ---------------------------------------------------------------------
+
+    def _settle(self, claimed: NegotiationRecord, kind: Message | None, outcome: Sent) -> None:
+        for _ in range(5):
+            try:
+                with self._database.transaction() as session:
+                    repository = NegotiationRepository(session)
+                    current = repository.get(claimed.id)
+                    updated = self._outcome(current, claimed, kind, outcome)
+                    if updated is None:
+                        return
+                    saved = repository.save(updated, current.version)
+                    if saved.state == State.FINALIZED and current.state != State.FINALIZED:
+                        self._service._store_agreement(session, saved)
+                return
+            except StaleRecord:
+                continue
+        log.warning("negotiation outcome not recorded (busy)", extra={"negotiation": claimed.id})
+
+    def _outcome(
+        self,
+        current: NegotiationRecord,
+        claimed: NegotiationRecord,
+        kind: Message | None,
+        outcome: Sent,
+    ) -> NegotiationRecord | None:
+        """The negotiation after ``outcome``; None when there is nothing to write."""
+        if kind is None or outcome.acknowledged:
+            if kind is None:
+                return replace(current, pending=False, next_attempt_at=None)
+            return self._acknowledged(current, claimed, kind, outcome)
+        if current.intent != claimed.intent or current.state != claimed.state:
+            return None  # the negotiation moved on; the new intent gets its own attempt
+        return self._failed(current, kind, outcome)
+
+    def _failed(
+        self, current: NegotiationRecord, kind: Message, outcome: Sent
+    ) -> NegotiationRecord:
+        attempts = current.attempts + 1
+        if outcome.retry and attempts < self._settings.max_attempts:
+            return self._later(current, attempts, outcome.detail)
+        if kind == Message.TERMINATE:  # the peer will not hear it; we stop anyway
+            return self._terminated(current, current.error_detail or outcome.detail)
+        reason = (
+            f"{kind.value.lower()} could not be delivered after {attempts} attempts: "
+            f"{outcome.detail}"
+            if outcome.retry
+            else f"the peer refused our {kind.value.lower()} message: {outcome.detail}"
+        )
+        log.warning(
+            "contract negotiation terminated", extra={"negotiation": current.id, "reason": reason}
+        )
+        if outcome.retry:
+            return self._terminated(current, reason)
+        # The peer is reachable but refused: tell it we stop, so both sides end TERMINATED.
+        return replace(
+            current,
+            intent=Message.TERMINATE.value,
+            pending=True,
+            attempts=0,
+            next_attempt_at=self._clock(),
+            error_detail=reason[:2000],
+            updated_at=self._clock(),
+        )
+
+    def _acknowledged(
+        self,
+        current: NegotiationRecord,
+        claimed: NegotiationRecord,
+        kind: Message,
+        outcome: Sent,
+    ) -> NegotiationRecord | None:
+        if current.state != claimed.state:
+            # An inbound message moved it meanwhile (the peer's next message proved ours had
+            # arrived): what we sent is already part of the state.
+            return None
+        role: Role = current.role
+        state = advance(role, State(claimed.state), kind)
+        updated = replace(current, state=state, updated_at=self._clock(), attempts=0)
+        if kind == Message.REQUEST and role == "consumer" and current.provider_pid is None:
+            provider_pid = self._provider_pid(outcome.answer)
+            if provider_pid is None:
+                return self._terminated(
+                    current, "the provider's answer to our request has no providerPid"
+                )
+            updated = replace(updated, provider_pid=provider_pid)
+        still_valid = current.intent is not None and Message(current.intent) in allowed(role, state)
+        if current.intent == kind.value or not still_valid:
+            updated = replace(updated, intent=None, pending=False, next_attempt_at=None)
+        return updated
+
+    def _later(self, record: NegotiationRecord, attempts: int, detail: str) -> NegotiationRecord:
+        delay = min(
+            self._settings.retry_base_seconds * 2 ** (attempts - 1),
+            self._settings.retry_max_seconds,
+        )
+        log.info(
+            "negotiation message will be sent again",
+            extra={"negotiation": record.id, "attempts": attempts, "detail": detail},
+        )
+        return replace(
+            record,
+            attempts=attempts,
+            next_attempt_at=self._clock() + timedelta(seconds=delay),
+            updated_at=self._clock(),
+        )
+
+    def _terminated(self, record: NegotiationRecord, reason: str) -> NegotiationRecord:
+        return replace(
+            record,
+            state=State.TERMINATED,
+            intent=None,
+            pending=False,
+            next_attempt_at=None,
+            error_detail=reason[:2000],
+            updated_at=self._clock(),
+        )
