@@ -195,9 +195,12 @@ class NegotiationService:
         published = next((o for o in dataset.offers if o.get("@id") == offer.uid), None)
         if published is None:
             raise BadRequest(f"unknown offer {offer.uid!r}: no such offer for you")
-        with self._database.read() as session:
-            definition = ContractDefinitionRepository(session).get(ref.definition_id)
-            contract = PolicyDefinitionRepository(session).get(definition.contract_policy_id)
+        try:
+            with self._database.read() as session:
+                definition = ContractDefinitionRepository(session).get(ref.definition_id)
+                contract = PolicyDefinitionRepository(session).get(definition.contract_policy_id)
+        except StoreNotFound:  # withdrawn since the catalogue was read
+            raise BadRequest(f"offer {offer.uid!r} is no longer offered") from None
         ours = self._access.policy(contract)
         if not same_terms(offer, ours):
             raise BadRequest(
