@@ -17,6 +17,7 @@ once the response is sent).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from anyio import to_thread
@@ -164,115 +165,36 @@ async def get_negotiation(
     return _ack(record)
 
 
-@router.post("/{pid}/request", summary="Counter-request (provider)")
-async def counter_request(
-    pid: str,
-    request: Request,
-    node: NodeDep,
-    participant: ParticipantDep,
-    background: BackgroundTasks,
-) -> Response:
-    return await _receive(
-        request,
-        node,
-        participant,
-        background,
-        pid=pid,
-        dsp_type="ContractRequestMessage",
-        roles=("provider",),
-    )
+def _endpoint(dsp_type: str, roles: tuple[Role, ...]) -> Callable[..., Awaitable[Response]]:
+    """The endpoint receiving ``dsp_type`` for negotiations of ``roles``."""
+
+    async def endpoint(
+        pid: str,
+        request: Request,
+        node: NodeDep,
+        participant: ParticipantDep,
+        background: BackgroundTasks,
+    ) -> Response:
+        return await _receive(
+            request, node, participant, background, pid=pid, dsp_type=dsp_type, roles=roles
+        )
+
+    return endpoint
 
 
-@router.post("/{pid}/offers", summary="Counter-offer (consumer)")
-async def counter_offer(
-    pid: str,
-    request: Request,
-    node: NodeDep,
-    participant: ParticipantDep,
-    background: BackgroundTasks,
-) -> Response:
-    return await _receive(
-        request,
-        node,
-        participant,
-        background,
-        pid=pid,
-        dsp_type="ContractOfferMessage",
-        roles=("consumer",),
-    )
-
-
-@router.post("/{pid}/events", summary="ACCEPTED (to the provider) or FINALIZED (to the consumer)")
-async def event(
-    pid: str,
-    request: Request,
-    node: NodeDep,
-    participant: ParticipantDep,
-    background: BackgroundTasks,
-) -> Response:
-    return await _receive(
-        request,
-        node,
-        participant,
-        background,
-        pid=pid,
-        dsp_type="ContractNegotiationEventMessage",
-        roles=("provider", "consumer"),
-    )
-
-
-@router.post("/{pid}/agreement", summary="Contract agreement (consumer)")
-async def agreement(
-    pid: str,
-    request: Request,
-    node: NodeDep,
-    participant: ParticipantDep,
-    background: BackgroundTasks,
-) -> Response:
-    return await _receive(
-        request,
-        node,
-        participant,
-        background,
-        pid=pid,
-        dsp_type="ContractAgreementMessage",
-        roles=("consumer",),
-    )
-
-
-@router.post("/{pid}/agreement/verification", summary="Agreement verification (provider)")
-async def verification(
-    pid: str,
-    request: Request,
-    node: NodeDep,
-    participant: ParticipantDep,
-    background: BackgroundTasks,
-) -> Response:
-    return await _receive(
-        request,
-        node,
-        participant,
-        background,
-        pid=pid,
-        dsp_type="ContractAgreementVerificationMessage",
-        roles=("provider",),
-    )
-
-
-@router.post("/{pid}/termination", summary="Termination (either role)")
-async def termination(
-    pid: str,
-    request: Request,
-    node: NodeDep,
-    participant: ParticipantDep,
-    background: BackgroundTasks,
-) -> Response:
-    return await _receive(
-        request,
-        node,
-        participant,
-        background,
-        pid=pid,
-        dsp_type="ContractNegotiationTerminationMessage",
-        roles=("provider", "consumer"),
+BOTH: tuple[Role, ...] = ("provider", "consumer")
+MESSAGES: tuple[tuple[str, str, tuple[Role, ...], str], ...] = (
+    ("/{pid}/request", "ContractRequestMessage", ("provider",), "Counter-request (provider)"),
+    ("/{pid}/offers", "ContractOfferMessage", ("consumer",), "Counter-offer (consumer)"),
+    ("/{pid}/events", "ContractNegotiationEventMessage", BOTH,
+     "ACCEPTED (to the provider) or FINALIZED (to the consumer)"),
+    ("/{pid}/agreement", "ContractAgreementMessage", ("consumer",), "Agreement (consumer)"),
+    ("/{pid}/agreement/verification", "ContractAgreementVerificationMessage", ("provider",),
+     "Agreement verification (provider)"),
+    ("/{pid}/termination", "ContractNegotiationTerminationMessage", BOTH,
+     "Termination (either role)"),
+)  # fmt: skip
+for _path, _type, _roles, _summary in MESSAGES:
+    router.add_api_route(
+        _path, _endpoint(_type, _roles), methods=["POST"], summary=_summary, name=_type
     )
