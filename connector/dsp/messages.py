@@ -22,6 +22,8 @@ class Message:
 
     type: str
     node: JsonObject
+    document: JsonObject
+    """The message as received (compact JSON), for the audit history."""
 
     def values(self, iri: str) -> list[Any]:
         found = self.node.get(iri, [])
@@ -62,4 +64,4 @@ async def read_message(request: Request, expected_type: str) -> Message:
     types = node.get("@type", [])
     if DSPACE + expected_type not in (types if isinstance(types, list) else [types]):
         raise BadRequest(f"expected a {expected_type}")
-    return Message(type=expected_type, node=node)
+    return Message(type=expected_type, node=node, document=document)

@@ -28,7 +28,6 @@ from connector.dsp.errors import dsp_route_class
 from connector.dsp.messages import read_message
 from connector.dsp.version import BASE_PATH
 from connector.errors import BadRequest
-from connector.http.jsonbody import read_json
 from connector.identity.claims import Participant
 from connector.identity.dependency import ParticipantDep
 from connector.negotiation.messages import Inbound, negotiation_body, read_inbound
@@ -65,11 +64,10 @@ def _remember(request: Request, provider_pid: str | None, consumer_pid: str | No
 
 
 async def _read(request: Request, dsp_type: str) -> tuple[Inbound, dict[str, Any]]:
-    message = read_inbound(await read_message(request, dsp_type))
+    received = await read_message(request, dsp_type)
+    message = read_inbound(received)
     _remember(request, message.provider_pid, message.consumer_pid)
-    body = await read_json(request)
-    assert isinstance(body, dict)
-    return message, body
+    return message, received.document
 
 
 def _requester(participant: Participant) -> Requester:

@@ -263,7 +263,7 @@ class NegotiationDispatcher:
                         return
                     saved = repository.save(updated, current.version)
                     if saved.state == State.FINALIZED and current.state != State.FINALIZED:
-                        self._service._store_agreement(session, saved)
+                        self._service.store_agreement(session, saved)
                 return
             except StaleRecord:
                 continue
@@ -277,9 +277,9 @@ class NegotiationDispatcher:
         outcome: Sent,
     ) -> NegotiationRecord | None:
         """The negotiation after ``outcome``; None when there is nothing to write."""
-        if kind is None or outcome.acknowledged:
-            if kind is None:
-                return replace(current, pending=False, next_attempt_at=None)
+        if kind is None:
+            return replace(current, pending=False, next_attempt_at=None)
+        if outcome.acknowledged:
             return self._acknowledged(current, claimed, kind, outcome)
         if current.intent != claimed.intent or current.state != claimed.state:
             return None  # the negotiation moved on; the new intent gets its own attempt

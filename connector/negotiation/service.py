@@ -39,6 +39,7 @@ from connector.errors import BadRequest, Conflict, ConnectorError, NotFound
 from connector.http.outbound import check_outbound_url
 from connector.negotiation.messages import Inbound
 from connector.negotiation.states import (
+    PENDING_NAMES,
     TERMINAL,
     InvalidTransition,
     Message,
@@ -106,8 +107,6 @@ def dataset_of(ref: OfferRef) -> str:
 
 def display_state(record: NegotiationRecord) -> str:
     """The state as the management API shows it: the "-ING" name while a message waits."""
-    from connector.negotiation.states import PENDING_NAMES
-
     if record.intent is not None and record.pending:
         return PENDING_NAMES[Message(record.intent)]
     return record.state
@@ -387,7 +386,7 @@ class NegotiationService:
         saved = repository.save(updated, record.version)
         repository.append_message(saved.id, "in", message.dsp_type, body, now)
         if saved.state == State.FINALIZED and record.state != State.FINALIZED:
-            saved = self._store_agreement(session, saved)
+            saved = self.store_agreement(session, saved)
         log.info(
             "contract negotiation message received",
             extra={"negotiation": saved.id, "dsp_message": message.dsp_type, "state": saved.state},
@@ -592,7 +591,7 @@ class NegotiationService:
         target = (record.offer or {}).get("target")
         return str(target) if target else record.asset_id
 
-    def _store_agreement(self, session: Session, record: NegotiationRecord) -> NegotiationRecord:
+    def store_agreement(self, session: Session, record: NegotiationRecord) -> NegotiationRecord:
         """Keep the agreement of a FINALIZED negotiation (immutable from now on)."""
         document = record.agreement
         if document is None:
