@@ -23,8 +23,16 @@ TCK_DATASETS = ("CAT0101", "CAT0102")
 
 
 def write_config(
-    path: Path, *, participant: str, port: int, dataspace: Dataspace, data: Path, db: str
+    path: Path,
+    *,
+    participant: str,
+    port: int,
+    dataspace: Dataspace,
+    data: Path,
+    db: str,
+    extra: str = "",
 ) -> Path:
+    """A node's configuration file; ``extra`` is appended (more TOML tables)."""
     path.write_text(
         f"""
 [node]
@@ -44,7 +52,7 @@ client_key_file = "{dataspace.key_files[participant]}"
 jwks_min_refetch_seconds = 0
 [[identity.trusted_issuers]]
 issuer = "{dataspace.issuer}"
-"""
+{extra}"""
     )
     return path
 
@@ -57,10 +65,20 @@ class TwoNodes:
 
 
 @contextmanager
-def start_two_nodes(dataspace: Dataspace, root: Path) -> Iterator[TwoNodes]:
-    """Provider B and consumer A as ``etds serve`` processes, B's datasets registered."""
+def start_two_nodes(
+    dataspace: Dataspace,
+    root: Path,
+    *,
+    provider_db: str | None = None,
+    consumer_db: str | None = None,
+    extra_config: str = "",
+) -> Iterator[TwoNodes]:
+    """Provider B and consumer A as ``etds serve`` processes, B's datasets registered. Each
+    node has its own SQLite file unless a database URL is given (an empty database: it is
+    migrated here); ``extra_config`` is appended to both configuration files."""
     data = generate_data(root / "data")
-    provider_db = f"sqlite:///{root / 'provider.db'}"
+    provider_db = provider_db or f"sqlite:///{root / 'provider.db'}"
+    consumer_db = consumer_db or f"sqlite:///{root / 'consumer.db'}"
     database = Database.from_url(provider_db)
     upgrade(database)
     define_contracts(database, {**DATASETS, **dict.fromkeys(TCK_DATASETS, "indicators")})
@@ -73,6 +91,7 @@ def start_two_nodes(dataspace: Dataspace, root: Path) -> Iterator[TwoNodes]:
         dataspace=dataspace,
         data=data,
         db=provider_db,
+        extra=extra_config,
     )
     consumer_config = write_config(
         root / "consumer.toml",
@@ -80,7 +99,8 @@ def start_two_nodes(dataspace: Dataspace, root: Path) -> Iterator[TwoNodes]:
         port=ports[1],
         dataspace=dataspace,
         data=data,
-        db=f"sqlite:///{root / 'consumer.db'}",
+        db=consumer_db,
+        extra=extra_config,
     )
     with (
         run_node(provider_config, port=ports[0], log_file=root / "provider.log") as provider,
