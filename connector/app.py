@@ -8,6 +8,8 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
@@ -30,8 +32,11 @@ from connector.http.requestlog import RequestLogMiddleware
 from connector.identity.dependency import install_identity
 from connector.identity.service import NodeIdentity
 from connector.management.router import VERSION_PREFIXES, management_router
+from connector.negotiation.actions import AdministratorActions
+from connector.negotiation.decisions import Decisions
 from connector.negotiation.dispatcher import NegotiationDispatcher
 from connector.negotiation.service import NegotiationService
+from connector.negotiation.terms import Terms
 from connector.node import Node
 from connector.settings import Settings
 from connector.store.database import Database
@@ -39,6 +44,13 @@ from connector.store.migrate import upgrade
 from policies import Evaluator
 
 log = logging.getLogger("etds.app")
+
+
+@dataclass(frozen=True)
+class _Negotiation:
+    service: NegotiationService
+    actions: AdministratorActions
+    dispatcher: NegotiationDispatcher
 
 
 def _negotiation(  # noqa: PLR0917 - the services it wires
@@ -50,28 +62,37 @@ def _negotiation(  # noqa: PLR0917 - the services it wires
     access: PolicyAccess,
     catalogue: CatalogueService,
     dsp_base: str,
-) -> tuple[NegotiationService, NegotiationDispatcher]:
-    """Contract negotiation: the service and its dispatcher (woken by the service)."""
-    service = NegotiationService(
-        db,
-        participant_id=settings.node.participant_id,
-        processor=jsonld,
-        evaluator=evaluator,
-        access=access,
-        catalogue=catalogue,
-        security=settings.security,
-    )
+) -> _Negotiation:
+    """Contract negotiation: the DSP side, administrators' actions, the dispatcher sending what
+    either decides (woken by both)."""
+
+    def clock() -> datetime:
+        return datetime.now(UTC)
+
+    participant_id = settings.node.participant_id
     dispatcher = NegotiationDispatcher(
         db,
-        service,
         identity,
+        participant_id=participant_id,
         callback_address=dsp_base,
         processor=jsonld,
         settings=settings.negotiation,
         security=settings.security,
+        clock=clock,
     )
-    service.wake = dispatcher.wake
-    return service, dispatcher
+    terms = Terms(db, participant_id=participant_id, processor=jsonld, access=access, clock=clock)
+    service = NegotiationService(
+        db,
+        terms,
+        Decisions(terms, evaluator, clock=clock),
+        catalogue=catalogue,
+        security=settings.security,
+        clock=clock,
+    )
+    actions = AdministratorActions(
+        db, terms, security=settings.security, wake=dispatcher.wake, clock=clock
+    )
+    return _Negotiation(service, actions, dispatcher)
 
 
 def create_app(settings: Settings, *, database: Database | None = None) -> FastAPI:
@@ -97,9 +118,10 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     evaluator = Evaluator()
     access = PolicyAccess(jsonld, evaluator)
     catalogue = CatalogueService(db, access, Publication.from_settings(settings, dsp_base))
-    negotiations, dispatcher = _negotiation(
+    negotiation = _negotiation(
         settings, db, identity, jsonld, evaluator, access, catalogue, dsp_base
     )
+    dispatcher = negotiation.dispatcher
     node = Node(
         settings=settings,
         database=db,
@@ -114,7 +136,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         identity=identity,
         service_id=dsp_base,
         protocol_auth=identity.dspace_auth_entry(),
-        negotiations=negotiations,
+        negotiations=negotiation.service,
+        negotiation_actions=negotiation.actions,
         negotiation_dispatcher=dispatcher,
     )
 

@@ -19,6 +19,7 @@ from connector.store.database import Database
 from policies import Evaluator
 
 if TYPE_CHECKING:  # they read DSP messages, whose module needs get_node from here
+    from connector.negotiation.actions import AdministratorActions
     from connector.negotiation.dispatcher import NegotiationDispatcher
     from connector.negotiation.service import NegotiationService
 
@@ -44,6 +45,7 @@ class Node:
     protocol_auth: dict[str, Any] | None
     """The ``auth`` entry of ``/.well-known/dspace-version`` (how peers authenticate)."""
     negotiations: NegotiationService
+    negotiation_actions: AdministratorActions
     negotiation_dispatcher: NegotiationDispatcher
 
 

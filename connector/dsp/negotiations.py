@@ -30,8 +30,8 @@ from connector.dsp.version import BASE_PATH
 from connector.errors import BadRequest
 from connector.identity.claims import Participant
 from connector.identity.dependency import ParticipantDep
+from connector.negotiation.decisions import Requester
 from connector.negotiation.messages import Inbound, negotiation_body, read_inbound
-from connector.negotiation.service import Requester, UnknownNegotiation
 from connector.negotiation.states import Role, State
 from connector.node import Node, NodeDep
 from connector.store.records import NegotiationRecord
@@ -81,17 +81,6 @@ def _ack(record: NegotiationRecord, status: int = 200) -> JSONResponse:
     )
 
 
-def _role_of(node: Node, pid: str, participant: Participant) -> Role:
-    """Whose endpoint ``/negotiations/{pid}`` is: our provider or consumer negotiation."""
-    for role in ("provider", "consumer"):
-        try:
-            node.negotiations.for_peer(role, pid, _requester(participant))
-            return role
-        except UnknownNegotiation:
-            continue
-    raise UnknownNegotiation(f"no contract negotiation {pid!r}")
-
-
 async def _receive(
     request: Request,
     node: Node,
@@ -105,15 +94,12 @@ async def _receive(
     message, body = await _read(request, dsp_type)
 
     def apply() -> NegotiationRecord:
-        role = _role_of(node, pid, participant)
-        if role not in roles:
-            raise UnknownNegotiation(f"no contract negotiation {pid!r}")
         return node.negotiations.receive(
-            role, requester=_requester(participant), path_pid=pid, message=message, body=body
+            roles, requester=_requester(participant), path_pid=pid, message=message, body=body
         )
 
     record = await to_thread.run_sync(apply)
-    background.add_task(node.negotiations.wake)
+    background.add_task(node.negotiation_dispatcher.wake)
     return _ack(record)
 
 
@@ -130,7 +116,7 @@ async def initial_request(
     record = await to_thread.run_sync(
         node.negotiations.receive_initial_request, _requester(participant), message, body
     )
-    background.add_task(node.negotiations.wake)
+    background.add_task(node.negotiation_dispatcher.wake)
     return _ack(record, 201)
 
 
@@ -146,7 +132,7 @@ async def initial_offer(
     record = await to_thread.run_sync(
         node.negotiations.receive_initial_offer, _requester(participant), message, body
     )
-    background.add_task(node.negotiations.wake)
+    background.add_task(node.negotiation_dispatcher.wake)
     return _ack(record, 201)
 
 
@@ -154,11 +140,7 @@ async def initial_offer(
 async def get_negotiation(
     pid: str, request: Request, node: NodeDep, participant: ParticipantDep
 ) -> Response:
-    def find() -> NegotiationRecord:
-        role = _role_of(node, pid, participant)
-        return node.negotiations.for_peer(role, pid, _requester(participant))
-
-    record = await to_thread.run_sync(find)
+    record = await to_thread.run_sync(node.negotiations.for_peer, pid, _requester(participant))
     _remember(request, record.provider_pid, record.consumer_pid)
     return _ack(record)
 

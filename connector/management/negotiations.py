@@ -38,8 +38,9 @@ from connector.management.vocabulary import (
     single_literal,
     values,
 )
-from connector.negotiation.service import PROTOCOL, display_state
+from connector.negotiation.intent import display_state
 from connector.negotiation.states import Message, Role
+from connector.negotiation.terms import PROTOCOL
 from connector.node import Node, NodeDep
 from connector.store.records import NegotiationRecord
 from connector.store.repositories.negotiations import NegotiationRepository
@@ -159,7 +160,7 @@ async def start_negotiation(
         )
     auto, purpose = _auto_accept(body), _purpose(body)
     record = await to_thread.run_sync(
-        lambda: node.negotiations.start(
+        lambda: node.negotiation_actions.start(
             provider_id=provider_id, address=address, offer=offer, auto=auto, purpose=purpose
         )
     )
@@ -229,7 +230,7 @@ async def terminate(
     reason = _string(body, "reason") if body is not None else None
     identifier = path_id(negotiation_id, KIND)
     await to_thread.run_sync(
-        lambda: node.negotiations.act(
+        lambda: node.negotiation_actions.act(
             identifier, Message.TERMINATE, reason=reason or "terminated by an administrator"
         )
     )
@@ -252,5 +253,5 @@ async def decide(
     if record.role != role:
         raise Conflict(f"'{action}' is for negotiations where this node is the {role}")
     offer = _policy(body, "the body") if kind in (Message.OFFER, Message.REQUEST) else None
-    await to_thread.run_sync(lambda: node.negotiations.act(identifier, kind, offer=offer))
+    await to_thread.run_sync(lambda: node.negotiation_actions.act(identifier, kind, offer=offer))
     return Response(status_code=204)

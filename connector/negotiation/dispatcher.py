@@ -35,8 +35,9 @@ from connector.http.fetch import FetchError, send
 from connector.http.outbound import OutboundRefused, check_outbound_url
 from connector.identity.client import TokenRequestFailed
 from connector.identity.service import NodeIdentity
+from connector.negotiation.agreements import store_agreement
+from connector.negotiation.intent import MAX_DETAIL, intend, settled
 from connector.negotiation.messages import outbound_body
-from connector.negotiation.service import NegotiationService
 from connector.negotiation.states import DSP_TYPES, Message, Role, State, advance, allowed
 from connector.settings import NegotiationSettings, SecuritySettings
 from connector.store.database import Database
@@ -105,9 +106,9 @@ class NegotiationDispatcher:
     def __init__(
         self,
         database: Database,
-        service: NegotiationService,
         identity: NodeIdentity,
         *,
+        participant_id: str,
         callback_address: str,
         processor: JsonLdProcessor,
         settings: NegotiationSettings,
@@ -116,7 +117,7 @@ class NegotiationDispatcher:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._database = database
-        self._service = service
+        self._participant_id = participant_id
         self._identity = identity
         self._callback = callback_address
         self._processor = processor
@@ -263,7 +264,9 @@ class NegotiationDispatcher:
                         return
                     saved = repository.save(updated, current.version)
                     if saved.state == State.FINALIZED and current.state != State.FINALIZED:
-                        self._service.store_agreement(session, saved)
+                        store_agreement(
+                            session, saved, participant_id=self._participant_id, now=self._clock()
+                        )
                 return
             except StaleRecord:
                 continue
@@ -278,7 +281,7 @@ class NegotiationDispatcher:
     ) -> NegotiationRecord | None:
         """The negotiation after ``outcome``; None when there is nothing to write."""
         if kind is None:
-            return replace(current, pending=False, next_attempt_at=None)
+            return settled(current)
         if outcome.acknowledged:
             return self._acknowledged(current, claimed, kind, outcome)
         if current.intent != claimed.intent or current.state != claimed.state:
@@ -305,15 +308,8 @@ class NegotiationDispatcher:
         if outcome.retry:
             return self._terminated(current, reason)
         # The peer is reachable but refused: tell it we stop, so both sides end TERMINATED.
-        return replace(
-            current,
-            intent=Message.TERMINATE.value,
-            pending=True,
-            attempts=0,
-            next_attempt_at=self._clock(),
-            error_detail=reason[:2000],
-            updated_at=self._clock(),
-        )
+        now = self._clock()
+        return replace(intend(current, Message.TERMINATE, now, reason), updated_at=now)
 
     def _acknowledged(
         self,
@@ -338,7 +334,7 @@ class NegotiationDispatcher:
             updated = replace(updated, provider_pid=provider_pid)
         still_valid = current.intent is not None and Message(current.intent) in allowed(role, state)
         if current.intent == kind.value or not still_valid:
-            updated = replace(updated, intent=None, pending=False, next_attempt_at=None)
+            updated = settled(updated)
         return updated
 
     def _later(self, record: NegotiationRecord, attempts: int, detail: str) -> NegotiationRecord:
@@ -359,11 +355,8 @@ class NegotiationDispatcher:
 
     def _terminated(self, record: NegotiationRecord, reason: str) -> NegotiationRecord:
         return replace(
-            record,
+            settled(record),
             state=State.TERMINATED,
-            intent=None,
-            pending=False,
-            next_attempt_at=None,
-            error_detail=reason[:2000],
+            error_detail=reason[:MAX_DETAIL],
             updated_at=self._clock(),
         )

@@ -1,150 +1,71 @@
-"""Contract negotiations, both roles: inbound DSP messages, administrators' actions, decisions.
+"""Contract negotiations, both roles: the DSP messages a node receives.
 
 Every change happens in one database transaction that reads the negotiation, checks the move
 against :mod:`connector.negotiation.states`, writes the new state (and, when the node has
-something to say, the message to send as ``intent`` with ``pending``) and appends the message to
-the negotiation's history. Nothing is sent from here: the dispatcher sends persisted intent after
-the answer has left (:mod:`connector.negotiation.dispatcher`).
-
-Decisions in ``auto`` mode:
-
-* provider — a request (or the consumer's acceptance of our offer) is agreed when the contract
-  policy allows it for the consumer's verified claims and declared purpose, in the
-  ``negotiation`` scope; otherwise the negotiation is terminated with the decision's reasons.
-  A counter-request is agreed only when its terms are the offer's terms. A verification is
-  finalized.
-* consumer (``autoAccept``) — an offer with the terms requested is accepted, another is
-  terminated; a valid agreement is verified.
-
-In ``manual`` mode nothing is sent until an administrator acts.
+something to say, the message to send as intent — :mod:`.intent`) and appends the message to the
+negotiation's history. Nothing is sent from here: the dispatcher sends persisted intent after the
+answer has left (:mod:`connector.negotiation.dispatcher`). What a message changes and how the
+node answers by itself is :mod:`.decisions`; administrators' actions are :mod:`.actions`.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from catalog.jsonld import JsonLdProcessor
-from connector.catalogue.access import PolicyAccess
-from connector.catalogue.builder import MEMBER_SEPARATOR, split_member
+from connector.catalogue.builder import split_member
 from connector.catalogue.offers import OfferRef
 from connector.catalogue.service import CatalogueService
 from connector.errors import BadRequest, Conflict, ConnectorError, NotFound
 from connector.http.outbound import check_outbound_url
+from connector.negotiation.agreements import store_agreement
+from connector.negotiation.decisions import Decisions, Requester
+from connector.negotiation.errors import NegotiationProtocolError, UnknownNegotiation
+from connector.negotiation.intent import drop_stale_intent, settled
 from connector.negotiation.messages import Inbound
-from connector.negotiation.states import (
-    PENDING_NAMES,
-    TERMINAL,
-    InvalidTransition,
-    Message,
-    Role,
-    State,
-    advance,
-    allowed,
-    other,
-)
+from connector.negotiation.states import InvalidTransition, Message, Role, State, advance, other
+from connector.negotiation.terms import PROTOCOL, Terms, dataset_of, new_pid, required, same_terms
 from connector.settings import SecuritySettings
 from connector.store.database import Database
 from connector.store.errors import NotFound as StoreNotFound
 from connector.store.errors import StaleRecord
-from connector.store.records import AgreementRecord, NegotiationRecord
-from connector.store.repositories.agreements import AgreementRepository
-from connector.store.repositories.contract_definitions import ContractDefinitionRepository
+from connector.store.records import NegotiationMessageRecord, NegotiationRecord
 from connector.store.repositories.negotiations import NegotiationRepository
-from connector.store.repositories.policies import PolicyDefinitionRepository
-from policies import (
-    EvaluationContext,
-    Evaluator,
-    Policy,
-    PolicyError,
-    PolicyKind,
-    Scope,
-    dsp_context,
-    parse_policy,
-    to_dsp,
-)
 
 log = logging.getLogger("etds.negotiation")
 
-PROTOCOL = "dataspace-protocol-http:2025-1"
 SAVE_ATTEMPTS = 5
-
-
-class NegotiationProtocolError(BadRequest):
-    """A message that is not valid in the negotiation's state (DSP: 400, state unchanged)."""
-
-    slug = "invalid-transition"
-
-
-class UnknownNegotiation(NotFound):
-    """No negotiation of the caller has this pid (also when it is someone else's)."""
-
-
-def new_pid() -> str:
-    return f"urn:uuid:{uuid.uuid4()}"
-
-
-def same_terms(a: Policy, b: Policy) -> bool:
-    """Whether two policies say the same thing (ids, target and parties aside)."""
-
-    def terms(policy: Policy) -> Policy:
-        return replace(
-            policy, kind=PolicyKind.SET, uid=None, target=None, assigner=None, assignee=None
-        )
-
-    return terms(a) == terms(b)
-
-
-def dataset_of(ref: OfferRef) -> str:
-    return ref.asset_id if ref.member is None else ref.asset_id + MEMBER_SEPARATOR + ref.member
-
-
-def display_state(record: NegotiationRecord) -> str:
-    """The state as the management API shows it: the "-ING" name while a message waits."""
-    if record.intent is not None and record.pending:
-        return PENDING_NAMES[Message(record.intent)]
-    return record.state
-
-
-@dataclass(frozen=True)
-class Requester:
-    """Who sent a message: the verified participant id and claims of its access token."""
-
-    id: str
-    claims: Mapping[str, Any]
+ROLES: tuple[Role, ...] = ("provider", "consumer")
 
 
 class NegotiationService:
-    """The negotiations of one node."""
+    """The negotiations of one node, as the DSP endpoints see them."""
 
     def __init__(
         self,
         database: Database,
+        terms: Terms,
+        decisions: Decisions,
         *,
-        participant_id: str,
-        processor: JsonLdProcessor,
-        evaluator: Evaluator,
-        access: PolicyAccess,
         catalogue: CatalogueService,
         security: SecuritySettings,
-        wake: Callable[[], None] = lambda: None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime],
     ) -> None:
         self._database = database
-        self.participant_id = participant_id
-        self._processor = processor
-        self._evaluator = evaluator
-        self._access = access
+        self._terms = terms
+        self._decisions = decisions
         self._catalogue = catalogue
         self._security = security
-        self.wake = wake
         self._clock = clock
+
+    @property
+    def participant_id(self) -> str:
+        return self._terms.participant_id
 
     # Reading ---------------------------------------------------------------------------------
 
@@ -155,10 +76,12 @@ class NegotiationService:
             except StoreNotFound:
                 raise NotFound(f"no contract negotiation {negotiation_id!r}") from None
 
-    def for_peer(self, role: Role, pid: str, requester: Requester) -> NegotiationRecord:
-        """Our negotiation of ``role`` with own pid ``pid``, if it is ``requester``'s."""
+    def for_peer(
+        self, pid: str, requester: Requester, roles: tuple[Role, ...] = ROLES
+    ) -> NegotiationRecord:
+        """Our negotiation (of one of ``roles``) with own pid ``pid``, if it is ``requester``'s."""
         with self._database.read() as session:
-            found = NegotiationRepository(session).find_by_pid(role, pid, requester.id)
+            found = NegotiationRepository(session).find_own(pid, requester.id, roles)
         if found is None:
             raise UnknownNegotiation(f"no contract negotiation {pid!r}")
         return found
@@ -171,7 +94,7 @@ class NegotiationService:
         """A consumer's first ContractRequestMessage: a new negotiation in REQUESTED (or the
         existing one when the consumer repeats its request)."""
         consumer_pid = message.consumer_pid or ""
-        offer = _required(message.offer, "offer")
+        offer = required(message.offer, "offer")
         with self._database.read() as session:
             existing = NegotiationRepository(session).find_by_consumer_pid_for_counterparty(
                 "provider", requester.id, consumer_pid
@@ -194,13 +117,10 @@ class NegotiationService:
         published = next((o for o in dataset.offers if o.get("@id") == offer.uid), None)
         if published is None:
             raise BadRequest(f"unknown offer {offer.uid!r}: no such offer for you")
-        try:
-            with self._database.read() as session:
-                definition = ContractDefinitionRepository(session).get(ref.definition_id)
-                contract = PolicyDefinitionRepository(session).get(definition.contract_policy_id)
-        except StoreNotFound:  # withdrawn since the catalogue was read
-            raise BadRequest(f"offer {offer.uid!r} is no longer offered") from None
-        ours = self._access.policy(contract)
+        found = self._terms.definition(ref.definition_id)
+        if found is None:  # withdrawn since the catalogue was read
+            raise BadRequest(f"offer {offer.uid!r} is no longer offered")
+        definition, ours = found
         if not same_terms(offer, ours):
             raise BadRequest(
                 f"the terms of offer {offer.uid!r} are not the terms this node offers; "
@@ -226,7 +146,7 @@ class NegotiationService:
             updated_at=now,
         )
         if record.mode == "auto":
-            record = self._provider_decides(record, requester, ours)
+            record = self._decisions.provider_decides(record, requester, ours)
         with self._database.transaction() as session:
             repository = NegotiationRepository(session)
             again = repository.find_by_consumer_pid_for_counterparty(
@@ -250,7 +170,7 @@ class NegotiationService:
         """A provider's first ContractOfferMessage: a new negotiation in OFFERED that waits for
         an administrator (an unsolicited offer is never accepted automatically)."""
         provider_pid = message.provider_pid or ""
-        offer = _required(message.offer, "offer")
+        offer = required(message.offer, "offer")
         if not offer.target:
             raise BadRequest("ContractOfferMessage: the offer needs a target")
         callback = (message.callback_address or "").strip()
@@ -263,8 +183,9 @@ class NegotiationService:
             return existing
         now = self._clock()
         asset_id, _member = split_member(offer.target)
+        consumer_pid = new_pid()
         record = NegotiationRecord(
-            id=new_pid(),
+            id=consumer_pid,
             role="consumer",
             state=State.OFFERED,
             counterparty_id=requester.id,
@@ -272,8 +193,8 @@ class NegotiationService:
             protocol=PROTOCOL,
             asset_id=asset_id,
             provider_pid=provider_pid,
-            consumer_pid=new_pid(),
-            offer=self._compact(offer),
+            consumer_pid=consumer_pid,
+            offer=self._terms.compact(offer),
             offered_by="provider",
             mode="manual",
             created_at=now,
@@ -292,14 +213,45 @@ class NegotiationService:
 
     def receive(
         self,
-        role: Role,
+        roles: tuple[Role, ...],
         *,
         requester: Requester,
         path_pid: str,
         message: Inbound,
         body: dict[str, Any],
     ) -> NegotiationRecord:
-        """Apply ``message`` (sent by the counterparty) to our negotiation ``path_pid``."""
+        """Apply ``message`` (sent by the counterparty) to our negotiation ``path_pid``, which
+        must be one of ``roles`` (the endpoint's) and ``requester``'s."""
+        if path_pid not in (message.provider_pid, message.consumer_pid):
+            raise BadRequest(
+                f"the process id in the path ({path_pid!r}) and the pids of the message differ"
+            )
+        for _ in range(SAVE_ATTEMPTS):
+            try:
+                with self._database.transaction() as session:
+                    return self._receive(
+                        session, roles, requester=requester, path_pid=path_pid,
+                        message=message, body=body,
+                    )  # fmt: skip
+            except StaleRecord:
+                continue  # a dispatcher or another request changed it meanwhile: read again
+        raise Conflict("the negotiation is changing; send the message again")
+
+    def _receive(
+        self,
+        session: Session,
+        roles: tuple[Role, ...],
+        *,
+        requester: Requester,
+        path_pid: str,
+        message: Inbound,
+        body: dict[str, Any],
+    ) -> NegotiationRecord:
+        repository = NegotiationRepository(session)
+        record = repository.find_own(path_pid, requester.id, roles)
+        if record is None:
+            raise UnknownNegotiation(f"no contract negotiation {path_pid!r}")
+        role: Role = record.role
         own_pid, their_pid = (
             (message.provider_pid, message.consumer_pid)
             if role == "provider"
@@ -309,67 +261,22 @@ class NegotiationService:
             raise BadRequest(
                 f"the process id in the path ({path_pid!r}) and in the message ({own_pid!r}) differ"
             )
-        for _ in range(SAVE_ATTEMPTS):
-            try:
-                with self._database.transaction() as session:
-                    return self._receive(
-                        session,
-                        role,
-                        requester=requester,
-                        path_pid=path_pid,
-                        their_pid=their_pid,
-                        message=message,
-                        body=body,
-                    )
-            except StaleRecord:
-                continue  # a dispatcher or another request changed it meanwhile: read again
-        raise Conflict("the negotiation is changing; send the message again")
-
-    def _receive(
-        self,
-        session: Session,
-        role: Role,
-        *,
-        requester: Requester,
-        path_pid: str,
-        their_pid: str | None,
-        message: Inbound,
-        body: dict[str, Any],
-    ) -> NegotiationRecord:
-        repository = NegotiationRepository(session)
-        record = repository.find_by_pid(role, path_pid, requester.id)
-        if record is None:
-            raise UnknownNegotiation(f"no contract negotiation {path_pid!r}")
-        now = self._clock()
-        history = repository.messages(record.id)
-        last_in = next((m for m in reversed(history) if m.direction == "in"), None)
-        if (
-            history
-            and history[-1].direction == "in"
-            and last_in is not None
-            and last_in.message_type == message.dsp_type
-            and last_in.body == body
-            and message.kind != Message.REQUEST
-        ):
+        if _repeated(repository.messages(record.id), message, body):
             return record  # the same message again (the peer retried): already applied
         sender = other(role)
-        state = State(record.state)
         try:
-            next_state = advance(sender, state, message.kind)
+            next_state = advance(sender, State(record.state), message.kind)
         except InvalidTransition as exc:
             # The peer may answer our message before our dispatcher has recorded its
             # acknowledgement: a message that is only valid after ours proves ours arrived.
-            acknowledged = self._acknowledged_by(record, sender, message.kind)
+            acknowledged = _acknowledged_by(record, sender, message.kind)
             if acknowledged is None:
                 raise NegotiationProtocolError(str(exc)) from None
             state, next_state = acknowledged
             record = replace(
-                record,
+                settled(record),
                 state=state,
-                intent=None,
-                pending=False,
                 attempts=0,
-                next_attempt_at=None,
                 provider_pid=record.provider_pid or (their_pid if role == "consumer" else None),
             )
         stored_their = record.consumer_pid if role == "provider" else record.provider_pid
@@ -378,396 +285,41 @@ class NegotiationService:
                 f"this negotiation's {'consumerPid' if role == 'provider' else 'providerPid'} "
                 f"is not {their_pid!r}"
             )
-        state = next_state
-        updated = replace(record, state=state, updated_at=now)
-        if updated.intent is not None and Message(updated.intent) not in allowed(role, state):
-            updated = replace(updated, intent=None, pending=False, next_attempt_at=None)
-        updated = self._apply(role, updated, requester, message)
+        now = self._clock()
+        updated = drop_stale_intent(replace(record, state=next_state, updated_at=now))
+        updated = self._decisions.after(updated, requester, message)
         saved = repository.save(updated, record.version)
         repository.append_message(saved.id, "in", message.dsp_type, body, now)
         if saved.state == State.FINALIZED and record.state != State.FINALIZED:
-            saved = self.store_agreement(session, saved)
+            saved = store_agreement(session, saved, participant_id=self.participant_id, now=now)
         log.info(
             "contract negotiation message received",
             extra={"negotiation": saved.id, "dsp_message": message.dsp_type, "state": saved.state},
         )
         return saved
 
-    @staticmethod
-    def _acknowledged_by(
-        record: NegotiationRecord, sender: Role, kind: Message
-    ) -> tuple[State, State] | None:
-        """(state after our pending message, state after the peer's) when the peer's message
-        is valid only once ours was received; else None."""
-        if not record.pending or record.intent is None:
-            return None
-        try:
-            ours = advance(record.role, State(record.state), Message(record.intent))
-            return ours, advance(sender, ours, kind)
-        except InvalidTransition:
-            return None
 
-    def _apply(
-        self, role: Role, record: NegotiationRecord, requester: Requester, message: Inbound
-    ) -> NegotiationRecord:
-        """``record`` (already in its new state) after what ``message`` says, with the node's
-        automatic answer as intent when the negotiation is in ``auto`` mode."""
-        if message.kind == Message.TERMINATE:
-            detail = "; ".join(message.reasons) or "terminated by the counterparty"
-            return replace(record, error_detail=f"{requester.id}: {detail}"[:2000])
-        handlers = {
-            ("provider", Message.REQUEST): self._on_counter_request,
-            ("provider", Message.ACCEPT): self._on_accepted,
-            ("provider", Message.VERIFY): self._on_verified,
-            ("consumer", Message.OFFER): self._on_offer,
-            ("consumer", Message.AGREE): self._on_agreement,
-        }
-        handler = handlers.get((role, message.kind))
-        return record if handler is None else handler(record, requester, message)
+def _repeated(history: list[NegotiationMessageRecord], message: Inbound, body: Any) -> bool:
+    """Whether ``message`` is the last message received, again, with nothing since.
 
-    def _on_counter_request(
-        self, record: NegotiationRecord, requester: Requester, message: Inbound
-    ) -> NegotiationRecord:
-        offer = _required(message.offer, "offer")
-        record = replace(
-            record,
-            offer={**self._compact(offer), "target": self._dataset_id(record)},
-            offered_by="consumer",
-        )
-        if record.mode != "auto":
-            return record
-        ours = self._contract_policy(record)
-        if ours is None or not same_terms(offer, ours):
-            return self._intend(
-                record,
-                Message.TERMINATE,
-                "counter-offers are not negotiated automatically; "
-                "request the offer as the catalogue shows it",
-            )
-        return self._provider_decides(record, requester, ours)
-
-    def _on_accepted(
-        self, record: NegotiationRecord, requester: Requester, _message: Inbound
-    ) -> NegotiationRecord:
-        if record.offered_by != "provider":
-            raise NegotiationProtocolError("the last offer is the consumer's own")
-        if record.mode != "auto":
-            return record
-        return self._provider_decides(record, requester, self._offer_policy(record))
-
-    def _on_verified(
-        self, record: NegotiationRecord, _requester: Requester, _message: Inbound
-    ) -> NegotiationRecord:
-        return self._intend(record, Message.FINALIZE) if record.mode == "auto" else record
-
-    def _on_offer(
-        self, record: NegotiationRecord, _requester: Requester, message: Inbound
-    ) -> NegotiationRecord:
-        offer = _required(message.offer, "offer")
-        dataset_id = self._dataset_id(record)
-        if offer.target is not None and offer.target != dataset_id:
-            raise BadRequest("the offer is for another dataset than this negotiation's")
-        requested = self._offer_policy(record)
-        record = replace(
-            record,
-            offer={**self._compact(offer), "target": dataset_id},
-            offered_by="provider",
-        )
-        if record.mode != "auto":
-            return record
-        if same_terms(offer, requested):
-            return self._intend(record, Message.ACCEPT)
-        return self._intend(
-            record,
-            Message.TERMINATE,
-            "the counter-offer differs from the offer requested (automatic acceptance)",
-        )
-
-    def _on_agreement(
-        self, record: NegotiationRecord, _requester: Requester, message: Inbound
-    ) -> NegotiationRecord:
-        agreement = _required(message.agreement, "agreement")
-        dataset_id = self._dataset_id(record)
-        problems = []
-        if agreement.target != dataset_id:
-            problems.append(f"its target is not {dataset_id!r}")
-        if agreement.assigner != record.counterparty_id:
-            problems.append(f"its assigner is not the provider {record.counterparty_id!r}")
-        if agreement.assignee != self.participant_id:
-            problems.append(f"its assignee is not this participant {self.participant_id!r}")
-        if not same_terms(agreement, self._offer_policy(record)):
-            problems.append("its terms are not those of the last offer")
-        if not message.agreement_timestamp:
-            problems.append("it has no timestamp")
-        if problems:
-            raise BadRequest("the agreement cannot be accepted: " + "; ".join(problems))
-        document = {**self._compact(agreement), "timestamp": message.agreement_timestamp}
-        record = replace(record, agreement=document)
-        return self._intend(record, Message.VERIFY) if record.mode == "auto" else record
-
-    # Decisions ---------------------------------------------------------------------------------
-
-    def _provider_decides(
-        self, record: NegotiationRecord, requester: Requester, offer: Policy
-    ) -> NegotiationRecord:
-        """Agree to ``offer`` if the contract policy allows it, else terminate with reasons."""
-        ours = self._contract_policy(record)
-        if ours is None:
-            return self._intend(record, Message.TERMINATE, "the offer is withdrawn")
-        context = EvaluationContext(
-            scope=Scope.NEGOTIATION,
-            claims=requester.claims,
-            now=self._clock(),
-            purpose=record.purpose,
-            target=self._dataset_id(record),
-        )
-        try:
-            decision = self._evaluator.evaluate(ours, context)
-        except PolicyError as exc:
-            log.warning("contract policy unreadable", extra={"error": str(exc)})
-            return self._intend(record, Message.TERMINATE, "the contract policy cannot be read")
-        if not decision.allowed:
-            return self._intend(record, Message.TERMINATE, decision.summary())
-        return self._intend(
-            replace(record, agreement=self._agreement(record, offer)), Message.AGREE
-        )
-
-    def _agreement(self, record: NegotiationRecord, offer: Policy) -> dict[str, Any]:
-        agreement = replace(
-            offer,
-            kind=PolicyKind.AGREEMENT,
-            uid=new_pid(),
-            target=self._dataset_id(record),
-            assigner=self.participant_id,
-            assignee=record.counterparty_id,
-        )
-        document = to_dsp(agreement, context=False)
-        document["timestamp"] = self._clock().isoformat().replace("+00:00", "Z")
-        return document
-
-    def _intend(
-        self, record: NegotiationRecord, kind: Message, reason: str | None = None
-    ) -> NegotiationRecord:
-        role: Role = record.role
-        advance(role, State(record.state), kind)  # InvalidTransition if we may not send it
-        return replace(
-            record,
-            intent=kind.value,
-            pending=True,
-            next_attempt_at=self._clock(),
-            attempts=0,
-            error_detail=reason[:2000] if reason else record.error_detail,
-        )
-
-    def _contract_policy(self, record: NegotiationRecord) -> Policy | None:
-        """The current contract policy of the negotiation's contract definition (None when the
-        definition or its policy is gone: the offer is withdrawn)."""
-        if record.contract_definition_id is None:
-            return None
-        with self._database.read() as session:
-            try:
-                definition = ContractDefinitionRepository(session).get(
-                    record.contract_definition_id
-                )
-                contract = PolicyDefinitionRepository(session).get(definition.contract_policy_id)
-            except StoreNotFound:
-                return None
-        return self._access.policy(contract)
-
-    def _offer_policy(self, record: NegotiationRecord) -> Policy:
-        if record.offer is None:
-            raise NegotiationProtocolError("this negotiation has no offer")
-        return self._parse(record.offer)
-
-    def _parse(self, document: dict[str, Any]) -> Policy:
-        """A stored offer or agreement (DSP compact form, embedded: no context of its own)."""
-        return parse_policy(document, processor=self._processor, context=dsp_context())
-
-    def _compact(self, policy: Policy) -> dict[str, Any]:
-        return to_dsp(policy, context=False)
-
-    @staticmethod
-    def _dataset_id(record: NegotiationRecord) -> str:
-        target = (record.offer or {}).get("target")
-        return str(target) if target else record.asset_id
-
-    def store_agreement(self, session: Session, record: NegotiationRecord) -> NegotiationRecord:
-        """Keep the agreement of a FINALIZED negotiation (immutable from now on)."""
-        document = record.agreement
-        if document is None:
-            return record
-        provider, consumer = (
-            (self.participant_id, record.counterparty_id)
-            if record.role == "provider"
-            else (record.counterparty_id, self.participant_id)
-        )
-        stamp = str(document.get("timestamp") or "")
-        try:
-            signed = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-        except ValueError:
-            signed = self._clock()
-        if signed.tzinfo is None:
-            signed = signed.replace(tzinfo=UTC)
-        agreements = AgreementRepository(session)
-        agreement_id = str(document["@id"])
-        try:
-            agreements.get(agreement_id)
-        except StoreNotFound:
-            agreements.create(
-                AgreementRecord(
-                    id=agreement_id,
-                    asset_id=record.asset_id,
-                    provider_id=provider,
-                    consumer_id=consumer,
-                    policy=document,
-                    signed_at=signed,
-                    negotiation_id=record.id,
-                    purpose=record.purpose,
-                    created_at=self._clock(),
-                )
-            )
-        return NegotiationRepository(session).save(
-            replace(record, agreement_id=agreement_id), record.version
-        )
-
-    # Administrators ------------------------------------------------------------------------------
-
-    def start(
-        self,
-        *,
-        provider_id: str,
-        address: str,
-        offer: Policy,
-        auto: bool,
-        purpose: str | None,
-    ) -> NegotiationRecord:
-        """A new negotiation as consumer: the request waits to go out (INITIAL, REQUESTING)."""
-        base = address.strip().rstrip("/")
-        check_outbound_url(base + "/negotiations/request", self._security)
-        if not offer.uid:
-            raise BadRequest("the offer needs its @id (as the provider's catalogue shows it)")
-        if not offer.target:
-            raise BadRequest("the offer needs a target (the dataset's id)")
-        now = self._clock()
-        asset_id, _ = split_member(offer.target)
-        compact = {**self._compact(replace(offer, assigner=None, assignee=None))}
-        record = NegotiationRecord(
-            id=new_pid(),
-            role="consumer",
-            state=State.INITIAL,
-            counterparty_id=provider_id,
-            counterparty_address=base,
-            protocol=PROTOCOL,
-            asset_id=asset_id,
-            consumer_pid=new_pid(),
-            offer=compact,
-            offered_by="provider",
-            mode="auto" if auto else "manual",
-            purpose=purpose,
-            intent=Message.REQUEST.value,
-            pending=True,
-            next_attempt_at=now,
-            created_at=now,
-            updated_at=now,
-        )
-        record = replace(record, consumer_pid=record.id)
-        with self._database.transaction() as session:
-            created = NegotiationRepository(session).create(record)
-        self.wake()
-        return created
-
-    def act(
-        self,
-        negotiation_id: str,
-        kind: Message,
-        *,
-        offer: Policy | None = None,
-        reason: str | None = None,
-    ) -> NegotiationRecord:
-        """An administrator's decision on negotiation ``negotiation_id``: send ``kind``."""
-        for _ in range(SAVE_ATTEMPTS):
-            try:
-                with self._database.transaction() as session:
-                    saved = self._act(session, negotiation_id, kind, offer, reason)
-                self.wake()
-                return saved
-            except StaleRecord:
-                continue
-        raise Conflict("the negotiation is changing; try again")
-
-    def _act(
-        self,
-        session: Session,
-        negotiation_id: str,
-        kind: Message,
-        offer: Policy | None,
-        reason: str | None,
-    ) -> NegotiationRecord:
-        repository = NegotiationRepository(session)
-        try:
-            record = repository.get(negotiation_id)
-        except StoreNotFound:
-            raise NotFound(f"no contract negotiation {negotiation_id!r}") from None
-        state = State(record.state)
-        if state in TERMINAL:
-            raise Conflict(f"the negotiation is {state.value}: nothing more can be sent")
-        if record.pending and kind != Message.TERMINATE:
-            raise Conflict(
-                f"a {Message(record.intent or kind).value} message is still waiting to go out"
-            )
-        role: Role = record.role
-        try:
-            advance(role, state, kind)
-        except InvalidTransition as exc:
-            raise Conflict(f"{exc}; allowed now: {_names(allowed(role, state))}") from None
-        if kind == Message.TERMINATE and (
-            (role == "consumer" and record.provider_pid is None)
-            or (role == "provider" and record.consumer_pid is None)
-        ):
-            # the peer never heard of it: terminate locally
-            updated = replace(
-                record,
-                state=State.TERMINATED,
-                intent=None,
-                pending=False,
-                error_detail=reason or "terminated before the request was sent",
-                updated_at=self._clock(),
-            )
-            return repository.save(updated, record.version)
-        updated = record
-        if kind in (Message.OFFER, Message.REQUEST):
-            if offer is None:
-                raise BadRequest("the body must be an ODRL offer")
-            policy = replace(
-                offer,
-                kind=PolicyKind.OFFER,
-                uid=offer.uid or new_pid(),
-                target=self._dataset_id(record),
-                assigner=None,
-                assignee=None,
-            )
-            updated = replace(
-                updated,
-                offer={**self._compact(policy), "target": self._dataset_id(record)},
-                offered_by=role,
-            )
-        if kind == Message.AGREE:
-            updated = replace(
-                updated, agreement=self._agreement(updated, self._offer_policy(updated))
-            )
-        if kind == Message.ACCEPT and record.offered_by != "provider":
-            raise Conflict("the last offer is our own: nothing to accept")
-        if kind == Message.VERIFY and record.agreement is None:
-            raise Conflict("there is no agreement to verify")
-        updated = self._intend(replace(updated, updated_at=self._clock()), kind, reason)
-        return repository.save(updated, record.version)
+    A counter-request is the exception: the same counter-request twice is refused as a
+    protocol error (the TCK's CN:03-04 expects a 4xx for a second counter-request).
+    """
+    if not history or history[-1].direction != "in" or message.kind == Message.REQUEST:
+        return False
+    last = history[-1]
+    return last.message_type == message.dsp_type and last.body == body
 
 
-def _required(value: Policy | None, name: str) -> Policy:
-    if value is None:
-        raise BadRequest(f"the message has no {name}")
-    return value
-
-
-def _names(messages: frozenset[Message]) -> str:
-    return ", ".join(sorted(m.value.lower() for m in messages)) or "nothing"
+def _acknowledged_by(
+    record: NegotiationRecord, sender: Role, kind: Message
+) -> tuple[State, State] | None:
+    """(state after our pending message, state after the peer's) when the peer's message is
+    valid only once ours was received; else None."""
+    if not record.pending or record.intent is None:
+        return None
+    try:
+        ours = advance(record.role, State(record.state), Message(record.intent))
+        return ours, advance(sender, ours, kind)
+    except InvalidTransition:
+        return None

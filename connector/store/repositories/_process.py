@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, Table, insert, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -148,6 +148,18 @@ class ProcessRepository(Generic[P]):
         if counterparty_id is not None:
             where.append(c.counterparty_id == counterparty_id)
         return self._one(*where)
+
+    def find_own(self, pid: str, counterparty_id: str, roles: Iterable[str] = ROLES) -> P | None:
+        """The process of one of ``roles`` with ``counterparty_id`` whose own pid is ``pid``
+        (what a ``/{pid}/…`` path of either role refers to; our pids are unique)."""
+        c = self._table.c
+        own = [
+            and_(c.role == role, (c.provider_pid if role == "provider" else c.consumer_pid) == pid)
+            for role in roles
+        ]
+        if not own:
+            return None
+        return self._one(or_(*own), c.counterparty_id == counterparty_id)
 
     def find_by_consumer_pid_for_counterparty(
         self, role: str, counterparty_id: str, consumer_pid: str

@@ -52,6 +52,30 @@ def test_find_by_pid_uses_our_own_pid_for_each_role(database: Database) -> None:
         assert repository.find_by_consumer_pid_for_counterparty("provider", PROVIDER, "C1") is None
 
 
+def test_find_own_looks_up_our_pid_in_the_roles_given(database: Database) -> None:
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        repository.create(negotiation("p", role="provider", provider_pid="P1", consumer_pid="C1"))
+        repository.create(
+            negotiation("c", role="consumer", counterparty_id=PROVIDER,
+                        provider_pid="P2", consumer_pid="C2")
+        )  # fmt: skip
+    with database.read() as session:
+        repository = NegotiationRepository(session)
+        provider_side = repository.find_own("P1", CONSUMER)
+        consumer_side = repository.find_own("C2", PROVIDER)
+        assert provider_side is not None
+        assert provider_side.id == "p"
+        assert consumer_side is not None
+        assert consumer_side.id == "c"
+        assert repository.find_own("P1", CONSUMER, roles=("consumer",)) is None
+        assert repository.find_own("C2", PROVIDER, roles=("provider",)) is None
+        assert repository.find_own("C1", CONSUMER) is None  # their pid, not ours
+        assert repository.find_own("P2", PROVIDER) is None
+        assert repository.find_own("P1", PROVIDER) is None  # someone else's negotiation
+        assert repository.find_own("P1", CONSUMER, roles=()) is None
+
+
 def test_pid_uniqueness(database: Database) -> None:
     with database.transaction() as session:
         repository = NegotiationRepository(session)

@@ -1,0 +1,195 @@
+"""Administrators' actions on negotiations (through the management API).
+
+A consumer's administrator starts a negotiation (:meth:`AdministratorActions.start`); either
+side's administrator decides what to send next when the node does not decide by itself
+(:meth:`AdministratorActions.act`: offer, agree, finalize as provider; accept, counter-request,
+verify as consumer; terminate as either). An action is checked against the transition table and
+only persists intent: the dispatcher sends it. An action out of turn is a Conflict (409) that
+names what is allowed now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from connector.catalogue.builder import split_member
+from connector.errors import BadRequest, Conflict, NotFound
+from connector.http.outbound import check_outbound_url
+from connector.negotiation.intent import intend, settled
+from connector.negotiation.states import (
+    TERMINAL,
+    InvalidTransition,
+    Message,
+    Role,
+    State,
+    advance,
+    allowed,
+)
+from connector.negotiation.terms import PROTOCOL, Terms, dataset_id, new_pid
+from connector.settings import SecuritySettings
+from connector.store.database import Database
+from connector.store.errors import NotFound as StoreNotFound
+from connector.store.errors import StaleRecord
+from connector.store.records import NegotiationRecord
+from connector.store.repositories.negotiations import NegotiationRepository
+from policies import Policy, PolicyKind
+
+SAVE_ATTEMPTS = 5
+
+
+class AdministratorActions:
+    """What administrators of one participant may do to its negotiations."""
+
+    def __init__(
+        self,
+        database: Database,
+        terms: Terms,
+        *,
+        security: SecuritySettings,
+        wake: Callable[[], None],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._database = database
+        self._terms = terms
+        self._security = security
+        self._wake = wake
+        self._clock = clock
+
+    def start(
+        self,
+        *,
+        provider_id: str,
+        address: str,
+        offer: Policy,
+        auto: bool,
+        purpose: str | None,
+    ) -> NegotiationRecord:
+        """A new negotiation as consumer: the request waits to go out (INITIAL, REQUESTING)."""
+        base = address.strip().rstrip("/")
+        check_outbound_url(base + "/negotiations/request", self._security)
+        if not offer.uid:
+            raise BadRequest("the offer needs its @id (as the provider's catalogue shows it)")
+        if not offer.target:
+            raise BadRequest("the offer needs a target (the dataset's id)")
+        now = self._clock()
+        asset_id, _ = split_member(offer.target)
+        negotiation_id = new_pid()
+        record = NegotiationRecord(
+            id=negotiation_id,
+            role="consumer",
+            state=State.INITIAL,
+            counterparty_id=provider_id,
+            counterparty_address=base,
+            protocol=PROTOCOL,
+            asset_id=asset_id,
+            consumer_pid=negotiation_id,
+            offer=self._terms.compact(replace(offer, assigner=None, assignee=None)),
+            offered_by="provider",
+            mode="auto" if auto else "manual",
+            purpose=purpose,
+            created_at=now,
+            updated_at=now,
+        )
+        record = intend(record, Message.REQUEST, now)
+        with self._database.transaction() as session:
+            created = NegotiationRepository(session).create(record)
+        self._wake()
+        return created
+
+    def act(
+        self,
+        negotiation_id: str,
+        kind: Message,
+        *,
+        offer: Policy | None = None,
+        reason: str | None = None,
+    ) -> NegotiationRecord:
+        """An administrator's decision on negotiation ``negotiation_id``: send ``kind``."""
+        for _ in range(SAVE_ATTEMPTS):
+            try:
+                with self._database.transaction() as session:
+                    saved = self._act(session, negotiation_id, kind, offer, reason)
+                self._wake()
+                return saved
+            except StaleRecord:
+                continue  # a message arrived meanwhile: decide on the new state
+        raise Conflict("the negotiation is changing; try again")
+
+    def _act(
+        self,
+        session: Session,
+        negotiation_id: str,
+        kind: Message,
+        offer: Policy | None,
+        reason: str | None,
+    ) -> NegotiationRecord:
+        repository = NegotiationRepository(session)
+        try:
+            record = repository.get(negotiation_id)
+        except StoreNotFound:
+            raise NotFound(f"no contract negotiation {negotiation_id!r}") from None
+        state = State(record.state)
+        if state in TERMINAL:
+            raise Conflict(f"the negotiation is {state.value}: nothing more can be sent")
+        if record.pending and kind != Message.TERMINATE:
+            raise Conflict(
+                f"a {Message(record.intent or kind).value} message is still waiting to go out"
+            )
+        role: Role = record.role
+        try:
+            advance(role, state, kind)
+        except InvalidTransition as exc:
+            raise Conflict(f"{exc}; allowed now: {_names(allowed(role, state))}") from None
+        now = self._clock()
+        if kind == Message.TERMINATE and _unknown_to_peer(record):
+            stopped = replace(
+                settled(record),
+                state=State.TERMINATED,
+                error_detail=reason or "terminated before the request was sent",
+                updated_at=now,
+            )
+            return repository.save(stopped, record.version)
+        updated = record
+        if kind in (Message.OFFER, Message.REQUEST):
+            updated = self._with_new_offer(updated, offer)
+        if kind == Message.AGREE:
+            updated = replace(
+                updated, agreement=self._terms.agreement(updated, self._terms.offer(updated))
+            )
+        if kind == Message.ACCEPT and record.offered_by != "provider":
+            raise Conflict("the last offer is our own: nothing to accept")
+        if kind == Message.VERIFY and record.agreement is None:
+            raise Conflict("there is no agreement to verify")
+        updated = intend(replace(updated, updated_at=now), kind, now, reason)
+        return repository.save(updated, record.version)
+
+    def _with_new_offer(self, record: NegotiationRecord, offer: Policy | None) -> NegotiationRecord:
+        """``record`` whose last offer is ``offer`` (ours: a counter-offer or -request)."""
+        if offer is None:
+            raise BadRequest("the body must be an ODRL offer")
+        target = dataset_id(record)
+        policy = replace(
+            offer,
+            kind=PolicyKind.OFFER,
+            uid=offer.uid or new_pid(),
+            target=target,
+            assigner=None,
+            assignee=None,
+        )
+        return replace(
+            record, offer={**self._terms.compact(policy), "target": target}, offered_by=record.role
+        )
+
+
+def _unknown_to_peer(record: NegotiationRecord) -> bool:
+    """Whether the counterparty never heard of the negotiation (our first message is unsent)."""
+    theirs = record.provider_pid if record.role == "consumer" else record.consumer_pid
+    return theirs is None
+
+
+def _names(messages: frozenset[Message]) -> str:
+    return ", ".join(sorted(m.value.lower() for m in messages)) or "nothing"

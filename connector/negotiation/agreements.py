@@ -1,0 +1,59 @@
+"""Agreements of finalized negotiations, kept immutably (with the negotiation's history) for
+audit and for the transfers they allow."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from connector.store.errors import NotFound as StoreNotFound
+from connector.store.records import AgreementRecord, NegotiationRecord
+from connector.store.repositories.agreements import AgreementRepository
+from connector.store.repositories.negotiations import NegotiationRepository
+
+
+def signed_at(stamp: object, default: datetime) -> datetime:
+    """The agreement's ``timestamp`` as an aware datetime (``default`` when unreadable)."""
+    try:
+        signed = datetime.fromisoformat(str(stamp or "").replace("Z", "+00:00"))
+    except ValueError:
+        return default
+    return signed if signed.tzinfo is not None else signed.replace(tzinfo=UTC)
+
+
+def store_agreement(
+    session: Session, record: NegotiationRecord, *, participant_id: str, now: datetime
+) -> NegotiationRecord:
+    """Keep the agreement of ``record``, which has just become FINALIZED (in the transaction
+    that saved it); the negotiation saved with the agreement's id."""
+    document = record.agreement
+    if document is None:
+        return record
+    provider, consumer = (
+        (participant_id, record.counterparty_id)
+        if record.role == "provider"
+        else (record.counterparty_id, participant_id)
+    )
+    agreements = AgreementRepository(session)
+    agreement_id = str(document["@id"])
+    try:
+        agreements.get(agreement_id)
+    except StoreNotFound:
+        agreements.create(
+            AgreementRecord(
+                id=agreement_id,
+                asset_id=record.asset_id,
+                provider_id=provider,
+                consumer_id=consumer,
+                policy=document,
+                signed_at=signed_at(document.get("timestamp"), now),
+                negotiation_id=record.id,
+                purpose=record.purpose,
+                created_at=now,
+            )
+        )
+    return NegotiationRepository(session).save(
+        replace(record, agreement_id=agreement_id), record.version
+    )

@@ -1,0 +1,187 @@
+"""What a received message changes in a negotiation, and the node's automatic answer.
+
+Every inbound message that reaches a new state passes through :meth:`Decisions.after`: it keeps
+what the message carries (an offer, an agreement, a reason) and, in ``auto`` mode, sets the
+answer as intent:
+
+* provider — a request (or the consumer's acceptance of our offer) is agreed when the contract
+  policy allows it for the consumer's verified claims and declared purpose, in the
+  ``negotiation`` scope; otherwise the negotiation is terminated with the decision's reasons.
+  A counter-request is agreed only when its terms are the offer's terms. A verification is
+  finalized.
+* consumer (``autoAccept``) — an offer with the terms requested is accepted, another is
+  terminated; a valid agreement is verified.
+
+In ``manual`` mode nothing is intended: an administrator acts (:mod:`.actions`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from connector.errors import BadRequest
+from connector.negotiation.errors import NegotiationProtocolError
+from connector.negotiation.intent import MAX_DETAIL, intend
+from connector.negotiation.messages import Inbound
+from connector.negotiation.states import Message, Role
+from connector.negotiation.terms import Terms, dataset_id, required, same_terms
+from connector.store.records import NegotiationRecord
+from policies import EvaluationContext, Evaluator, Policy, PolicyError, Scope
+
+log = logging.getLogger("etds.negotiation")
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who sent a message: the verified participant id and claims of its access token."""
+
+    id: str
+    claims: Mapping[str, Any]
+
+
+Handler = Callable[[NegotiationRecord, Requester, Inbound], NegotiationRecord]
+
+
+class Decisions:
+    """The reactions of one participant's negotiations to inbound messages."""
+
+    def __init__(
+        self, terms: Terms, evaluator: Evaluator, *, clock: Callable[[], datetime]
+    ) -> None:
+        self._terms = terms
+        self._evaluator = evaluator
+        self._clock = clock
+        self._handlers: dict[tuple[Role, Message], Handler] = {
+            ("provider", Message.REQUEST): self._on_counter_request,
+            ("provider", Message.ACCEPT): self._on_accepted,
+            ("provider", Message.VERIFY): self._on_verified,
+            ("consumer", Message.OFFER): self._on_offer,
+            ("consumer", Message.AGREE): self._on_agreement,
+        }
+
+    def after(
+        self, record: NegotiationRecord, requester: Requester, message: Inbound
+    ) -> NegotiationRecord:
+        """``record`` (already in its new state) after what ``message`` says, with the node's
+        automatic answer as intent when the negotiation is in ``auto`` mode."""
+        if message.kind == Message.TERMINATE:
+            detail = "; ".join(message.reasons) or "terminated by the counterparty"
+            return replace(record, error_detail=f"{requester.id}: {detail}"[:MAX_DETAIL])
+        role: Role = record.role
+        handler = self._handlers.get((role, message.kind))
+        return record if handler is None else handler(record, requester, message)
+
+    def provider_decides(
+        self, record: NegotiationRecord, requester: Requester, offer: Policy
+    ) -> NegotiationRecord:
+        """Agree to ``offer`` if the contract policy allows it, else terminate with reasons."""
+        ours = self._terms.contract_policy(record)
+        if ours is None:
+            return self._intend(record, Message.TERMINATE, "the offer is withdrawn")
+        context = EvaluationContext(
+            scope=Scope.NEGOTIATION,
+            claims=requester.claims,
+            now=self._clock(),
+            purpose=record.purpose,
+            target=dataset_id(record),
+        )
+        try:
+            decision = self._evaluator.evaluate(ours, context)
+        except PolicyError as exc:
+            log.warning("contract policy unreadable", extra={"error": str(exc)})
+            return self._intend(record, Message.TERMINATE, "the contract policy cannot be read")
+        if not decision.allowed:
+            return self._intend(record, Message.TERMINATE, decision.summary())
+        agreement = self._terms.agreement(record, offer)
+        return self._intend(replace(record, agreement=agreement), Message.AGREE)
+
+    def _intend(
+        self, record: NegotiationRecord, kind: Message, reason: str | None = None
+    ) -> NegotiationRecord:
+        return intend(record, kind, self._clock(), reason)
+
+    # Provider ------------------------------------------------------------------------------
+
+    def _on_counter_request(
+        self, record: NegotiationRecord, requester: Requester, message: Inbound
+    ) -> NegotiationRecord:
+        offer = required(message.offer, "offer")
+        record = replace(
+            record,
+            offer={**self._terms.compact(offer), "target": dataset_id(record)},
+            offered_by="consumer",
+        )
+        if record.mode != "auto":
+            return record
+        ours = self._terms.contract_policy(record)
+        if ours is None or not same_terms(offer, ours):
+            return self._intend(
+                record,
+                Message.TERMINATE,
+                "counter-offers are not negotiated automatically; "
+                "request the offer as the catalogue shows it",
+            )
+        return self.provider_decides(record, requester, ours)
+
+    def _on_accepted(
+        self, record: NegotiationRecord, requester: Requester, _message: Inbound
+    ) -> NegotiationRecord:
+        if record.offered_by != "provider":
+            raise NegotiationProtocolError("the last offer is the consumer's own")
+        if record.mode != "auto":
+            return record
+        return self.provider_decides(record, requester, self._terms.offer(record))
+
+    def _on_verified(
+        self, record: NegotiationRecord, _requester: Requester, _message: Inbound
+    ) -> NegotiationRecord:
+        return self._intend(record, Message.FINALIZE) if record.mode == "auto" else record
+
+    # Consumer ------------------------------------------------------------------------------
+
+    def _on_offer(
+        self, record: NegotiationRecord, _requester: Requester, message: Inbound
+    ) -> NegotiationRecord:
+        offer = required(message.offer, "offer")
+        target = dataset_id(record)
+        if offer.target is not None and offer.target != target:
+            raise BadRequest("the offer is for another dataset than this negotiation's")
+        requested = self._terms.offer(record)
+        record = replace(
+            record, offer={**self._terms.compact(offer), "target": target}, offered_by="provider"
+        )
+        if record.mode != "auto":
+            return record
+        if same_terms(offer, requested):
+            return self._intend(record, Message.ACCEPT)
+        return self._intend(
+            record,
+            Message.TERMINATE,
+            "the counter-offer differs from the offer requested (automatic acceptance)",
+        )
+
+    def _on_agreement(
+        self, record: NegotiationRecord, _requester: Requester, message: Inbound
+    ) -> NegotiationRecord:
+        agreement = required(message.agreement, "agreement")
+        target = dataset_id(record)
+        problems = []
+        if agreement.target != target:
+            problems.append(f"its target is not {target!r}")
+        if agreement.assigner != record.counterparty_id:
+            problems.append(f"its assigner is not the provider {record.counterparty_id!r}")
+        if agreement.assignee != self._terms.participant_id:
+            problems.append(f"its assignee is not this participant {self._terms.participant_id!r}")
+        if not same_terms(agreement, self._terms.offer(record)):
+            problems.append("its terms are not those of the last offer")
+        if not message.agreement_timestamp:
+            problems.append("it has no timestamp")
+        if problems:
+            raise BadRequest("the agreement cannot be accepted: " + "; ".join(problems))
+        document = {**self._terms.compact(agreement), "timestamp": message.agreement_timestamp}
+        record = replace(record, agreement=document)
+        return self._intend(record, Message.VERIFY) if record.mode == "auto" else record

@@ -1,0 +1,55 @@
+"""What a negotiation waits to send: the persisted intent the dispatcher delivers.
+
+A negotiation with ``intent`` set and ``pending`` true has a message to send (due at
+``next_attempt_at``); the DSP state changes only once the counterparty acknowledged it. The
+management API shows such a negotiation in the "-ING" state of the message (``REQUESTING``,
+``AGREEING``…).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from connector.negotiation.states import PENDING_NAMES, Message, Role, State, advance, allowed
+from connector.store.records import NegotiationRecord
+
+MAX_DETAIL = 2000
+
+
+def intend(
+    record: NegotiationRecord, kind: Message, now: datetime, reason: str | None = None
+) -> NegotiationRecord:
+    """``record`` waiting to send ``kind`` now; InvalidTransition if it may not send it."""
+    role: Role = record.role
+    advance(role, State(record.state), kind)
+    return replace(
+        record,
+        intent=kind.value,
+        pending=True,
+        next_attempt_at=now,
+        attempts=0,
+        error_detail=reason[:MAX_DETAIL] if reason else record.error_detail,
+    )
+
+
+def settled(record: NegotiationRecord) -> NegotiationRecord:
+    """``record`` with nothing left to send."""
+    return replace(record, intent=None, pending=False, next_attempt_at=None)
+
+
+def drop_stale_intent(record: NegotiationRecord) -> NegotiationRecord:
+    """``record`` without an intent its (new) state no longer allows."""
+    role: Role = record.role
+    if record.intent is not None and Message(record.intent) not in allowed(
+        role, State(record.state)
+    ):
+        return settled(record)
+    return record
+
+
+def display_state(record: NegotiationRecord) -> str:
+    """The state as the management API shows it: the "-ING" name while a message waits."""
+    if record.intent is not None and record.pending:
+        return PENDING_NAMES[Message(record.intent)]
+    return record.state

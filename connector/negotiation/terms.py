@@ -1,0 +1,127 @@
+"""The terms of a negotiation: stored offers and agreements read as policies, the contract
+policy in force, and the agreement a provider proposes.
+
+Offers and agreements are stored in the compact DSP form without a context of their own (as they
+appear inside a message); :meth:`Terms.parse` reads them with the DSP context.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from catalog.jsonld import JsonLdProcessor
+from connector.catalogue.access import PolicyAccess
+from connector.catalogue.builder import MEMBER_SEPARATOR
+from connector.catalogue.offers import OfferRef
+from connector.errors import BadRequest
+from connector.negotiation.errors import NegotiationProtocolError
+from connector.store.database import Database
+from connector.store.errors import NotFound as StoreNotFound
+from connector.store.records import ContractDefinitionRecord, NegotiationRecord
+from connector.store.repositories.contract_definitions import ContractDefinitionRepository
+from connector.store.repositories.policies import PolicyDefinitionRepository
+from policies import Policy, PolicyKind, dsp_context, parse_policy, to_dsp
+
+PROTOCOL = "dataspace-protocol-http:2025-1"
+
+
+def new_pid() -> str:
+    return f"urn:uuid:{uuid.uuid4()}"
+
+
+def same_terms(a: Policy, b: Policy) -> bool:
+    """Whether two policies say the same thing (ids, target and parties aside)."""
+
+    def terms(policy: Policy) -> Policy:
+        return replace(
+            policy, kind=PolicyKind.SET, uid=None, target=None, assigner=None, assignee=None
+        )
+
+    return terms(a) == terms(b)
+
+
+def dataset_of(ref: OfferRef) -> str:
+    """The dataset id an offer id refers to (a member of a dataset series included)."""
+    return ref.asset_id if ref.member is None else ref.asset_id + MEMBER_SEPARATOR + ref.member
+
+
+def dataset_id(record: NegotiationRecord) -> str:
+    """The dataset a negotiation is about (the target of its offer)."""
+    target = (record.offer or {}).get("target")
+    return str(target) if target else record.asset_id
+
+
+def required(value: Policy | None, name: str) -> Policy:
+    if value is None:
+        raise BadRequest(f"the message has no {name}")
+    return value
+
+
+class Terms:
+    """Policies of negotiations, for one participant."""
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        participant_id: str,
+        processor: JsonLdProcessor,
+        access: PolicyAccess,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._database = database
+        self.participant_id = participant_id
+        self._processor = processor
+        self._access = access
+        self._clock = clock
+
+    def parse(self, document: dict[str, Any]) -> Policy:
+        """A stored offer or agreement (DSP compact form, embedded: no context of its own)."""
+        return parse_policy(document, processor=self._processor, context=dsp_context())
+
+    @staticmethod
+    def compact(policy: Policy) -> dict[str, Any]:
+        return to_dsp(policy, context=False)
+
+    def offer(self, record: NegotiationRecord) -> Policy:
+        """The last offer of the negotiation."""
+        if record.offer is None:
+            raise NegotiationProtocolError("this negotiation has no offer")
+        return self.parse(record.offer)
+
+    def definition(self, definition_id: str) -> tuple[ContractDefinitionRecord, Policy] | None:
+        """A contract definition and its contract policy (None when either is gone: the offer
+        is withdrawn)."""
+        with self._database.read() as session:
+            try:
+                definition = ContractDefinitionRepository(session).get(definition_id)
+                contract = PolicyDefinitionRepository(session).get(definition.contract_policy_id)
+            except StoreNotFound:
+                return None
+        return definition, self._access.policy(contract)
+
+    def contract_policy(self, record: NegotiationRecord) -> Policy | None:
+        """The current contract policy of the negotiation's contract definition."""
+        if record.contract_definition_id is None:
+            return None
+        found = self.definition(record.contract_definition_id)
+        return None if found is None else found[1]
+
+    def agreement(self, record: NegotiationRecord, offer: Policy) -> dict[str, Any]:
+        """The agreement a provider proposes: ``offer`` between this participant (assigner)
+        and the counterparty (assignee), on the negotiation's dataset, signed now."""
+        agreement = replace(
+            offer,
+            kind=PolicyKind.AGREEMENT,
+            uid=new_pid(),
+            target=dataset_id(record),
+            assigner=self.participant_id,
+            assignee=record.counterparty_id,
+        )
+        document = to_dsp(agreement, context=False)
+        document["timestamp"] = self._clock().isoformat().replace("+00:00", "Z")
+        return document
