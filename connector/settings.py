@@ -219,6 +219,17 @@ class NegotiationSettings(_Section):
     lease_seconds: float = Field(default=30.0, gt=0, le=3600)
     poll_seconds: float = Field(default=1.0, gt=0, le=60)
 
+    @model_validator(mode="after")
+    def _lease_outlives_a_send(self) -> NegotiationSettings:
+        # A claimed message is sent within timeout_seconds; a lease that ran out before would
+        # let another replica send the same message again.
+        if self.lease_seconds <= self.timeout_seconds:
+            raise ValueError(
+                f"lease_seconds ({self.lease_seconds}) must be greater than timeout_seconds "
+                f"({self.timeout_seconds})"
+            )
+        return self
+
 
 class LimitsSettings(_Section):
     """Input caps applied before any parsing."""

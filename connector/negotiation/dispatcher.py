@@ -48,7 +48,9 @@ from connector.store.repositories.negotiations import NegotiationRepository
 log = logging.getLogger("etds.negotiation")
 
 MAX_ANSWER_BYTES = 256 * 1024
-RETRYABLE = frozenset({408, 425, 429})
+RETRYABLE = frozenset({408, 409, 425, 429})
+"""4xx answers worth another try: timeouts, too early/many, and 409 (the negotiation was changing
+on the peer's side — our message was not applied)."""
 CLAIM_BATCH = 50
 
 
@@ -216,9 +218,16 @@ class NegotiationDispatcher:
         body = message_body(record, kind, self._callback)
         client = self._client(record.counterparty_id)
         try:
-            answer = await send(
-                client, client.build_request("POST", url, json=body), max_bytes=MAX_ANSWER_BYTES
-            )
+            # One deadline for the whole exchange (token, connection, answer): the lease that
+            # keeps other replicas from sending the same message outlives it.
+            async with asyncio.timeout(self._settings.timeout_seconds):
+                answer = await send(
+                    client,
+                    client.build_request("POST", url, json=body),
+                    max_bytes=MAX_ANSWER_BYTES,
+                )
+        except TimeoutError:
+            return Sent(False, retry=True, detail="the peer did not answer in time")
         except (FetchError, httpx.HTTPError, TokenRequestFailed) as exc:
             return Sent(False, retry=True, detail=f"the peer could not be reached: {exc}")
         if 200 <= answer.status < 300:

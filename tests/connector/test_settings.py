@@ -113,6 +113,18 @@ def test_invalid_values_name_the_setting(tmp_path: Path) -> None:
     assert "limits.unknown" in text
 
 
+def test_a_negotiation_lease_must_outlive_a_send(tmp_path: Path) -> None:
+    config = tmp_path / "node.toml"
+    config.write_text("[negotiation]\ntimeout_seconds = 20\nlease_seconds = 15\n")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(config)
+    text = "\n".join(caught.value.messages)
+    assert "negotiation" in text
+    assert "lease_seconds (15.0) must be greater than timeout_seconds (20.0)" in text
+    config.write_text("[negotiation]\ntimeout_seconds = 20\nlease_seconds = 21\n")
+    assert load_settings(config).negotiation.lease_seconds == 21
+
+
 def test_missing_config_file_is_reported(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="does not exist"):
         load_settings(tmp_path / "absent.toml")
