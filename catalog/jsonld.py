@@ -79,21 +79,38 @@ class JsonLdProcessor:
             options.update(extra)
         return options
 
-    def expand(self, document: Any, *, expand_context: Any = None) -> list[JsonObject]:
+    def expand(
+        self, document: Any, *, expand_context: Any = None, strict: bool = False
+    ) -> list[JsonObject]:
         """Expand ``document``; ``expand_context`` applies before the document's own context.
 
         Relative identifiers (``"asset-1"``) stay relative: no base IRI is invented for them.
+        JSON-LD drops properties its context does not define; with ``strict`` that is an error
+        naming them (for documents where an ignored property would change the meaning).
         """
         initial: list[Any] = [{"@base": None}]
         if expand_context is not None:
             initial.append(expand_context)
         extra = {"expandContext": initial}
+        dropped: list[str] = []
+
+        def on_dropped(name: str | None) -> None:
+            if name is not None:  # None: a term the context maps to null on purpose
+                dropped.append(name)
+
         try:
-            result = jsonld.expand(copy.deepcopy(document), self._options(extra))
+            result = jsonld.expand(
+                copy.deepcopy(document),
+                self._options(extra),
+                on_property_dropped=on_dropped if strict else jsonld.noop,
+            )
         except jsonld.JsonLdError as exc:
             raise self._translate(exc) from None
         except (TypeError, KeyError, AttributeError, IndexError, ValueError, OverflowError) as exc:
             raise JsonLdProcessingError(f"malformed JSON-LD: {exc}") from None
+        if dropped:
+            names = ", ".join(sorted(set(dropped))[:10])
+            raise JsonLdProcessingError(f"properties the context does not define: {names}")
         return cast(list[JsonObject], result)
 
     def compact(self, document: Any, context: Any) -> JsonObject:

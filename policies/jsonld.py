@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from catalog.contexts import DSPACE_CONTEXT_URL, ODRL_PROFILE_URL
+from catalog.contexts import DSPACE, DSPACE_CONTEXT_URL, ODRL_PROFILE_URL
 from catalog.jsonld import JsonLdProcessingError, JsonLdProcessor
 from policies.errors import PolicySyntaxError
 from policies.expanded import policy_from_expanded
@@ -47,8 +47,10 @@ from policies.vocabulary import DPV, EDC, ETDS, ODRL, compact_term, prefixed_ter
 
 
 def dsp_context() -> list[Any]:
-    """The ``@context`` of a top-level DSP policy (a fresh list on each call)."""
-    return [DSPACE_CONTEXT_URL, ODRL_PROFILE_URL, {"etds": ETDS}]
+    """The ``@context`` of a top-level DSP policy (a fresh list on each call): what the DSP
+    context gives an offer or agreement embedded in a message, where ``timestamp`` (of an
+    agreement) is a term of the message's scoped context."""
+    return [DSPACE_CONTEXT_URL, ODRL_PROFILE_URL, {"etds": ETDS, "timestamp": DSPACE + "timestamp"}]
 
 
 def edc_context() -> dict[str, str]:
@@ -73,7 +75,9 @@ def parse_policy(
 
     ``context`` applies when the document has no ``@context`` of its own (an embedded node).
     Raises :class:`~policies.errors.PolicySyntaxError` for anything that is not one readable
-    policy, including invalid JSON-LD and unknown remote contexts.
+    policy, including invalid JSON-LD, unknown remote contexts and properties the context does
+    not define (JSON-LD would silently drop them: a dropped ``prohibition`` or ``constraint``
+    would make the policy allow more than it says).
     """
     if not isinstance(document, Mapping):
         raise PolicySyntaxError("", "a policy must be a JSON object")
@@ -81,7 +85,7 @@ def parse_policy(
     if context is not None and "@context" not in body:
         body = {"@context": context, **body}
     try:
-        expanded = processor.expand(body)
+        expanded = processor.expand(body, strict=True)
     except JsonLdProcessingError as exc:
         raise PolicySyntaxError("", str(exc)) from None
     if len(expanded) != 1:

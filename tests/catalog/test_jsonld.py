@@ -54,6 +54,22 @@ def test_invalid_json_ld_is_a_processing_error() -> None:
         processor.expand({"@context": {"@vocab": 5}, "a": 1})
 
 
+def test_strict_expansion_names_the_properties_it_would_drop() -> None:
+    processor = JsonLdProcessor({CTX_URL: {"@context": {"name": EX + "name", "ignored": None}}})
+    document = {
+        "@context": CTX_URL,
+        "name": {"@id": "urn:x:2", "nmae": "typo", "ignored": 1},
+        "extra": 1,
+        "ignored": "on purpose",
+    }
+    lenient = processor.expand(document)
+    assert lenient == [{EX + "name": [{"@id": "urn:x:2"}]}]  # JSON-LD drops them silently
+    with pytest.raises(JsonLdProcessingError, match=r"does not define: extra, nmae$"):
+        processor.expand(document, strict=True)
+    clean = {"@context": CTX_URL, "name": "a", "ignored": 2}  # null-mapped: not reported
+    assert processor.expand(clean, strict=True) == [{EX + "name": [{"@value": "a"}]}]
+
+
 def test_context_documents_cannot_be_mutated_by_callers() -> None:
     document = {"@context": {"name": EX + "name"}}
     processor = JsonLdProcessor({CTX_URL: document})

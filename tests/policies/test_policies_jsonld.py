@@ -294,6 +294,53 @@ def test_unreadable_documents_are_refused_with_the_path(
     assert raised.value.path == path
 
 
+@pytest.mark.parametrize(
+    ("document", "context", "dropped"),
+    [
+        # A top-level offer read with the message context alone: its ODRL terms are scoped
+        # under the message properties, so every one of them would vanish.
+        (
+            {"@type": "Offer", "@id": "urn:o:1", "permission": [{"action": "use"}]},
+            [DSPACE_CONTEXT_URL],
+            "permission",
+        ),
+        # A misspelled prohibition would make the policy allow what it forbids.
+        (
+            {
+                "@type": "Set",
+                "@id": "urn:p:1",
+                "permission": [{"action": "use"}],
+                "prohibitions": [{"action": "distribute"}],
+            },
+            None,
+            "prohibitions",
+        ),
+        # A misspelled constraint inside a rule would remove the condition.
+        (
+            {
+                "@type": "Set",
+                "@id": "urn:p:2",
+                "permission": [
+                    {
+                        "action": "use",
+                        "constraints": [
+                            {"leftOperand": "purpose", "operator": "eq", "rightOperand": "x"}
+                        ],
+                    }
+                ],
+            },
+            None,
+            "constraints",
+        ),
+    ],
+)
+def test_properties_the_context_would_drop_are_refused(
+    processor: JsonLdProcessor, document: dict[str, Any], context: Any, dropped: str
+) -> None:
+    with pytest.raises(PolicySyntaxError, match=f"does not define: {dropped}"):
+        parse_policy(document, processor=processor, context=context or dsp_context())
+
+
 def test_nesting_is_bounded(processor: JsonLdProcessor) -> None:
     inner: dict[str, Any] = {
         ODRL + "leftOperand": [{"@id": ODRL + "count"}],
