@@ -265,6 +265,11 @@ class NegotiationService:
             return record  # the same message again (the peer retried): already applied
         sender = other(role)
         try:
+            if record.state == State.INITIAL:
+                # INITIAL is local: the peer has not acknowledged our first message, so what
+                # it sends can only answer that message (below). The table's moves from
+                # INITIAL are a first message's own, never the peer's reply.
+                raise InvalidTransition(sender, State.INITIAL, message.kind)
             next_state = advance(sender, State(record.state), message.kind)
         except InvalidTransition as exc:
             # The peer may answer our message before our dispatcher has recorded its
