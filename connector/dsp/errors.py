@@ -4,7 +4,8 @@ of its protocol (``CatalogError``, ``ContractNegotiationError``, ``TransferError
 A router declares its error type by using :func:`dsp_route_class`; the route class catches every
 exception raised while handling a request (including in dependencies such as the token check)
 and renders it. Peers see a generic reason; the log gets the detail. An unexpected exception is
-a 500 with a generic reason, logged with its traceback.
+a 500 with a generic reason, logged with its traceback. A peer that goes away before its request
+body has arrived (it stopped, crashed, or gave up waiting) is no error of ours: logged at INFO.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from catalog.contexts import DSPACE_CONTEXT_URL
 from connector.errors import ConnectorError
@@ -64,6 +66,9 @@ def _status_and_reason(exc: Exception) -> tuple[int, str, dict[str, str] | None]
         return 400, f"invalid request: {where} {first.get('msg', '')}".strip(), None
     if isinstance(exc, StarletteHTTPException):
         return exc.status_code, str(exc.detail), None
+    if isinstance(exc, ClientDisconnect):  # nobody reads the answer
+        log.info("protocol request abandoned by the peer before its body arrived")
+        return 400, "the request body did not arrive", None
     log.exception("unhandled error on a protocol route", exc_info=exc)
     return 500, "the connector could not handle this request", None
 

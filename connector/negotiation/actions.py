@@ -87,7 +87,11 @@ class AdministratorActions:
             protocol=PROTOCOL,
             asset_id=asset_id,
             consumer_pid=negotiation_id,
-            offer=self._terms.compact(replace(offer, assigner=None, assignee=None)),
+            # An offer in a ContractRequestMessage is an odrl:Offer (DSP schema), whatever
+            # the administrator's copy said (the EDC management form often writes odrl:Set).
+            offer=self._terms.compact(
+                replace(offer, kind=PolicyKind.OFFER, assigner=None, assignee=None)
+            ),
             offered_by="provider",
             mode="auto" if auto else "manual",
             purpose=purpose,

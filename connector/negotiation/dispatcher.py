@@ -62,6 +62,7 @@ class Sent:
     retry: bool = False
     detail: str = ""
     answer: Any = None
+    unsent: bool = False  # this node could not send it at all (no identity, address refused)
 
 
 def _path(record: NegotiationRecord, kind: Message) -> str:
@@ -208,13 +209,13 @@ class NegotiationDispatcher:
 
     async def _send(self, record: NegotiationRecord, kind: Message) -> Sent:
         if self._identity.tokens is None:
-            return Sent(False, detail="this node has no identity to call peers with")
+            return Sent(False, unsent=True, detail="this node has no identity to call peers with")
         try:
             url = check_outbound_url(
                 record.counterparty_address + _path(record, kind), self._security
             )
         except OutboundRefused as exc:
-            return Sent(False, detail=f"the peer's address is refused: {exc.detail}")
+            return Sent(False, unsent=True, detail=f"the peer's address is refused: {exc.detail}")
         body = message_body(record, kind, self._callback)
         client = self._client(record.counterparty_id)
         try:
@@ -305,6 +306,10 @@ class NegotiationDispatcher:
             return self._later(current, attempts, outcome.detail)
         if kind == Message.TERMINATE:  # the peer will not hear it; we stop anyway
             return self._terminated(current, current.error_detail or outcome.detail)
+        if outcome.unsent:  # nothing can reach the peer: stop here
+            return self._terminated(
+                current, f"{kind.value.lower()} could not be sent: {outcome.detail}"
+            )
         reason = (
             f"{kind.value.lower()} could not be delivered after {attempts} attempts: "
             f"{outcome.detail}"

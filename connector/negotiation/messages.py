@@ -61,6 +61,9 @@ def _policy(message: DspMessage, name: str) -> tuple[Policy, dict[str, Any]]:
         ) from None
     if not policy.uid:
         raise BadRequest(f"{message.type}: the {name} needs an @id")
+    if not policy.permissions and not policy.prohibitions:
+        # DSP 2025-1 contract-schema.json: an offer or agreement has one or the other.
+        raise BadRequest(f"{message.type}: the {name} needs a permission or a prohibition")
     return policy, extra
 
 

@@ -1,0 +1,519 @@
+"""NegotiationDispatcher: persisted intent → the peer → the new state, with retries, backoff and
+termination. The peer is an in-process fake (``httpx.MockTransport``); the node's tokens are real,
+from the session's authority process (``dataspace`` fixture), bound to DPoP proofs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from dataspace_support import Dataspace
+from dsp_schemas import errors
+from negotiation_support import (
+    CONSUMER,
+    CONSUMER_DSP,
+    OFFICIAL_STATISTICS,
+    PROVIDER,
+    PROVIDER_DSP,
+    SECURITY,
+    Node,
+    agreement_body,
+    inbound,
+    negotiation,
+    node,
+    offer_body,
+    request,
+    requester,
+    seed_offer,
+    termination,
+    verification,
+)
+
+from catalog.contexts import dsp_processor
+from connector.catalogue.offers import OfferRef
+from connector.dsp.negotiations import MESSAGES
+from connector.identity.service import NodeIdentity
+from connector.identity.settings import IdentitySettings, TrustedIssuer
+from connector.negotiation.dispatcher import NegotiationDispatcher, _path, message_body
+from connector.negotiation.messages import negotiation_body
+from connector.negotiation.states import DSP_TYPES, Message, Role
+from connector.settings import NegotiationSettings
+from connector.store.database import Database
+from connector.store.records import NegotiationRecord
+
+pytestmark = pytest.mark.anyio
+
+SETTINGS = NegotiationSettings(
+    max_attempts=4,
+    retry_base_seconds=1.0,
+    retry_max_seconds=3.0,
+    timeout_seconds=5.0,
+    lease_seconds=30.0,
+    poll_seconds=1.0,
+)
+P = "urn:uuid:provider-p"
+C = "urn:uuid:consumer-c"
+SCHEMAS = {
+    Message.REQUEST: "contract-request-message",
+    Message.OFFER: "contract-offer-message",
+    Message.ACCEPT: "contract-negotiation-event-message",
+    Message.AGREE: "contract-agreement-message",
+    Message.VERIFY: "contract-agreement-verification-message",
+    Message.FINALIZE: "contract-negotiation-event-message",
+    Message.TERMINATE: "contract-negotiation-termination-message",
+}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+Answer = Callable[[httpx.Request], httpx.Response]
+
+
+def acknowledge(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200)
+
+
+@dataclass
+class Peer:
+    """The counterparty's DSP endpoints: records what arrives and answers with ``answer``."""
+
+    answer: Answer = acknowledge
+    received: list[httpx.Request] = field(default_factory=list)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.received.append(request)
+        return self.answer(request)
+
+    def bodies(self) -> list[dict[str, Any]]:
+        return [json.loads(r.content) for r in self.received]
+
+    def paths(self) -> list[str]:
+        return [r.url.path for r in self.received]
+
+
+@dataclass
+class Sender:
+    """One node's negotiations and the dispatcher that sends what they intend."""
+
+    node: Node
+    dispatcher: NegotiationDispatcher
+    peer: Peer
+
+    async def round(self) -> bool:
+        return await self.dispatcher.dispatch_due()
+
+    def get(self, negotiation_id: str) -> NegotiationRecord:
+        return self.node.get(negotiation_id)
+
+
+@pytest.fixture
+async def identities(
+    dataspace: Dataspace, database: Database
+) -> AsyncIterator[dict[str, NodeIdentity]]:
+    """The real identities of B (provider) and A (consumer): tokens from the authority."""
+    made = {
+        participant: NodeIdentity.from_settings(
+            IdentitySettings(
+                trusted_issuers=[TrustedIssuer(issuer=dataspace.issuer)],
+                authority=dataspace.issuer,
+                client_key_file=dataspace.key_files[participant],
+            ),
+            participant_id=participant,
+            public_url=url,
+            database=database,
+        )
+        for participant, url in (
+            (PROVIDER, "https://provider.test"),
+            (CONSUMER, "https://consumer.test"),
+        )
+    }
+    try:
+        yield made
+    finally:
+        for identity in made.values():
+            await identity.aclose()
+
+
+def _sender(
+    database: Database,
+    identities: dict[str, NodeIdentity],
+    participant: str,
+    settings: NegotiationSettings = SETTINGS,
+) -> Sender:
+    public = "https://provider.test" if participant == PROVIDER else "https://consumer.test"
+    own = node(database, participant, public_url=public)
+    peer = Peer()
+    dispatcher = NegotiationDispatcher(
+        database,
+        identities[participant],
+        participant_id=participant,
+        callback_address=public + "/protocol/2025-1",
+        processor=dsp_processor(),
+        settings=settings,
+        security=SECURITY,
+        transport=httpx.MockTransport(peer.handle),
+        clock=own.clock,
+    )
+    return Sender(own, dispatcher, peer)
+
+
+@pytest.fixture
+async def provider(
+    database: Database, identities: dict[str, NodeIdentity]
+) -> AsyncIterator[Sender]:
+    seed_offer(database)
+    sender = _sender(database, identities, PROVIDER)
+    try:
+        yield sender
+    finally:
+        sender.dispatcher.stop()
+        await sender.dispatcher.run()  # stopped: returns at once, closing its clients
+
+
+@pytest.fixture
+async def consumer(
+    database: Database, identities: dict[str, NodeIdentity]
+) -> AsyncIterator[Sender]:
+    sender = _sender(database, identities, CONSUMER)
+    try:
+        yield sender
+    finally:
+        sender.dispatcher.stop()
+        await sender.dispatcher.run()
+
+
+def _requested(provider: Sender, org_type: str = "research") -> NegotiationRecord:
+    """A consumer's request received by the provider (auto mode decides at once)."""
+    ref = OfferRef("cd-visits", "visits")
+    document = {**provider.node.published(ref), "target": ref.asset_id}
+    message, body = inbound(request(C, document, purpose=OFFICIAL_STATISTICS))
+    return provider.node.service.receive_initial_request(
+        requester(org_type=org_type), message, body
+    )
+
+
+def _started(consumer: Sender) -> NegotiationRecord:
+    return consumer.node.actions.start(
+        provider_id=PROVIDER,
+        address=PROVIDER_DSP,
+        offer=consumer.node.terms.parse(offer_body(uid="urn:uuid:offer-1")),
+        auto=True,
+        purpose=OFFICIAL_STATISTICS,
+    )
+
+
+# Acknowledged ------------------------------------------------------------------------------------
+
+
+async def test_acknowledged_agreement_moves_the_state_and_clears_the_intent(
+    provider: Sender,
+) -> None:
+    created = _requested(provider)
+    assert created.intent == "AGREE"
+    assert await provider.round() is False
+    [sent] = provider.peer.received
+    assert sent.method == "POST"
+    assert str(sent.url) == f"{CONSUMER_DSP}/negotiations/{C}/agreement"
+    assert sent.headers["authorization"].startswith("DPoP ")
+    assert sent.headers["dpop"].count(".") == 2
+    body = json.loads(sent.content)
+    assert errors("negotiation/contract-agreement-message-schema.json", body) == []
+    assert body["agreement"] == created.agreement
+    assert (body["providerPid"], body["consumerPid"]) == (created.provider_pid, C)
+    agreed = provider.get(created.id)
+    assert agreed.state == "AGREED"
+    assert (agreed.intent, agreed.pending, agreed.next_attempt_at) == (None, False, None)
+    assert agreed.attempts == 0
+    out = [m for m in provider.node.history(created.id) if m.direction == "out"]
+    assert [(m.message_type, m.body) for m in out] == [("ContractAgreementMessage", body)]
+    # Nothing is due any more.
+    assert await provider.round() is False
+    assert len(provider.peer.received) == 1
+
+
+async def test_consumer_learns_the_provider_pid_from_the_answer_to_its_request(
+    consumer: Sender,
+) -> None:
+    started = _started(consumer)
+    consumer.peer.answer = lambda r: httpx.Response(
+        201, json=negotiation_body("urn:uuid:learned", started.id, "REQUESTED")
+    )
+    await consumer.round()
+    [sent] = consumer.peer.received
+    assert str(sent.url) == f"{PROVIDER_DSP}/negotiations/request"
+    body = json.loads(sent.content)
+    assert errors("negotiation/contract-request-message-schema.json", body) == []
+    assert body["callbackAddress"] == CONSUMER_DSP
+    assert body["consumerPid"] == started.id
+    assert "providerPid" not in body
+    requested = consumer.get(started.id)
+    assert (requested.state, requested.provider_pid) == ("REQUESTED", "urn:uuid:learned")
+    assert (requested.intent, requested.pending) == (None, False)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(201),
+        httpx.Response(201, json={"@context": ["https://w3id.org/dspace/2025/1/context.jsonld"]}),
+        httpx.Response(201, text="not json"),
+    ],
+    ids=["empty", "no providerPid", "not JSON"],
+)
+async def test_request_acknowledged_without_a_provider_pid_terminates(
+    consumer: Sender, answer: httpx.Response
+) -> None:
+    started = _started(consumer)
+    consumer.peer.answer = lambda r: answer
+    await consumer.round()
+    ended = consumer.get(started.id)
+    assert ended.state == "TERMINATED"
+    assert ended.error_detail == "the provider's answer to our request has no providerPid"
+    assert (ended.intent, ended.pending) == (None, False)
+
+
+async def test_finalized_by_the_dispatcher_stores_the_agreement_once(provider: Sender) -> None:
+    agreement = agreement_body()
+    verified = provider.node.store(
+        negotiation(
+            id=P,
+            provider_pid=P,
+            consumer_pid=C,
+            state="VERIFIED",
+            agreement=agreement,
+            intent="FINALIZE",
+            pending=True,
+            next_attempt_at=provider.node.clock.now,
+            purpose=OFFICIAL_STATISTICS,
+        )
+    )
+    await provider.round()
+    assert provider.peer.paths() == [f"/protocol/2025-1/negotiations/{C}/events"]
+    assert provider.peer.bodies()[0]["eventType"] == "FINALIZED"
+    finalized = provider.get(verified.id)
+    assert finalized.state == "FINALIZED"
+    assert finalized.agreement_id == agreement["@id"]
+    [kept] = provider.node.agreements()
+    assert (kept.id, kept.provider_id, kept.consumer_id) == (agreement["@id"], PROVIDER, CONSUMER)
+    assert (kept.negotiation_id, kept.purpose) == (P, OFFICIAL_STATISTICS)
+
+
+# Not acknowledged ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("failure", ["503", "429", "409", "connect"])
+async def test_unreachable_peer_is_retried_with_backoff_then_terminated(
+    provider: Sender, failure: str
+) -> None:
+    def fail(request: httpx.Request) -> httpx.Response:
+        if failure == "connect":
+            raise httpx.ConnectError("connection refused", request=request)
+        return httpx.Response(int(failure), text="busy")
+
+    created = _requested(provider)
+    provider.peer.answer = fail
+    clock = provider.node.clock
+    expected_delays = [1.0, 2.0, 3.0]  # base 1 s doubling, capped at 3 s
+    for attempt, delay in enumerate(expected_delays, start=1):
+        await provider.round()
+        waiting = provider.get(created.id)
+        assert (waiting.state, waiting.intent, waiting.pending) == ("REQUESTED", "AGREE", True)
+        assert waiting.attempts == attempt
+        assert waiting.next_attempt_at == clock.now + timedelta(seconds=delay)
+        assert len(provider.peer.received) == attempt
+        await provider.round()  # not due yet: nothing is sent
+        assert len(provider.peer.received) == attempt
+        clock.advance(delay)
+    await provider.round()  # the fourth attempt is the last (max_attempts = 4)
+    assert len(provider.peer.received) == 4
+    ended = provider.get(created.id)
+    assert ended.state == "TERMINATED"
+    assert (ended.intent, ended.pending) == (None, False)
+    assert ended.error_detail is not None
+    assert ended.error_detail.startswith("agree could not be delivered after 4 attempts")
+    assert all(m.direction == "in" for m in provider.node.history(created.id))
+
+
+async def test_refused_message_is_followed_by_a_termination(provider: Sender) -> None:
+    created = _requested(provider)
+    provider.peer.answer = lambda r: httpx.Response(400, json={"reason": "no thanks"})
+    await provider.round()
+    refused = provider.get(created.id)
+    assert refused.state == "REQUESTED"
+    assert (refused.intent, refused.pending, refused.attempts) == ("TERMINATE", True, 0)
+    assert refused.error_detail is not None
+    assert refused.error_detail.startswith("the peer refused our agree message")
+    assert "HTTP 400" in refused.error_detail
+    provider.peer.answer = acknowledge
+    await provider.round()
+    assert provider.peer.paths()[-1] == f"/protocol/2025-1/negotiations/{C}/termination"
+    sent = provider.peer.bodies()[-1]
+    assert errors("negotiation/contract-negotiation-termination-message-schema.json", sent) == []
+    assert sent["reason"] == [refused.error_detail]
+    ended = provider.get(created.id)
+    assert (ended.state, ended.intent) == ("TERMINATED", None)
+
+
+async def test_a_refused_termination_ends_the_negotiation_here(provider: Sender) -> None:
+    created = _requested(provider, org_type="company")  # the policy denies: TERMINATE intended
+    assert created.intent == "TERMINATE"
+    provider.peer.answer = lambda r: httpx.Response(404)
+    await provider.round()
+    assert len(provider.peer.received) == 1
+    ended = provider.get(created.id)
+    assert ended.state == "TERMINATED"
+    assert ended.error_detail == created.error_detail  # the reason we wanted to give
+    assert (ended.intent, ended.pending) == (None, False)
+
+
+async def test_a_refused_address_is_never_called(provider: Sender) -> None:
+    stored = provider.node.store(
+        negotiation(
+            counterparty_address="https://127.0.0.1/protocol/2025-1",
+            intent="AGREE",
+            pending=True,
+            next_attempt_at=provider.node.clock.now,
+            agreement=agreement_body(),
+        )
+    )
+    await provider.round()
+    assert provider.peer.received == []
+    ended = provider.get(stored.id)
+    # Nothing can reach the peer: terminated at once, not "refused by the peer", no
+    # termination message queued for an address that is refused anyway.
+    assert ended.state == "TERMINATED"
+    assert (ended.intent, ended.pending) == (None, False)
+    assert ended.error_detail is not None
+    assert ended.error_detail.startswith("agree could not be sent: the peer's address is refused")
+
+
+async def test_a_failure_for_an_intent_that_changed_meanwhile_writes_nothing(
+    provider: Sender,
+) -> None:
+    created = _requested(provider)
+    assert created.provider_pid is not None
+    provider_pid = created.provider_pid
+
+    def terminated_meanwhile(request: httpx.Request) -> httpx.Response:
+        # While our agreement is on its way, the consumer's termination is applied.
+        message, body = inbound(termination(provider_pid, C, "gave up"))
+        provider.node.service.receive(
+            ("provider",), requester=requester(), path_pid=provider_pid, message=message, body=body
+        )
+        return httpx.Response(503)
+
+    provider.peer.answer = terminated_meanwhile
+    await provider.round()
+    current = provider.get(created.id)
+    assert current.state == "TERMINATED"
+    assert current.attempts == 0  # the failed attempt was not recorded over the new state
+    assert current.error_detail == f"{CONSUMER}: gave up"
+    assert (current.intent, current.pending) == (None, False)
+
+
+async def test_an_acknowledgement_after_the_peer_moved_on_keeps_the_new_state(
+    provider: Sender,
+) -> None:
+    created = _requested(provider)
+    assert created.provider_pid is not None
+    provider_pid = created.provider_pid
+
+    def verified_meanwhile(request: httpx.Request) -> httpx.Response:
+        # The consumer verifies our agreement before our acknowledgement is recorded.
+        message, body = inbound(verification(provider_pid, C))
+        provider.node.service.receive(
+            ("provider",), requester=requester(), path_pid=provider_pid, message=message, body=body
+        )
+        return httpx.Response(200)
+
+    provider.peer.answer = verified_meanwhile
+    await provider.round()
+    current = provider.get(created.id)
+    assert current.state == "VERIFIED"
+    assert (current.intent, current.pending) == ("FINALIZE", True)
+    provider.peer.answer = acknowledge
+    await provider.round()
+    assert provider.get(created.id).state == "FINALIZED"
+    assert [m.rsplit("/", 1)[-1] for m in provider.peer.paths()] == ["agreement", "events"]
+    assert len(provider.node.agreements()) == 1
+
+
+async def test_a_claimed_negotiation_without_intent_is_settled(provider: Sender) -> None:
+    stored = provider.node.store(
+        negotiation(pending=True, intent=None, next_attempt_at=provider.node.clock.now)
+    )
+    await provider.round()
+    assert provider.peer.received == []
+    settled = provider.get(stored.id)
+    assert (settled.pending, settled.next_attempt_at, settled.state) == (False, None, "REQUESTED")
+
+
+# Where each message goes, and what it says -----------------------------------------------------
+
+
+def _routes() -> Iterator[tuple[str, str]]:
+    for path, dsp_type, _roles, _summary in MESSAGES:
+        yield path, dsp_type
+    yield "/request", "ContractRequestMessage"
+    yield "/offers", "ContractOfferMessage"
+
+
+WHERE: list[tuple[Role, Message, dict[str, Any], str]] = [
+    ("consumer", Message.REQUEST, {"provider_pid": None}, "/negotiations/request"),
+    ("consumer", Message.REQUEST, {}, f"/negotiations/{P}/request"),
+    ("consumer", Message.ACCEPT, {}, f"/negotiations/{P}/events"),
+    ("consumer", Message.VERIFY, {}, f"/negotiations/{P}/agreement/verification"),
+    ("consumer", Message.TERMINATE, {}, f"/negotiations/{P}/termination"),
+    ("provider", Message.OFFER, {"consumer_pid": None}, "/negotiations/offers"),
+    ("provider", Message.OFFER, {}, f"/negotiations/{C}/offers"),
+    ("provider", Message.AGREE, {}, f"/negotiations/{C}/agreement"),
+    ("provider", Message.FINALIZE, {}, f"/negotiations/{C}/events"),
+    ("provider", Message.TERMINATE, {}, f"/negotiations/{C}/termination"),
+]
+
+
+@pytest.mark.parametrize(("role", "kind", "changes", "path"), WHERE)
+def test_each_message_goes_to_the_endpoint_receiving_its_type(
+    role: Role, kind: Message, changes: dict[str, Any], path: str
+) -> None:
+    record = negotiation(**({"role": role, "provider_pid": P, "consumer_pid": C} | changes))
+    assert _path(record, kind) == path
+    route = path.removeprefix("/negotiations").replace(P, "{pid}").replace(C, "{pid}")
+    assert (route, DSP_TYPES[kind]) in set(_routes())
+
+
+BODIES: list[tuple[Role, Message, dict[str, Any]]] = [
+    ("consumer", Message.REQUEST, {"provider_pid": None, "purpose": OFFICIAL_STATISTICS}),
+    ("consumer", Message.REQUEST, {}),
+    ("consumer", Message.ACCEPT, {}),
+    ("consumer", Message.VERIFY, {}),
+    ("consumer", Message.TERMINATE, {"error_detail": "too expensive"}),
+    ("provider", Message.OFFER, {"consumer_pid": None}),
+    ("provider", Message.OFFER, {}),
+    ("provider", Message.AGREE, {"agreement": agreement_body()}),
+    ("provider", Message.FINALIZE, {}),
+    ("provider", Message.TERMINATE, {}),
+]
+
+
+@pytest.mark.parametrize(("role", "kind", "changes"), BODIES)
+def test_message_body_from_stored_state_validates_against_the_dsp_schema(
+    role: Role, kind: Message, changes: dict[str, Any]
+) -> None:
+    record = negotiation(**({"role": role, "provider_pid": P, "consumer_pid": C} | changes))
+    callback = CONSUMER_DSP if role == "consumer" else PROVIDER_DSP
+    body = message_body(record, kind, callback)
+    assert errors(f"negotiation/{SCHEMAS[kind]}-schema.json", body) == []
+    assert body == message_body(record, kind, callback)  # a resend is the same message
+    if kind == Message.TERMINATE and record.error_detail:
+        assert body["reason"] == [record.error_detail]
+    if "purpose" in changes:
+        assert body["https://w3id.org/etds/policy#declaredPurpose"] == {"@id": OFFICIAL_STATISTICS}
