@@ -87,6 +87,7 @@ def _negotiation(  # noqa: PLR0917 - the services it wires
         Decisions(terms, evaluator, clock=clock),
         catalogue=catalogue,
         security=settings.security,
+        callback_address=dsp_base,
         clock=clock,
     )
     actions = AdministratorActions(

@@ -37,7 +37,7 @@ from connector.identity.client import TokenRequestFailed
 from connector.identity.service import NodeIdentity
 from connector.negotiation.agreements import store_agreement
 from connector.negotiation.intent import MAX_DETAIL, intend, settled
-from connector.negotiation.messages import outbound_body
+from connector.negotiation.messages import message_body
 from connector.negotiation.states import DSP_TYPES, Message, Role, State, advance, allowed
 from connector.settings import NegotiationSettings, SecuritySettings
 from connector.store.database import Database
@@ -63,6 +63,7 @@ class Sent:
     detail: str = ""
     answer: Any = None
     unsent: bool = False  # this node could not send it at all (no identity, address refused)
+    body: dict[str, Any] | None = None  # what was sent (for the history, once acknowledged)
 
 
 def _path(record: NegotiationRecord, kind: Message) -> str:
@@ -87,20 +88,6 @@ def _path(record: NegotiationRecord, kind: Message) -> str:
         Message.TERMINATE: "/termination",
     }[kind]
     return f"/negotiations/{record.consumer_pid}{suffix}"
-
-
-def message_body(record: NegotiationRecord, kind: Message, callback: str) -> dict[str, Any]:
-    """The body of ``kind`` for ``record`` (only stored fields: a resend is the same message)."""
-    return outbound_body(
-        kind,
-        provider_pid=record.provider_pid,
-        consumer_pid=record.consumer_pid,
-        offer=record.offer,
-        agreement=record.agreement,
-        callback_address=callback,
-        purpose=record.purpose,
-        reason=record.error_detail if kind == Message.TERMINATE else None,
-    )
 
 
 class NegotiationDispatcher:
@@ -236,17 +223,10 @@ class NegotiationDispatcher:
                 parsed = answer.json() if answer.body else None
             except FetchError:
                 parsed = None
-            await to_thread.run_sync(self._record_out, record, kind, body)
-            return Sent(True, answer=parsed)
+            return Sent(True, answer=parsed, body=body)
         text = answer.body[:300].decode(errors="replace")
         retry = answer.status >= 500 or answer.status in RETRYABLE
         return Sent(False, retry=retry, detail=f"the peer answered HTTP {answer.status}: {text}")
-
-    def _record_out(self, record: NegotiationRecord, kind: Message, body: dict[str, Any]) -> None:
-        with self._database.transaction() as session:
-            NegotiationRepository(session).append_message(
-                record.id, "out", DSP_TYPES[kind], body, self._clock()
-            )
 
     def _provider_pid(self, answer: Any) -> str | None:
         if not isinstance(answer, dict):
@@ -273,6 +253,13 @@ class NegotiationDispatcher:
                     if updated is None:
                         return
                     saved = repository.save(updated, current.version)
+                    if kind is not None and outcome.acknowledged and outcome.body is not None:
+                        # In the transaction that records the acknowledgement: the history has
+                        # the message once (when the peer's next message proved it arrived
+                        # first, the service recorded it and there is nothing to save here).
+                        repository.append_message(
+                            saved.id, "out", DSP_TYPES[kind], outcome.body, self._clock()
+                        )
                     if saved.state == State.FINALIZED and current.state != State.FINALIZED:
                         store_agreement(
                             session, saved, participant_id=self._participant_id, now=self._clock()

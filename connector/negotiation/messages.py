@@ -12,6 +12,7 @@ from connector.dsp.errors import DSP_CONTEXT
 from connector.dsp.messages import Message as DspMessage
 from connector.errors import BadRequest
 from connector.negotiation.states import Message
+from connector.store.records import NegotiationRecord
 from policies import Policy, PolicyError, policy_from_expanded
 
 PURPOSE_KEY = "https://w3id.org/etds/policy#declaredPurpose"
@@ -208,6 +209,21 @@ def outbound_body(
         if reason:
             body["reason"] = [reason]
     return body
+
+
+def message_body(record: NegotiationRecord, kind: Message, callback: str) -> dict[str, Any]:
+    """The body of ``kind`` for ``record``, built only from stored fields: a message sent again
+    (after a crash, by another replica) is the same message."""
+    return outbound_body(
+        kind,
+        provider_pid=record.provider_pid,
+        consumer_pid=record.consumer_pid,
+        offer=record.offer,
+        agreement=record.agreement,
+        callback_address=callback,
+        purpose=record.purpose,
+        reason=record.error_detail if kind == Message.TERMINATE else None,
+    )
 
 
 def negotiation_body(

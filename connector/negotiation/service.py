@@ -27,8 +27,16 @@ from connector.negotiation.agreements import store_agreement
 from connector.negotiation.decisions import Decisions, Requester
 from connector.negotiation.errors import NegotiationProtocolError, UnknownNegotiation
 from connector.negotiation.intent import drop_stale_intent, settled
-from connector.negotiation.messages import Inbound
-from connector.negotiation.states import InvalidTransition, Message, Role, State, advance, other
+from connector.negotiation.messages import Inbound, message_body
+from connector.negotiation.states import (
+    DSP_TYPES,
+    InvalidTransition,
+    Message,
+    Role,
+    State,
+    advance,
+    other,
+)
 from connector.negotiation.terms import PROTOCOL, Terms, dataset_of, new_pid, required, same_terms
 from connector.settings import SecuritySettings
 from connector.store.database import Database
@@ -54,9 +62,11 @@ class NegotiationService:
         *,
         catalogue: CatalogueService,
         security: SecuritySettings,
+        callback_address: str,
         clock: Callable[[], datetime],
     ) -> None:
         self._database = database
+        self._callback = callback_address
         self._terms = terms
         self._decisions = decisions
         self._catalogue = catalogue
@@ -261,6 +271,7 @@ class NegotiationService:
             raise BadRequest(
                 f"the process id in the path ({path_pid!r}) and in the message ({own_pid!r}) differ"
             )
+        now = self._clock()
         if _repeated(repository.messages(record.id), message, body):
             return record  # the same message again (the peer retried): already applied
         sender = other(role)
@@ -278,6 +289,12 @@ class NegotiationService:
             if acknowledged is None:
                 raise NegotiationProtocolError(str(exc)) from None
             state, next_state = acknowledged
+            # Ours arrived (the dispatcher may have died before recording it): the history
+            # gets it here, as it was sent, before the peer's answer.
+            ours = Message(record.intent or "")
+            repository.append_message(
+                record.id, "out", DSP_TYPES[ours], message_body(record, ours, self._callback), now
+            )
             record = replace(
                 settled(record),
                 state=state,
@@ -290,7 +307,6 @@ class NegotiationService:
                 f"this negotiation's {'consumerPid' if role == 'provider' else 'providerPid'} "
                 f"is not {their_pid!r}"
             )
-        now = self._clock()
         updated = drop_stale_intent(replace(record, state=next_state, updated_at=now))
         updated = self._decisions.after(updated, requester, message)
         saved = repository.save(updated, record.version)

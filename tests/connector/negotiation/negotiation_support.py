@@ -241,7 +241,13 @@ def node(
     )
     decisions = Decisions(terms, evaluator, clock=clock)
     service = NegotiationService(
-        database, terms, decisions, catalogue=catalogue, security=SECURITY, clock=clock
+        database,
+        terms,
+        decisions,
+        catalogue=catalogue,
+        security=SECURITY,
+        callback_address=public_url + "/protocol/2025-1",
+        clock=clock,
     )
     wakes: list[datetime] = []
     actions = AdministratorActions(

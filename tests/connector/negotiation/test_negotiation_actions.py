@@ -26,7 +26,7 @@ from negotiation_support import (
 
 from connector.errors import BadRequest, Conflict, NotFound
 from connector.negotiation.actions import SAVE_ATTEMPTS
-from connector.negotiation.dispatcher import message_body
+from connector.negotiation.messages import message_body
 from connector.negotiation.states import Message
 from connector.store.database import Database
 from connector.store.errors import StaleRecord

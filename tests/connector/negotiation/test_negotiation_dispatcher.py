@@ -39,8 +39,8 @@ from connector.catalogue.offers import OfferRef
 from connector.dsp.negotiations import MESSAGES
 from connector.identity.service import NodeIdentity
 from connector.identity.settings import IdentitySettings, TrustedIssuer
-from connector.negotiation.dispatcher import NegotiationDispatcher, _path, message_body
-from connector.negotiation.messages import negotiation_body
+from connector.negotiation.dispatcher import NegotiationDispatcher, _path
+from connector.negotiation.messages import message_body, negotiation_body
 from connector.negotiation.states import DSP_TYPES, Message, Role
 from connector.settings import NegotiationSettings
 from connector.store.database import Database

@@ -37,8 +37,9 @@ from connector.errors import BadRequest, Conflict, NotFound
 from connector.negotiation.decisions import Requester
 from connector.negotiation.errors import NegotiationProtocolError, UnknownNegotiation
 from connector.negotiation.intent import settled
+from connector.negotiation.messages import message_body
 from connector.negotiation.service import SAVE_ATTEMPTS
-from connector.negotiation.states import Role
+from connector.negotiation.states import Message, Role
 from connector.store.database import Database
 from connector.store.errors import StaleRecord
 from connector.store.query import QuerySpec
@@ -361,6 +362,16 @@ def test_peer_message_acknowledges_our_pending_message(provider: Node, offer: Of
     assert verified.attempts == 0
     assert verified.agreement == created.agreement
     assert verified.updated_at == provider.clock.now
+    # Our agreement is in the history (as it was sent), before the verification that proved it
+    # arrived: the audit trail does not depend on the dispatcher having recorded it.
+    history = [(m.direction, m.message_type) for m in provider.history(created.id)]
+    assert history == [
+        ("in", "ContractRequestMessage"),
+        ("out", "ContractAgreementMessage"),
+        ("in", "ContractAgreementVerificationMessage"),
+    ]
+    sent = provider.history(created.id)[1].body
+    assert sent == message_body(created, Message.AGREE, PROVIDER_DSP)
 
 
 def test_consumer_learns_the_provider_pid_from_a_message_acknowledging_its_request(
