@@ -7,12 +7,20 @@ DSP 2025-1 context imports its ODRL profile) when several message types are proc
 
 A context URL that is not registered is refused with :class:`UnknownContext`; callers turn that into
 a 400 for the peer. Documents are size-checked by the HTTP layer before they reach this module.
+
+Processing a context is most of the cost of expanding a small document (the DSP 2025-1 context
+takes 5-10 ms, a message's own terms well under 1 ms), so each processor keeps the *active
+context* made of the initial contexts and a document's top-level ``@context``, processed once per
+distinct value (at most :data:`ACTIVE_CONTEXT_CACHE_SIZE` of them, none longer than
+:data:`MAX_CACHED_CONTEXT_CHARS` as JSON). Only that result is kept, never a resolver: scoped
+contexts inside the document are still resolved with a fresh cache per operation.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import threading
 from collections.abc import Mapping
 from importlib import resources
 from typing import Any, cast
@@ -21,6 +29,16 @@ from pyld import jsonld
 from pyld.context_resolver import ContextResolver
 
 JsonObject = dict[str, Any]
+
+ACTIVE_CONTEXT_CACHE_SIZE = 64
+MAX_CACHED_CONTEXT_CHARS = 65_536
+# pyld's expansion defaults, for the path that calls its expansion step with a cached context.
+_EXPAND_OPTIONS = {
+    "isFrame": False,
+    "keepFreeFloatingNodes": False,
+    "extractAllScripts": False,
+    "processingMode": "json-ld-1.1",
+}
 
 
 class JsonLdProcessingError(ValueError):
@@ -52,6 +70,8 @@ class JsonLdProcessor:
 
     def __init__(self, contexts: Mapping[str, JsonObject]) -> None:
         self._contexts = {url: copy.deepcopy(doc) for url, doc in contexts.items()}
+        self._active: dict[str, Any] = {}  # JSON of the contexts → pyld's active context
+        self._active_lock = threading.Lock()
 
     @property
     def context_urls(self) -> frozenset[str]:
@@ -99,11 +119,10 @@ class JsonLdProcessor:
                 dropped.append(name)
 
         try:
-            result = jsonld.expand(
-                copy.deepcopy(document),
-                self._options(extra),
-                on_property_dropped=on_dropped if strict else jsonld.noop,
-            )
+            pyld = jsonld.JsonLdProcessor(on_property_dropped=on_dropped if strict else jsonld.noop)
+            result = self._expand_with_cached_context(pyld, document, initial)
+            if result is None:
+                result = pyld.expand(copy.deepcopy(document), self._options(extra))
         except jsonld.JsonLdError as exc:
             raise self._translate(exc) from None
         except (TypeError, KeyError, AttributeError, IndexError, ValueError, OverflowError) as exc:
@@ -112,6 +131,55 @@ class JsonLdProcessor:
             names = ", ".join(sorted(set(dropped))[:10])
             raise JsonLdProcessingError(f"properties the context does not define: {names}")
         return cast(list[JsonObject], result)
+
+    def _expand_with_cached_context(
+        self, pyld: jsonld.JsonLdProcessor, document: Any, initial: list[Any]
+    ) -> list[Any] | None:
+        """``document`` expanded by ``pyld`` against the cached active context of ``initial``
+        and the document's top-level ``@context``; None when that context is not cached (the
+        caller takes pyld's general path)."""
+        if not isinstance(document, dict):
+            return None
+        own = [document["@context"]] if "@context" in document else []
+        active = self._active_context(initial, own)
+        if active is None:
+            return None
+        body = copy.deepcopy({key: value for key, value in document.items() if key != "@context"})
+        expanded = pyld._expand(active, None, body, self._options(_EXPAND_OPTIONS))
+        if isinstance(expanded, dict) and "@graph" in expanded and len(expanded) == 1:
+            expanded = expanded["@graph"]
+        elif expanded is None:
+            expanded = []
+        return cast(list[Any], jsonld.JsonLdProcessor.arrayify(expanded))
+
+    def _active_context(self, initial: list[Any], own: list[Any]) -> Any | None:
+        """pyld's active context after ``initial`` then the document's top-level context, if it
+        has one (``own``: it, or nothing; processed one after the other, as pyld's general path
+        does), once per distinct pair; None for contexts that are not cached."""
+        try:
+            key = json.dumps([initial, own], sort_keys=True, separators=(",", ":"))
+        except (TypeError, ValueError):
+            return None
+        if len(key) > MAX_CACHED_CONTEXT_CHARS:
+            return None
+        with self._active_lock:
+            active = self._active.get(key)
+        if active is not None:
+            return active
+        pyld = jsonld.JsonLdProcessor()
+        options = self._options(_EXPAND_OPTIONS)
+        active = pyld.process_context(pyld._get_initial_context(options), initial, options)
+        for context in own:  # null too: it resets to the initial context
+            active = pyld.process_context(active, context, options)
+        if active.get("previousContext") is not None:
+            # "@propagate": false. Expansion reverts such a context at the first node it meets,
+            # which the general path does not do for the document's own context.
+            return None
+        with self._active_lock:
+            if len(self._active) >= ACTIVE_CONTEXT_CACHE_SIZE:
+                del self._active[next(iter(self._active))]
+            self._active[key] = active
+        return active
 
     def compact(self, document: Any, context: Any) -> JsonObject:
         """Compact ``document`` with ``context`` (a URL, an inline context or a list of them).

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
 import pytest
 
-from catalog.jsonld import JsonLdProcessingError, JsonLdProcessor, UnknownContext
+from catalog.contexts import dsp_processor
+from catalog.jsonld import (
+    ACTIVE_CONTEXT_CACHE_SIZE,
+    JsonLdProcessingError,
+    JsonLdProcessor,
+    UnknownContext,
+)
 
 EX = "https://example.org/vocab#"
+DCT = "http://purl.org/dc/terms/"
 CTX_URL = "https://contexts.example/one.jsonld"
 
 
@@ -99,3 +109,145 @@ def test_imported_context_survives_repeated_processing() -> None:
         assert other[0][EX + "agreement"] == [{"@id": "urn:a:0"}]
         message = processor.expand({"@context": base, "@type": "Message", "agreement": "urn:a:1"})
         assert message[0][EX + "agreement"] == [{"@id": "urn:a:1"}]
+
+
+# The cached active context (a document's top-level context processed once per processor) must
+# give exactly what pyld's general path gives; the general path is forced by caching nothing.
+
+DSP_URL = "https://w3id.org/dspace/2025/1/context.jsonld"
+ODRL_URL = "https://w3id.org/dspace/2025/1/odrl-profile.jsonld"
+OFFER: dict[str, Any] = {
+    "@type": "Offer",
+    "@id": "urn:etds:offer:1",
+    "target": "dataset-1",
+    "permission": [
+        {
+            "action": "use",
+            "constraint": [
+                {
+                    "leftOperand": "https://w3id.org/etds/policy#membership",
+                    "operator": "eq",
+                    "rightOperand": "active",
+                }
+            ],
+        }
+    ],
+    "prohibition": [{"action": "https://w3id.org/etds/policy#reidentify"}],
+}
+DSP_DOCUMENTS: list[dict[str, Any]] = [
+    {
+        "@context": [DSP_URL],
+        "@type": "ContractRequestMessage",
+        "consumerPid": "urn:uuid:c1",
+        "offer": OFFER,
+        "callbackAddress": "https://consumer.example/protocol/2025-1",
+    },
+    {
+        "@context": [DSP_URL],
+        "@type": "ContractAgreementMessage",
+        "providerPid": "urn:uuid:p1",
+        "consumerPid": "urn:uuid:c1",
+        "agreement": {
+            **OFFER,
+            "@type": "Agreement",
+            "@id": "urn:uuid:a1",
+            "assigner": "urn:etds:participant:b",
+            "assignee": "urn:etds:participant:a",
+            "timestamp": "2026-01-01T00:00:00Z",
+        },
+    },
+    {
+        "@context": DSP_URL,
+        "@type": "ContractNegotiationEventMessage",
+        "providerPid": "urn:uuid:p1",
+        "consumerPid": "urn:uuid:c1",
+        "eventType": "FINALIZED",
+    },
+    {
+        "@context": [DSP_URL],
+        "@type": "ContractNegotiationTerminationMessage",
+        "providerPid": "urn:uuid:p1",
+        "consumerPid": "urn:uuid:c1",
+        "code": "1",
+        "reason": [{"@value": "no", "@language": "en"}],
+    },
+    {"@context": [DSP_URL, ODRL_URL], **OFFER, "@type": "Set"},
+    {"@context": [DSP_URL], "@graph": [{"@type": "CatalogRequestMessage"}]},
+]
+
+
+def _reference(document: Any, expand_context: Any = None) -> Any:
+    """What pyld's general path gives (nothing cached)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("catalog.jsonld.MAX_CACHED_CONTEXT_CHARS", 0)
+        return dsp_processor().expand(document, expand_context=expand_context)
+
+
+def test_dsp_messages_expand_as_without_the_cache() -> None:
+    processor = dsp_processor()
+    expected = [_reference(document) for document in DSP_DOCUMENTS]
+    for _ in range(3):  # interleaved message types, each context already cached
+        assert [processor.expand(document) for document in DSP_DOCUMENTS] == expected
+    assert expected[0][0]["https://w3id.org/dspace/2025/1/consumerPid"]  # really expanded
+
+
+def test_expand_context_and_inline_contexts_expand_as_without_the_cache() -> None:
+    processor = dsp_processor()
+    documents = [
+        ({"@id": "asset-1", "name": "x", "dct:title": "t"}, {"@vocab": EX, "dct": DCT}),
+        ({"@context": {"name": "https://other.example/name"}, "name": "a"}, {"@vocab": EX}),
+        ({"@context": [{"@vocab": EX}, {"kind": {"@type": "@id"}}], "kind": "k"}, None),
+        ({"@context": None, EX + "name": "n", "other": "dropped"}, {"@vocab": EX}),
+    ]
+    for document, expand_context in documents * 2:
+        assert processor.expand(document, expand_context=expand_context) == _reference(
+            document, expand_context
+        )
+
+
+def test_a_context_that_does_not_propagate_expands_as_without_the_cache() -> None:
+    document = {
+        "@context": {"@version": 1.1, "@propagate": False, "@vocab": EX},
+        "name": "top",
+        "child": {"name": "nested"},
+    }
+    processor = dsp_processor()
+    for _ in range(2):
+        assert processor.expand(document) == _reference(document)
+
+
+def test_strict_expansion_names_dropped_properties_on_the_cached_path() -> None:
+    processor = dsp_processor()
+    document = {**DSP_DOCUMENTS[2], "notADspTerm": 1}
+    processor.expand(document)  # lenient: dropped silently, and the context is now cached
+    with pytest.raises(JsonLdProcessingError, match="notADspTerm"):
+        processor.expand(document, strict=True)
+
+
+def test_unknown_context_is_refused_when_another_is_cached() -> None:
+    processor = dsp_processor()
+    processor.expand(DSP_DOCUMENTS[2])
+    with pytest.raises(UnknownContext):
+        processor.expand({"@context": [DSP_URL, "https://evil.example/ctx"], "a": 1})
+
+
+def test_the_cache_of_active_contexts_is_bounded() -> None:
+    processor = JsonLdProcessor({})
+    for index in range(ACTIVE_CONTEXT_CACHE_SIZE + 10):
+        context = {"@vocab": f"https://example.org/{index}#"}
+        assert processor.expand({"@context": context, "a": 1}) == [
+            {f"https://example.org/{index}#a": [{"@value": 1}]}
+        ]
+    assert len(processor._active) == ACTIVE_CONTEXT_CACHE_SIZE
+
+
+def test_concurrent_expansions_share_the_cached_context() -> None:
+    processor = dsp_processor()
+    expected = [_reference(document) for document in DSP_DOCUMENTS]
+
+    def expand_all(_: int) -> list[Any]:
+        return [processor.expand(document) for document in DSP_DOCUMENTS]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(expand_all, range(32)))
+    assert all(result == expected for result in results)
