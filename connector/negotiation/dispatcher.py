@@ -250,24 +250,35 @@ class NegotiationDispatcher:
                     repository = NegotiationRepository(session)
                     current = repository.get(claimed.id)
                     updated = self._outcome(current, claimed, kind, outcome)
-                    if updated is None:
-                        return
-                    saved = repository.save(updated, current.version)
+                    if updated is not None:
+                        saved = repository.save(updated, current.version)
+                        if saved.state == State.FINALIZED and current.state != State.FINALIZED:
+                            store_agreement(
+                                session,
+                                saved,
+                                participant_id=self._participant_id,
+                                now=self._clock(),
+                            )
                     if kind is not None and outcome.acknowledged and outcome.body is not None:
-                        # In the transaction that records the acknowledgement: the history has
-                        # the message once (when the peer's next message proved it arrived
-                        # first, the service recorded it and there is nothing to save here).
-                        repository.append_message(
-                            saved.id, "out", DSP_TYPES[kind], outcome.body, self._clock()
-                        )
-                    if saved.state == State.FINALIZED and current.state != State.FINALIZED:
-                        store_agreement(
-                            session, saved, participant_id=self._participant_id, now=self._clock()
-                        )
+                        self._record_sent(repository, claimed.id, kind, outcome.body)
                 return
             except StaleRecord:
                 continue
         log.warning("negotiation outcome not recorded (busy)", extra={"negotiation": claimed.id})
+
+    def _record_sent(
+        self, repository: NegotiationRepository, negotiation_id: str, kind: Message, body: Any
+    ) -> None:
+        """Add the acknowledged message to the history, unless it is there already (the
+        service records it when the peer's next message proved it arrived before this answer
+        was recorded; that change is visible to this transaction, which saw the new state)."""
+        dsp_type = DSP_TYPES[kind]
+        recorded = any(
+            m.direction == "out" and m.message_type == dsp_type and m.body == body
+            for m in repository.messages(negotiation_id)
+        )
+        if not recorded:
+            repository.append_message(negotiation_id, "out", dsp_type, body, self._clock())
 
     def _outcome(
         self,

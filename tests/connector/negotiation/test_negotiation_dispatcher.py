@@ -444,6 +444,41 @@ async def test_an_acknowledgement_after_the_peer_moved_on_keeps_the_new_state(
     assert provider.get(created.id).state == "FINALIZED"
     assert [m.rsplit("/", 1)[-1] for m in provider.peer.paths()] == ["agreement", "events"]
     assert len(provider.node.agreements()) == 1
+    # Each message sent is in the history once: the agreement recorded by the service when the
+    # verification proved it arrived, not again when its acknowledgement was settled.
+    assert [(m.direction, m.message_type) for m in provider.node.history(created.id)] == [
+        ("in", "ContractRequestMessage"),
+        ("out", "ContractAgreementMessage"),
+        ("in", "ContractAgreementVerificationMessage"),
+        ("out", "ContractNegotiationEventMessage"),
+    ]
+
+
+async def test_a_message_acknowledged_before_a_termination_stays_in_the_history(
+    provider: Sender,
+) -> None:
+    created = _requested(provider)
+    assert created.provider_pid is not None
+    provider_pid = created.provider_pid
+
+    def acknowledged_then_terminated(request: httpx.Request) -> httpx.Response:
+        # The consumer applies our agreement, then terminates before our dispatcher has
+        # recorded the acknowledgement.
+        message, body = inbound(termination(provider_pid, C, "changed its mind"))
+        provider.node.service.receive(
+            ("provider",), requester=requester(), path_pid=provider_pid, message=message, body=body
+        )
+        return httpx.Response(200)
+
+    provider.peer.answer = acknowledged_then_terminated
+    await provider.round()
+    assert provider.get(created.id).state == "TERMINATED"
+    history = [(m.direction, m.message_type) for m in provider.node.history(created.id)]
+    assert history == [
+        ("in", "ContractRequestMessage"),
+        ("in", "ContractNegotiationTerminationMessage"),
+        ("out", "ContractAgreementMessage"),
+    ]
 
 
 async def test_a_claimed_negotiation_without_intent_is_settled(provider: Sender) -> None:
