@@ -3,15 +3,15 @@ audit and for the transfers they allow."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from connector.store.errors import NotFound as StoreNotFound
+from connector.store.errors import AlreadyExists
 from connector.store.records import AgreementRecord, NegotiationRecord
 from connector.store.repositories.agreements import AgreementRepository
-from connector.store.repositories.negotiations import NegotiationRepository
 
 
 def signed_at(stamp: object, default: datetime) -> datetime:
@@ -26,8 +26,9 @@ def signed_at(stamp: object, default: datetime) -> datetime:
 def store_agreement(
     session: Session, record: NegotiationRecord, *, participant_id: str, now: datetime
 ) -> NegotiationRecord:
-    """Keep the agreement of ``record``, which has just become FINALIZED (in the transaction
-    that saved it); the negotiation saved with the agreement's id."""
+    """Keep the agreement of ``record``, which is becoming FINALIZED (in the transaction that
+    will save it), unless it is kept already; returns ``record`` with the agreement's id, to
+    be saved by the caller."""
     document = record.agreement
     if document is None:
         return record
@@ -36,12 +37,9 @@ def store_agreement(
         if record.role == "provider"
         else (record.counterparty_id, participant_id)
     )
-    agreements = AgreementRepository(session)
     agreement_id = str(document["@id"])
-    try:
-        agreements.get(agreement_id)
-    except StoreNotFound:
-        agreements.create(
+    with contextlib.suppress(AlreadyExists):  # kept by an earlier attempt
+        AgreementRepository(session).create(
             AgreementRecord(
                 id=agreement_id,
                 asset_id=record.asset_id,
@@ -54,6 +52,4 @@ def store_agreement(
                 created_at=now,
             )
         )
-    return NegotiationRepository(session).save(
-        replace(record, agreement_id=agreement_id), record.version
-    )
+    return replace(record, agreement_id=agreement_id)

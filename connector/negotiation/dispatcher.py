@@ -251,14 +251,14 @@ class NegotiationDispatcher:
                     current = repository.get(claimed.id)
                     updated = self._outcome(current, claimed, kind, outcome)
                     if updated is not None:
-                        saved = repository.save(updated, current.version)
-                        if saved.state == State.FINALIZED and current.state != State.FINALIZED:
-                            store_agreement(
+                        if updated.state == State.FINALIZED and current.state != State.FINALIZED:
+                            updated = store_agreement(
                                 session,
-                                saved,
+                                updated,
                                 participant_id=self._participant_id,
                                 now=self._clock(),
                             )
+                        repository.save(updated, current.version)
                     if kind is not None and outcome.acknowledged and outcome.body is not None:
                         self._record_sent(repository, claimed.id, kind, outcome.body)
                 return
@@ -273,11 +273,7 @@ class NegotiationDispatcher:
         service records it when the peer's next message proved it arrived before this answer
         was recorded; that change is visible to this transaction, which saw the new state)."""
         dsp_type = DSP_TYPES[kind]
-        recorded = any(
-            m.direction == "out" and m.message_type == dsp_type and m.body == body
-            for m in repository.messages(negotiation_id)
-        )
-        if not recorded:
+        if not repository.has_message(negotiation_id, "out", dsp_type, body):
             repository.append_message(negotiation_id, "out", dsp_type, body, self._clock())
 
     def _outcome(

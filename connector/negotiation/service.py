@@ -272,7 +272,7 @@ class NegotiationService:
                 f"the process id in the path ({path_pid!r}) and in the message ({own_pid!r}) differ"
             )
         now = self._clock()
-        if _repeated(repository.messages(record.id), message, body):
+        if _repeated(repository.last_message(record.id), message, body):
             return record  # the same message again (the peer retried): already applied
         sender = other(role)
         try:
@@ -309,10 +309,10 @@ class NegotiationService:
             )
         updated = drop_stale_intent(replace(record, state=next_state, updated_at=now))
         updated = self._decisions.after(updated, requester, message)
+        if updated.state == State.FINALIZED and record.state != State.FINALIZED:
+            updated = store_agreement(session, updated, participant_id=self.participant_id, now=now)
         saved = repository.save(updated, record.version)
         repository.append_message(saved.id, "in", message.dsp_type, body, now)
-        if saved.state == State.FINALIZED and record.state != State.FINALIZED:
-            saved = store_agreement(session, saved, participant_id=self.participant_id, now=now)
         log.info(
             "contract negotiation message received",
             extra={"negotiation": saved.id, "dsp_message": message.dsp_type, "state": saved.state},
@@ -320,15 +320,15 @@ class NegotiationService:
         return saved
 
 
-def _repeated(history: list[NegotiationMessageRecord], message: Inbound, body: Any) -> bool:
-    """Whether ``message`` is the last message received, again, with nothing since.
+def _repeated(last: NegotiationMessageRecord | None, message: Inbound, body: Any) -> bool:
+    """Whether ``message`` is the last message recorded (``last``), received again with nothing
+    since.
 
     A counter-request is the exception: the same counter-request twice is refused as a
     protocol error (the TCK's CN:03-04 expects a 4xx for a second counter-request).
     """
-    if not history or history[-1].direction != "in" or message.kind == Message.REQUEST:
+    if last is None or last.direction != "in" or message.kind == Message.REQUEST:
         return False
-    last = history[-1]
     return last.message_type == message.dsp_type and last.body == body
 
 

@@ -5,7 +5,11 @@ Two ways in, both context managers yielding a :class:`~sqlalchemy.orm.Session`:
 * ``db.transaction()`` — a read-write unit of work: commits when the block ends normally, rolls
   back when it raises. On SQLite it starts with ``BEGIN IMMEDIATE``: the write lock is taken up
   front (waiting up to ``busy_timeout``), so a writer never fails half-way with "database is
-  locked" after it has read, and two writers never interleave.
+  locked" after it has read, and two writers never interleave. Writers of one process also queue
+  on a lock of their own first: SQLite's busy handler waits by sleeping (1 ms, 2 ms, … up to
+  100 ms between tries), so threads of one process contending for the write lock there would
+  leave the database idle; on the process lock the next writer starts the moment the previous
+  one commits. Other processes (another node on the same file, the CLI) still wait in SQLite.
 * ``db.read()`` — a consistent read (one snapshot for every statement): a plain (deferred)
   ``BEGIN`` on SQLite, a ``REPEATABLE READ, READ ONLY`` transaction on PostgreSQL; always rolled
   back.
@@ -21,6 +25,7 @@ SAVEPOINTs and DDL transactional. PostgreSQL is reached through psycopg 3 with `
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -130,6 +135,9 @@ class Database:
                 isolation_level="REPEATABLE READ", postgresql_readonly=True
             )
         self._write_engine = write_engine
+        # Re-entrant: a nested write transaction in the same thread then fails the way it would
+        # without the lock (SQLite's busy timeout), instead of waiting for itself forever.
+        self._write_lock = threading.RLock() if self._backend == "sqlite" else None
         self._writer = sessionmaker(bind=write_engine, expire_on_commit=False, autoflush=False)
         self._reader = sessionmaker(bind=read_engine, expire_on_commit=False, autoflush=False)
 
@@ -167,8 +175,17 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A read-write session: commit on success, roll back on any exception."""
-        with self._writer() as session, session.begin():
+        with self._writing(), self._writer() as session, session.begin():
             yield session
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Hold this process's SQLite write lock (nothing on PostgreSQL)."""
+        if self._write_lock is None:
+            yield
+            return
+        with self._write_lock:
+            yield
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -184,7 +201,7 @@ class Database:
     def connection(self) -> Iterator[Connection]:
         """A Core connection in a write transaction (migrations, maintenance): commit or roll
         back like :meth:`transaction`."""
-        with self._write_engine.begin() as connection:
+        with self._writing(), self._write_engine.begin() as connection:
             yield connection
 
     def dispose(self) -> None:

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, Table, and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, Row, Table, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -44,7 +44,6 @@ from connector.store.repositories._support import (
     count_records,
     query_records,
     record_from,
-    try_insert,
     validate,
     values_of,
 )
@@ -120,11 +119,15 @@ class ProcessRepository(Generic[P]):
         self._fixed_on_save = _FIXED_ON_SAVE | frozenset(fixed_on_save)
 
     def _check_record(self, record: P) -> None:
-        """Refuse ``record``: InvalidRecord, or NotFound for a record it refers to."""
+        """Refuse ``record`` before any SQL (no query): :class:`InvalidRecord`."""
         if record.role not in ROLES:
             raise InvalidRecord(
                 self.kind, f"role must be 'provider' or 'consumer', not {record.role!r}"
             )
+
+    def _check_references(self, record: P) -> None:
+        """:class:`NotFound` for a record ``record`` refers to that does not exist. Only asked
+        after the database refused a write: the foreign keys are what guard the references."""
 
     # Reads ----------------------------------------------------------------------------------
 
@@ -212,7 +215,17 @@ class ProcessRepository(Generic[P]):
             raise AlreadyExists(
                 self.kind, their_pid, what=f"{their_name} of {record.counterparty_id!r}"
             )
-        self._check_record(record)
+        self._check_references(record)
+
+    def _written(self, statement: Any) -> Row[Any] | None:
+        """Run an INSERT or UPDATE ``… RETURNING`` every column; its row (None when nothing
+        matched), or :class:`IntegrityError`. On PostgreSQL it runs in a SAVEPOINT, so that the
+        transaction stays usable for explaining the error; SQLite undoes just the failed
+        statement by itself."""
+        if backend(self._session) != "postgresql":
+            return self._session.execute(statement).first()
+        with self._session.begin_nested():
+            return self._session.execute(statement).first()
 
     def create(self, record: P) -> P:
         """Store a new process (version 1). :class:`AlreadyExists` when the id or a pid is
@@ -220,11 +233,13 @@ class ProcessRepository(Generic[P]):
         values = {**values_of(record), "version": 1}
         validate(self.kind, self._table, values)
         self._check_record(record)
-        error = try_insert(self._session, insert(self._table).values(values))
-        if error is not None:
+        try:
+            row = self._written(insert(self._table).values(values).returning(*self._table.c))
+        except IntegrityError:
             self._explain_conflict(record, creating=True)
-            raise error
-        return self.get(record.id)
+            raise
+        assert row is not None  # an INSERT without conflict returns its row
+        return record_from(self._record_type, row._mapping)
 
     def save(self, record: P, expected_version: int) -> P:
         """Write the mutable fields of ``record`` if the stored version is ``expected_version``
@@ -237,19 +252,18 @@ class ProcessRepository(Generic[P]):
             update(self._table)
             .where(c.id == record.id, c.version == expected_version)
             .values(**values, version=c.version + 1, lease_holder=None, lease_expires_at=None)
-            .returning(c.id)
+            .returning(*self._table.c)
         )
         try:
-            with self._session.begin_nested():
-                changed = self._session.execute(statement).first()
+            row = self._written(statement)
         except IntegrityError:
             self._explain_conflict(record, creating=False)
             raise
-        if changed is None:
+        if row is None:
             if self._one(c.id == record.id) is None:
                 raise NotFound(self.kind, record.id)
             raise StaleRecord(self.kind, record.id, expected_version=expected_version)
-        return self.get(record.id)
+        return record_from(self._record_type, row._mapping)
 
     def claim_due(self, now: datetime, limit: int, holder: str, lease_seconds: float) -> list[P]:
         """Lease to ``holder`` up to ``limit`` pending processes due at ``now`` (oldest due

@@ -14,6 +14,7 @@ remote asset. (SQLite needs no lock: ``BEGIN IMMEDIATE`` admits one writer at a 
 from __future__ import annotations
 
 from sqlalchemy import Table, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connector.store import query as q
@@ -21,6 +22,7 @@ from connector.store.errors import AlreadyExists, NotFound
 from connector.store.models import Asset, ContractAgreement
 from connector.store.records import AgreementRecord
 from connector.store.repositories._support import (
+    backend,
     count_records,
     query_records,
     record_from,
@@ -59,15 +61,22 @@ class AgreementRepository:
         """Store a new agreement; :class:`AlreadyExists` if the id is taken."""
         values = values_of(record)
         validate(KIND, _TABLE, values)
-        # Keep a local asset of that id from being deleted until this transaction ends.
-        self._session.execute(
-            select(_ASSETS.c.id)
-            .where(_ASSETS.c.id == record.asset_id)
-            .with_for_update(read=True, key_share=True)
-        )
-        if try_insert(self._session, insert(_TABLE).values(values)) is not None:
-            raise AlreadyExists(KIND, record.id)
-        return self.get(record.id)
+        if backend(self._session) == "postgresql":
+            # Keep a local asset of that id from being deleted until this transaction ends
+            # (on SQLite the write transaction already keeps every other writer out).
+            self._session.execute(
+                select(_ASSETS.c.id)
+                .where(_ASSETS.c.id == record.asset_id)
+                .with_for_update(read=True, key_share=True)
+            )
+            if try_insert(self._session, insert(_TABLE).values(values)) is not None:
+                raise AlreadyExists(KIND, record.id)
+        else:  # SQLite undoes just the failed statement; the transaction stays usable
+            try:
+                self._session.execute(insert(_TABLE).values(values))
+            except IntegrityError:
+                raise AlreadyExists(KIND, record.id) from None
+        return record
 
     def get(self, id: str) -> AgreementRecord:
         """The agreement ``id``; :class:`NotFound` if there is none."""

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connector.store import query as q
@@ -58,6 +59,8 @@ class NegotiationRepository(ProcessRepository[NegotiationRecord]):
         super()._check_record(record)
         if record.offered_by not in (None, "provider", "consumer"):
             raise InvalidRecord(KIND, "offered_by must be provider, consumer or None")
+
+    def _check_references(self, record: NegotiationRecord) -> None:
         for table, kind, id in (
             (_DEFINITIONS, "contract definition", record.contract_definition_id),
             (_AGREEMENTS, "contract agreement", record.agreement_id),
@@ -89,10 +92,12 @@ class NegotiationRepository(ProcessRepository[NegotiationRecord]):
             "at": at,
         }
         validate("negotiation message", _MESSAGES, values)
-        self.get(negotiation_id)  # NotFound before the foreign key would fail
-        new_id = self._session.execute(
-            insert(_MESSAGES).values(values).returning(_MESSAGES.c.id)
-        ).scalar_one()
+        try:  # the foreign key is the only constraint left to fail
+            row = self._written(insert(_MESSAGES).values(values).returning(_MESSAGES.c.id))
+        except IntegrityError as error:
+            raise NotFound(KIND, negotiation_id) from error
+        assert row is not None
+        new_id = row[0]
         return NegotiationMessageRecord(id=int(new_id), **values)  # type: ignore[arg-type]
 
     def messages(self, negotiation_id: str) -> list[NegotiationMessageRecord]:
@@ -103,3 +108,26 @@ class NegotiationRepository(ProcessRepository[NegotiationRecord]):
             .order_by(_MESSAGES.c.id)
         )
         return [record_from(NegotiationMessageRecord, row._mapping) for row in rows]
+
+    def last_message(self, negotiation_id: str) -> NegotiationMessageRecord | None:
+        """The message of ``negotiation_id`` recorded last, if any."""
+        row = self._session.execute(
+            select(_MESSAGES)
+            .where(_MESSAGES.c.negotiation_id == negotiation_id)
+            .order_by(_MESSAGES.c.id.desc())
+            .limit(1)
+        ).first()
+        return None if row is None else record_from(NegotiationMessageRecord, row._mapping)
+
+    def has_message(
+        self, negotiation_id: str, direction: str, message_type: str, body: dict[str, Any]
+    ) -> bool:
+        """Whether ``negotiation_id`` recorded this very message (type and body) already."""
+        rows = self._session.execute(
+            select(_MESSAGES.c.body).where(
+                _MESSAGES.c.negotiation_id == negotiation_id,
+                _MESSAGES.c.direction == direction,
+                _MESSAGES.c.message_type == message_type,
+            )
+        )
+        return any(recorded == body for recorded in rows.scalars())

@@ -45,8 +45,7 @@ class TransferRepository(ProcessRepository[TransferRecord]):
             fixed_on_save=("agreement_id",),
         )
 
-    def _check_record(self, record: TransferRecord) -> None:
-        super()._check_record(record)
+    def _check_references(self, record: TransferRecord) -> None:
         found = self._session.execute(
             select(_AGREEMENTS.c.id).where(_AGREEMENTS.c.id == record.agreement_id)
         ).first()
