@@ -76,10 +76,16 @@ class Decisions:
         return record if handler is None else handler(record, requester, message)
 
     def provider_decides(
-        self, record: NegotiationRecord, requester: Requester, offer: Policy
+        self,
+        record: NegotiationRecord,
+        requester: Requester,
+        offer: Policy,
+        *,
+        contract: Policy | None = None,
     ) -> NegotiationRecord:
-        """Agree to ``offer`` if the contract policy allows it, else terminate with reasons."""
-        ours = self._terms.contract_policy(record)
+        """Agree to ``offer`` if the contract policy allows it, else terminate with reasons.
+        ``contract``: the contract policy when the caller has just read it (else read here)."""
+        ours = contract if contract is not None else self._terms.contract_policy(record)
         if ours is None:
             return self._intend(record, Message.TERMINATE, "the offer is withdrawn")
         context = EvaluationContext(
@@ -125,7 +131,7 @@ class Decisions:
                 "counter-offers are not negotiated automatically; "
                 "request the offer as the catalogue shows it",
             )
-        return self.provider_decides(record, requester, ours)
+        return self.provider_decides(record, requester, ours, contract=ours)
 
     def _on_accepted(
         self, record: NegotiationRecord, requester: Requester, _message: Inbound

@@ -244,12 +244,20 @@ class NegotiationDispatcher:
     # Recording the outcome ---------------------------------------------------------------------
 
     def _settle(self, claimed: NegotiationRecord, kind: Message | None, outcome: Sent) -> None:
-        for _ in range(5):
+        for attempt in range(5):
             try:
                 with self._database.transaction() as session:
                     repository = NegotiationRepository(session)
-                    current = repository.get(claimed.id)
+                    # First as claimed (nothing read): the save then fails as stale if the
+                    # negotiation moved on meanwhile, and the next attempt reads it.
+                    unchanged = attempt == 0
+                    current = (
+                        repository.assume(claimed) if unchanged else repository.get(claimed.id)
+                    )
                     updated = self._outcome(current, claimed, kind, outcome)
+                    if updated is None and unchanged:  # only a save checks the assumption
+                        unchanged, current = False, repository.get(claimed.id)
+                        updated = self._outcome(current, claimed, kind, outcome)
                     if updated is not None:
                         if updated.state == State.FINALIZED and current.state != State.FINALIZED:
                             updated = store_agreement(
@@ -260,20 +268,30 @@ class NegotiationDispatcher:
                             )
                         repository.save(updated, current.version)
                     if kind is not None and outcome.acknowledged and outcome.body is not None:
-                        self._record_sent(repository, claimed.id, kind, outcome.body)
+                        self._record_sent(
+                            repository, claimed.id, kind, outcome.body, unchanged=unchanged
+                        )
                 return
             except StaleRecord:
                 continue
         log.warning("negotiation outcome not recorded (busy)", extra={"negotiation": claimed.id})
 
     def _record_sent(
-        self, repository: NegotiationRepository, negotiation_id: str, kind: Message, body: Any
+        self,
+        repository: NegotiationRepository,
+        negotiation_id: str,
+        kind: Message,
+        body: Any,
+        *,
+        unchanged: bool,
     ) -> None:
         """Add the acknowledged message to the history, unless it is there already (the
         service records it when the peer's next message proved it arrived before this answer
-        was recorded; that change is visible to this transaction, which saw the new state)."""
+        was recorded; that change is visible to this transaction, which saw the new state).
+        ``unchanged``: the negotiation was saved at the version claimed, so nothing else
+        recorded anything since the claim."""
         dsp_type = DSP_TYPES[kind]
-        if not repository.has_message(negotiation_id, "out", dsp_type, body):
+        if unchanged or not repository.has_message(negotiation_id, "out", dsp_type, body):
             repository.append_message(negotiation_id, "out", dsp_type, body, self._clock())
 
     def _outcome(

@@ -156,7 +156,7 @@ class NegotiationService:
             updated_at=now,
         )
         if record.mode == "auto":
-            record = self._decisions.provider_decides(record, requester, ours)
+            record = self._decisions.provider_decides(record, requester, ours, contract=ours)
         with self._database.transaction() as session:
             repository = NegotiationRepository(session)
             again = repository.find_by_consumer_pid_for_counterparty(

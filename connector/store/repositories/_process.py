@@ -4,17 +4,21 @@ A process row is the state of one protocol exchange from our side (``role``). It
 persisted as intent (``pending`` with ``next_attempt_at``) before anything is sent; dispatchers on
 any replica take due rows with :meth:`ProcessRepository.claim_due`, which leases them:
 
-* PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` picks rows no other claimer is looking at, and
-  the same transaction writes ``lease_holder``/``lease_expires_at``; rows under an unexpired lease
-  are not due. Two claimers never get the same row.
+* one statement, ``WITH due AS (SELECT … LIMIT n) UPDATE … SET lease_holder, lease_expires_at
+  WHERE id IN (SELECT id FROM due) RETURNING …``; rows under an unexpired lease are not due;
+* PostgreSQL: the CTE selects ``FOR UPDATE SKIP LOCKED``, so it picks rows no other claimer is
+  looking at (and, locking rows, it is always materialised: picked once). Two claimers never get
+  the same row;
 * SQLite: the caller's ``db.transaction()`` (``BEGIN IMMEDIATE``) already excludes every other
-  writer, so the plain select-then-update is atomic.
+  writer.
 
 A lease only keeps other dispatchers away for ``lease_seconds``; it is cleared by the next
 :meth:`save`, whoever makes it. Correctness does not rest on the lease but on the version: a save
 applies only at the version the saver read, so of two writers racing on one process (a dispatcher
 and an inbound message, or a dispatcher whose lease ran out and its successor) exactly one wins
-and the other gets :class:`StaleRecord` and re-reads.
+and the other gets :class:`StaleRecord` and re-reads. A repository remembers the rows it read or
+wrote in its transaction (and the ones a caller :meth:`~ProcessRepository.assume`\ s, such as a
+claimed row): a save at that version writes only the columns that changed.
 
 Pids: the pid *we* issued (provider_pid as provider, consumer_pid as consumer) identifies the
 process alone; the counterparty's pid is unique per counterparty (idempotent repeated requests).
@@ -23,6 +27,7 @@ process alone; the counterparty's pid is unique per counterparty (idempotent rep
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -73,6 +78,9 @@ class ProcessRecord(Protocol):
     @property
     def consumer_pid(self) -> str | None: ...
 
+    @property
+    def version(self) -> int: ...
+
 
 P = TypeVar("P", bound=ProcessRecord)
 
@@ -117,6 +125,13 @@ class ProcessRepository(Generic[P]):
         self._record_type = record_type
         self._fields = fields
         self._fixed_on_save = _FIXED_ON_SAVE | frozenset(fixed_on_save)
+        # The rows this repository (one transaction) read or wrote, by id: a save at the
+        # version seen here writes only the columns that changed.
+        self._known: dict[str, P] = {}
+
+    def _seen(self, record: P) -> P:
+        self._known[record.id] = record
+        return record
 
     def _check_record(self, record: P) -> None:
         """Refuse ``record`` before any SQL (no query): :class:`InvalidRecord`."""
@@ -133,7 +148,13 @@ class ProcessRepository(Generic[P]):
 
     def _one(self, *where: ColumnElement[bool]) -> P | None:
         row = self._session.execute(select(self._table).where(*where)).first()
-        return None if row is None else record_from(self._record_type, row._mapping)
+        return None if row is None else self._seen(record_from(self._record_type, row._mapping))
+
+    def assume(self, record: P) -> P:
+        """Take ``record`` (read in an earlier transaction, e.g. claimed) as the stored row
+        without reading it: a :meth:`save` at its version writes only what changed, and fails
+        with :class:`StaleRecord` if the row has moved on since."""
+        return self._seen(record)
 
     def get(self, id: str) -> P:
         """The process ``id`` (our local id); :class:`NotFound` if there is none."""
@@ -239,7 +260,7 @@ class ProcessRepository(Generic[P]):
             self._explain_conflict(record, creating=True)
             raise
         assert row is not None  # an INSERT without conflict returns its row
-        return record_from(self._record_type, row._mapping)
+        return self._seen(record_from(self._record_type, row._mapping))
 
     def save(self, record: P, expected_version: int) -> P:
         """Write the mutable fields of ``record`` if the stored version is ``expected_version``
@@ -247,12 +268,20 @@ class ProcessRepository(Generic[P]):
         values = {k: v for k, v in values_of(record).items() if k not in self._fixed_on_save}
         validate(self.kind, self._table, values)
         self._check_record(record)
+        known = self._known.get(record.id)
+        if known is not None and known.version == expected_version:
+            # The row is exactly ``known`` if the update applies: write what differs, and the
+            # saved record is ``known`` with those changes.
+            values = {k: v for k, v in values.items() if getattr(known, k) != v}
+            returning = [self._table.c.version]
+        else:
+            returning = list(self._table.c)
         c = self._table.c
         statement = (
             update(self._table)
             .where(c.id == record.id, c.version == expected_version)
             .values(**values, version=c.version + 1, lease_holder=None, lease_expires_at=None)
-            .returning(*self._table.c)
+            .returning(*returning)
         )
         try:
             row = self._written(statement)
@@ -260,10 +289,13 @@ class ProcessRepository(Generic[P]):
             self._explain_conflict(record, creating=False)
             raise
         if row is None:
+            self._known.pop(record.id, None)
             if self._one(c.id == record.id) is None:
                 raise NotFound(self.kind, record.id)
             raise StaleRecord(self.kind, record.id, expected_version=expected_version)
-        return record_from(self._record_type, row._mapping)
+        if known is not None and len(returning) == 1:
+            return self._seen(replace(known, **values, version=row.version))
+        return self._seen(record_from(self._record_type, row._mapping))
 
     def claim_due(self, now: datetime, limit: int, holder: str, lease_seconds: float) -> list[P]:
         """Lease to ``holder`` up to ``limit`` pending processes due at ``now`` (oldest due
@@ -290,15 +322,18 @@ class ProcessRepository(Generic[P]):
         )
         if backend(self._session) == "postgresql":
             due = due.with_for_update(skip_locked=True)
-        ids = list(self._session.execute(due).scalars())
-        if not ids:
-            return []
-        self._session.execute(
-            update(self._table)
-            .where(c.id.in_(ids))
-            .values(lease_holder=holder, lease_expires_at=now + timedelta(seconds=lease_seconds))
+        # One statement leases the due rows and returns them. A CTE, because PostgreSQL always
+        # materialises one that locks rows: the rows picked are locked once, never re-picked.
+        picked = due.cte("due")
+        rows = sorted(  # RETURNING has no order
+            self._session.execute(
+                update(self._table)
+                .where(c.id.in_(select(picked.c.id)))
+                .values(
+                    lease_holder=holder, lease_expires_at=now + timedelta(seconds=lease_seconds)
+                )
+                .returning(*self._table.c)
+            ),
+            key=lambda row: (row.next_attempt_at, row.id),
         )
-        rows = self._session.execute(
-            select(self._table).where(c.id.in_(ids)).order_by(c.next_attempt_at, c.id)
-        )
-        return [record_from(self._record_type, row._mapping) for row in rows]
+        return [self._seen(record_from(self._record_type, row._mapping)) for row in rows]
