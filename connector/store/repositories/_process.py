@@ -17,8 +17,8 @@ A lease only keeps other dispatchers away for ``lease_seconds``; it is cleared b
 applies only at the version the saver read, so of two writers racing on one process (a dispatcher
 and an inbound message, or a dispatcher whose lease ran out and its successor) exactly one wins
 and the other gets :class:`StaleRecord` and re-reads. A repository remembers the rows it read or
-wrote in its transaction (and the ones a caller :meth:`~ProcessRepository.assume`\ s, such as a
-claimed row): a save at that version writes only the columns that changed.
+wrote in its transaction, and the ones a caller vouches for with :meth:`~ProcessRepository.assume`
+(such as a claimed row): a save at that version writes only the columns that changed.
 
 Pids: the pid *we* issued (provider_pid as provider, consumer_pid as consumer) identifies the
 process alone; the counterparty's pid is unique per counterparty (idempotent repeated requests).
