@@ -177,9 +177,8 @@ class NegotiationDispatcher:
             return
         kind = Message(record.intent)
         outcome = await self._send(record, kind)
-        await to_thread.run_sync(self._settle, record, kind, outcome)
-        if outcome.acknowledged:
-            self.wake()  # an answer may have made something else due (auto decisions)
+        if await to_thread.run_sync(self._settle, record, kind, outcome):
+            self.wake()  # the answer left another message due (e.g. a decision taken meanwhile)
 
     def _client(self, audience: str) -> httpx.AsyncClient:
         client = self._clients.get(audience)
@@ -243,7 +242,8 @@ class NegotiationDispatcher:
 
     # Recording the outcome ---------------------------------------------------------------------
 
-    def _settle(self, claimed: NegotiationRecord, kind: Message | None, outcome: Sent) -> None:
+    def _settle(self, claimed: NegotiationRecord, kind: Message | None, outcome: Sent) -> bool:
+        """Record ``outcome``; True when the negotiation then has a message due at once."""
         for attempt in range(5):
             try:
                 with self._database.transaction() as session:
@@ -266,15 +266,17 @@ class NegotiationDispatcher:
                                 participant_id=self._participant_id,
                                 now=self._clock(),
                             )
-                        repository.save(updated, current.version)
+                        current = repository.save(updated, current.version)
                     if kind is not None and outcome.acknowledged and outcome.body is not None:
                         self._record_sent(
                             repository, claimed.id, kind, outcome.body, unchanged=unchanged
                         )
-                return
+                due = current.next_attempt_at is None or current.next_attempt_at <= self._clock()
+                return current.pending and due
             except StaleRecord:
                 continue
         log.warning("negotiation outcome not recorded (busy)", extra={"negotiation": claimed.id})
+        return True  # look again
 
     def _record_sent(
         self,

@@ -26,12 +26,29 @@ process alone; the counterparty's pid is unique per counterparty (idempotent rep
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import replace
+import functools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Table, and_, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    ForeignKeyConstraint,
+    Integer,
+    PrimaryKeyConstraint,
+    Row,
+    Select,
+    Table,
+    UniqueConstraint,
+    Update,
+    and_,
+    bindparam,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -45,6 +62,7 @@ from connector.store.errors import (
 )
 from connector.store.repositories._support import (
     backend,
+    by_id,
     check_time,
     count_records,
     query_records,
@@ -81,6 +99,9 @@ class ProcessRecord(Protocol):
     @property
     def version(self) -> int: ...
 
+    @property
+    def attempts(self) -> int: ...
+
 
 P = TypeVar("P", bound=ProcessRecord)
 
@@ -104,6 +125,79 @@ def process_fields(table: Table) -> dict[str, q.Field]:
         "createdAt": q.Field(c.created_at, q.Kind.DATETIME),
         "updatedAt": q.Field(c.updated_at, q.Kind.DATETIME),
     }
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The statements of a process table that run on every message, built once (see
+    :func:`~connector.store.repositories._support.by_id`)."""
+
+    own: Mapping[frozenset[str], Select[Any]]
+    """By the roles asked for: the process whose own pid is ``:pid``, with ``:counterparty``."""
+    by_consumer_pid: Select[Any]
+    """``:role``, ``:counterparty``, ``:consumer_pid``."""
+    claim: Mapping[str, Update]
+    """By backend: lease ``:limit`` due rows at ``:now`` to ``:holder`` until ``:expires``."""
+
+
+def _own_pid(table: Table, role: str) -> ColumnElement[bool]:
+    c = table.c
+    own = c.provider_pid if role == "provider" else c.consumer_pid
+    return and_(c.role == role, own == bindparam("pid"))
+
+
+@functools.cache
+def _constrained(table: Table) -> frozenset[str]:
+    """The columns of ``table`` a write can violate a constraint on, other than the checks
+    :meth:`ProcessRepository._check_record` makes first: keys, unique columns, foreign keys."""
+    names: set[str] = set()
+    for constraint in table.constraints:
+        if isinstance(constraint, PrimaryKeyConstraint | UniqueConstraint | ForeignKeyConstraint):
+            names.update(column.name for column in constraint.columns)
+    for index in table.indexes:
+        if index.unique:
+            names.update(column.name for column in index.columns)
+    return frozenset(names)
+
+
+@functools.cache
+def _statements(table: Table) -> _Statements:
+    c = table.c
+    counterparty = c.counterparty_id == bindparam("counterparty")
+    own = {
+        frozenset(roles): select(table).where(
+            or_(*(_own_pid(table, role) for role in roles)), counterparty
+        )
+        for roles in (("provider",), ("consumer",), ROLES)
+    }
+    due = (
+        select(c.id)
+        .where(
+            c.pending,
+            c.next_attempt_at <= bindparam("now"),
+            or_(c.lease_expires_at.is_(None), c.lease_expires_at <= bindparam("now")),
+        )
+        .order_by(c.next_attempt_at, c.id)
+        .limit(bindparam("limit", type_=Integer))
+    )
+    claim = {}
+    for name, picking in (("sqlite", due), ("postgresql", due.with_for_update(skip_locked=True))):
+        # One statement leases the due rows and returns them. A CTE, because PostgreSQL always
+        # materialises one that locks rows: the rows picked are locked once, never re-picked.
+        picked = picking.cte("due")
+        claim[name] = (
+            update(table)
+            .where(c.id.in_(select(picked.c.id)))
+            .values(lease_holder=bindparam("holder"), lease_expires_at=bindparam("expires"))
+            .returning(*table.c)
+        )
+    return _Statements(
+        own=own,
+        by_consumer_pid=select(table).where(
+            c.role == bindparam("role"), counterparty, c.consumer_pid == bindparam("consumer_pid")
+        ),
+        claim=claim,
+    )
 
 
 class ProcessRepository(Generic[P]):
@@ -139,6 +233,8 @@ class ProcessRepository(Generic[P]):
             raise InvalidRecord(
                 self.kind, f"role must be 'provider' or 'consumer', not {record.role!r}"
             )
+        if record.attempts < 0:
+            raise InvalidRecord(self.kind, "attempts must not be negative")
 
     def _check_references(self, record: P) -> None:
         """:class:`NotFound` for a record ``record`` refers to that does not exist. Only asked
@@ -147,7 +243,10 @@ class ProcessRepository(Generic[P]):
     # Reads ----------------------------------------------------------------------------------
 
     def _one(self, *where: ColumnElement[bool]) -> P | None:
-        row = self._session.execute(select(self._table).where(*where)).first()
+        return self._first(select(self._table).where(*where))
+
+    def _first(self, statement: Select[Any], parameters: dict[str, Any] | None = None) -> P | None:
+        row = self._session.execute(statement, parameters).first()
         return None if row is None else self._seen(record_from(self._record_type, row._mapping))
 
     def assume(self, record: P) -> P:
@@ -158,7 +257,7 @@ class ProcessRepository(Generic[P]):
 
     def get(self, id: str) -> P:
         """The process ``id`` (our local id); :class:`NotFound` if there is none."""
-        found = self._one(self._table.c.id == id)
+        found = self._first(by_id(self._table), {"id": id})
         if found is None:
             raise NotFound(self.kind, id)
         return found
@@ -176,23 +275,19 @@ class ProcessRepository(Generic[P]):
     def find_own(self, pid: str, counterparty_id: str, roles: Iterable[str] = ROLES) -> P | None:
         """The process of one of ``roles`` with ``counterparty_id`` whose own pid is ``pid``
         (what a ``/{pid}/…`` path of either role refers to; our pids are unique)."""
-        c = self._table.c
-        own = [
-            and_(c.role == role, (c.provider_pid if role == "provider" else c.consumer_pid) == pid)
-            for role in roles
-        ]
-        if not own:
+        statement = _statements(self._table).own.get(frozenset(roles))
+        if statement is None:
             return None
-        return self._one(or_(*own), c.counterparty_id == counterparty_id)
+        return self._first(statement, {"pid": pid, "counterparty": counterparty_id})
 
     def find_by_consumer_pid_for_counterparty(
         self, role: str, counterparty_id: str, consumer_pid: str
     ) -> P | None:
         """The process of ``role`` with ``counterparty_id`` under their ``consumer_pid`` (to
         answer a repeated initial request idempotently)."""
-        c = self._table.c
-        return self._one(
-            c.role == role, c.counterparty_id == counterparty_id, c.consumer_pid == consumer_pid
+        return self._first(
+            _statements(self._table).by_consumer_pid,
+            {"role": role, "counterparty": counterparty_id, "consumer_pid": consumer_pid},
         )
 
     def find_by_their_pid(self, role: str, counterparty_id: str, pid: str) -> P | None:
@@ -238,15 +333,18 @@ class ProcessRepository(Generic[P]):
             )
         self._check_references(record)
 
-    def _written(self, statement: Any) -> Row[Any] | None:
-        """Run an INSERT or UPDATE ``… RETURNING`` every column; its row (None when nothing
-        matched), or :class:`IntegrityError`. On PostgreSQL it runs in a SAVEPOINT, so that the
-        transaction stays usable for explaining the error; SQLite undoes just the failed
-        statement by itself."""
-        if backend(self._session) != "postgresql":
-            return self._session.execute(statement).first()
+    def _written(
+        self, statement: Any, parameters: dict[str, Any] | None = None, *, explained: bool = True
+    ) -> Row[Any] | None:
+        """Run an INSERT or UPDATE ``… RETURNING``; its row (None when nothing matched), or
+        :class:`IntegrityError`. ``explained``: the caller will query to explain an error, so on
+        PostgreSQL the statement runs in a SAVEPOINT that keeps the transaction usable (SQLite
+        undoes just the failed statement by itself). Without it, an error leaves a PostgreSQL
+        transaction that can only roll back: the caller must raise."""
+        if not explained or backend(self._session) != "postgresql":
+            return self._session.execute(statement, parameters).first()
         with self._session.begin_nested():
-            return self._session.execute(statement).first()
+            return self._session.execute(statement, parameters).first()
 
     def create(self, record: P) -> P:
         """Store a new process (version 1). :class:`AlreadyExists` when the id or a pid is
@@ -274,8 +372,11 @@ class ProcessRepository(Generic[P]):
             # saved record is ``known`` with those changes.
             values = {k: v for k, v in values.items() if getattr(known, k) != v}
             returning = [self._table.c.version]
+            # Only a change of a key, unique or referencing column can fail.
+            explained = not _constrained(self._table).isdisjoint(values)
         else:
             returning = list(self._table.c)
+            explained = True
         c = self._table.c
         statement = (
             update(self._table)
@@ -284,9 +385,10 @@ class ProcessRepository(Generic[P]):
             .returning(*returning)
         )
         try:
-            row = self._written(statement)
+            row = self._written(statement, explained=explained)
         except IntegrityError:
-            self._explain_conflict(record, creating=False)
+            if explained or backend(self._session) != "postgresql":
+                self._explain_conflict(record, creating=False)
             raise
         if row is None:
             self._known.pop(record.id, None)
@@ -309,31 +411,15 @@ class ProcessRepository(Generic[P]):
             raise ValueError("lease_seconds must be positive")
         check_time(self.kind, "now", now)
         validate(self.kind, self._table, {"lease_holder": holder})
-        c = self._table.c
-        due = (
-            select(c.id)
-            .where(
-                c.pending,
-                c.next_attempt_at <= now,
-                or_(c.lease_expires_at.is_(None), c.lease_expires_at <= now),
-            )
-            .order_by(c.next_attempt_at, c.id)
-            .limit(limit)
-        )
-        if backend(self._session) == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        # One statement leases the due rows and returns them. A CTE, because PostgreSQL always
-        # materialises one that locks rows: the rows picked are locked once, never re-picked.
-        picked = due.cte("due")
+        statement = _statements(self._table).claim[backend(self._session)]
+        parameters = {
+            "now": now,
+            "limit": limit,
+            "holder": holder,
+            "expires": now + timedelta(seconds=lease_seconds),
+        }
         rows = sorted(  # RETURNING has no order
-            self._session.execute(
-                update(self._table)
-                .where(c.id.in_(select(picked.c.id)))
-                .values(
-                    lease_holder=holder, lease_expires_at=now + timedelta(seconds=lease_seconds)
-                )
-                .returning(*self._table.c)
-            ),
+            self._session.execute(statement, parameters),
             key=lambda row: (row.next_attempt_at, row.id),
         )
         return [self._seen(record_from(self._record_type, row._mapping)) for row in rows]

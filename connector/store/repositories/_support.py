@@ -9,12 +9,25 @@ error; the store refuses both the same way, with an :class:`InvalidRecord` namin
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import fields
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, TypeVar
 
-from sqlalchemy import JSON, Boolean, Column, Executable, Integer, String, Table, func, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Executable,
+    Integer,
+    Select,
+    String,
+    Table,
+    bindparam,
+    func,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,6 +48,17 @@ R = TypeVar("R", bound=Record)
 def backend(session: Session) -> str:
     """``"sqlite"`` or ``"postgresql"``: the dialect the session is bound to."""
     return session.get_bind().dialect.name
+
+
+@functools.cache
+def by_id(table: Table) -> Select[Any]:
+    """``SELECT * FROM table WHERE id = :id``, built once per table: run with ``{"id": …}``.
+
+    Hot statements are built once with bind parameters: SQLAlchemy then finds their compiled
+    form by a memoised cache key, instead of building and hashing a new statement on every call
+    (about 40 µs each). Statements are immutable; the cache holds one per table.
+    """
+    return select(table).where(table.c.id == bindparam("id"))
 
 
 def values_of(record: Record) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from connector.store import query as q
 from connector.store.errors import AlreadyExists, InvalidQuery, NotFound, StaleRecord
 from connector.store.repositories._support import (
+    by_id,
     count_records,
     query_records,
     record_from,
@@ -74,7 +75,7 @@ class VersionedRepository(Generic[V]):
     # Reads ----------------------------------------------------------------------------------
 
     def _row(self, id: str) -> V | None:
-        row = self._session.execute(select(self._table).where(self._table.c.id == id)).first()
+        row = self._session.execute(by_id(self._table), {"id": id}).first()
         return None if row is None else record_from(self._record_type, row._mapping)
 
     def exists(self, id: str) -> bool:

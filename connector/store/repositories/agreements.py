@@ -23,6 +23,7 @@ from connector.store.models import Asset, ContractAgreement
 from connector.store.records import AgreementRecord
 from connector.store.repositories._support import (
     backend,
+    by_id,
     count_records,
     query_records,
     record_from,
@@ -80,7 +81,7 @@ class AgreementRepository:
 
     def get(self, id: str) -> AgreementRecord:
         """The agreement ``id``; :class:`NotFound` if there is none."""
-        row = self._session.execute(select(_TABLE).where(_TABLE.c.id == id)).first()
+        row = self._session.execute(by_id(_TABLE), {"id": id}).first()
         if row is None:
             raise NotFound(KIND, id)
         return record_from(AgreementRecord, row._mapping)

@@ -9,8 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, bindparam, exists, insert, select
 from sqlalchemy.orm import Session
 
 from connector.store import query as q
@@ -30,6 +29,33 @@ _TABLE: Table = ContractNegotiation.__table__  # type: ignore[assignment]
 _MESSAGES: Table = NegotiationMessage.__table__  # type: ignore[assignment]
 _DEFINITIONS: Table = ContractDefinition.__table__  # type: ignore[assignment]
 _AGREEMENTS: Table = ContractAgreement.__table__  # type: ignore[assignment]
+
+# Built once (see _support.by_id): they run on every message.
+_MESSAGE_COLUMNS = ("negotiation_id", "direction", "message_type", "body", "at")
+# INSERT … SELECT … WHERE EXISTS: a message of a missing negotiation inserts nothing (no row
+# back) instead of failing on the foreign key, which on PostgreSQL would abort the transaction
+# or need a SAVEPOINT around every insert.
+_INSERT_MESSAGE = (
+    insert(_MESSAGES)
+    .from_select(
+        list(_MESSAGE_COLUMNS),
+        select(*(bindparam(name, type_=_MESSAGES.c[name].type) for name in _MESSAGE_COLUMNS)).where(
+            exists().where(_TABLE.c.id == bindparam("negotiation_id"))
+        ),
+    )
+    .returning(_MESSAGES.c.id)
+)
+_LAST_MESSAGE = (
+    select(_MESSAGES)
+    .where(_MESSAGES.c.negotiation_id == bindparam("negotiation_id"))
+    .order_by(_MESSAGES.c.id.desc())
+    .limit(1)
+)
+_MESSAGE_BODIES = select(_MESSAGES.c.body).where(
+    _MESSAGES.c.negotiation_id == bindparam("negotiation_id"),
+    _MESSAGES.c.direction == bindparam("direction"),
+    _MESSAGES.c.message_type == bindparam("message_type"),
+)
 
 NEGOTIATION_FIELDS = q.FieldMap.build(
     KIND,
@@ -92,11 +118,9 @@ class NegotiationRepository(ProcessRepository[NegotiationRecord]):
             "at": at,
         }
         validate("negotiation message", _MESSAGES, values)
-        try:  # the foreign key is the only constraint left to fail
-            row = self._written(insert(_MESSAGES).values(values).returning(_MESSAGES.c.id))
-        except IntegrityError as error:
-            raise NotFound(KIND, negotiation_id) from error
-        assert row is not None
+        row = self._session.execute(_INSERT_MESSAGE, values).first()
+        if row is None:
+            raise NotFound(KIND, negotiation_id)
         new_id = row[0]
         return NegotiationMessageRecord(id=int(new_id), **values)  # type: ignore[arg-type]
 
@@ -111,23 +135,13 @@ class NegotiationRepository(ProcessRepository[NegotiationRecord]):
 
     def last_message(self, negotiation_id: str) -> NegotiationMessageRecord | None:
         """The message of ``negotiation_id`` recorded last, if any."""
-        row = self._session.execute(
-            select(_MESSAGES)
-            .where(_MESSAGES.c.negotiation_id == negotiation_id)
-            .order_by(_MESSAGES.c.id.desc())
-            .limit(1)
-        ).first()
+        row = self._session.execute(_LAST_MESSAGE, {"negotiation_id": negotiation_id}).first()
         return None if row is None else record_from(NegotiationMessageRecord, row._mapping)
 
     def has_message(
         self, negotiation_id: str, direction: str, message_type: str, body: dict[str, Any]
     ) -> bool:
         """Whether ``negotiation_id`` recorded this very message (type and body) already."""
-        rows = self._session.execute(
-            select(_MESSAGES.c.body).where(
-                _MESSAGES.c.negotiation_id == negotiation_id,
-                _MESSAGES.c.direction == direction,
-                _MESSAGES.c.message_type == message_type,
-            )
-        )
+        parameters = {"negotiation_id": negotiation_id, "direction": direction}
+        rows = self._session.execute(_MESSAGE_BODIES, {**parameters, "message_type": message_type})
         return any(recorded == body for recorded in rows.scalars())

@@ -11,15 +11,34 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, delete
+from sqlalchemy import CursorResult, Table, bindparam, delete, literal_column
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from connector.store.models import UsedToken
-from connector.store.repositories._support import check_time, validate
-from connector.store.repositories._upsert import upsert_if
+from connector.store.repositories._support import backend, check_time, validate
 
 _TABLE: Table = UsedToken.__table__  # type: ignore[assignment]
 KIND = "used token"
+
+
+def _remember(dialect: Any) -> Any:
+    """Insert ``(:kind, :jti)`` until ``:expires_at``, or take over an entry that expired at
+    or before ``:now``; a row comes back when this caller was first (see :mod:`._upsert`)."""
+    return (
+        dialect.insert(_TABLE)
+        .values(kind=bindparam("kind"), jti=bindparam("jti"), expires_at=bindparam("expires_at"))
+        .on_conflict_do_update(
+            index_elements=["kind", "jti"],
+            set_={"expires_at": bindparam("expires_at")},
+            where=_TABLE.c.expires_at <= bindparam("now"),
+        )
+        .returning(literal_column("1"))
+    )
+
+
+# Built once (see _support.by_id): one runs for every DPoP proof a node receives.
+_REMEMBER = {"sqlite": _remember(sqlite), "postgresql": _remember(postgresql)}
 
 
 class ReplayRepository:
@@ -34,14 +53,8 @@ class ReplayRepository:
         values = {"kind": kind, "jti": jti, "expires_at": expires_at}
         validate(KIND, _TABLE, values)
         check_time(KIND, "now", now)
-        return upsert_if(
-            self._session,
-            _TABLE,
-            values,
-            key=("kind", "jti"),
-            update={"expires_at": expires_at},
-            condition=_TABLE.c.expires_at <= now,
-        )
+        statement = _REMEMBER[backend(self._session)]
+        return self._session.execute(statement, {**values, "now": now}).first() is not None
 
     def purge_expired(self, now: datetime) -> int:
         """Delete the entries that expired at or before ``now``; returns how many."""
