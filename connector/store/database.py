@@ -28,7 +28,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Literal
 
@@ -137,7 +137,9 @@ class Database:
         self._write_engine = write_engine
         # Re-entrant: a nested write transaction in the same thread then fails the way it would
         # without the lock (SQLite's busy timeout), instead of waiting for itself forever.
-        self._write_lock = threading.RLock() if self._backend == "sqlite" else None
+        self._write_lock: AbstractContextManager[Any] = (
+            threading.RLock() if self._backend == "sqlite" else nullcontext()
+        )
         self._writer = sessionmaker(bind=write_engine, expire_on_commit=False, autoflush=False)
         self._reader = sessionmaker(bind=read_engine, expire_on_commit=False, autoflush=False)
 
@@ -175,17 +177,8 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A read-write session: commit on success, roll back on any exception."""
-        with self._writing(), self._writer() as session, session.begin():
+        with self._write_lock, self._writer() as session, session.begin():
             yield session
-
-    @contextmanager
-    def _writing(self) -> Iterator[None]:
-        """Hold this process's SQLite write lock (nothing on PostgreSQL)."""
-        if self._write_lock is None:
-            yield
-            return
-        with self._write_lock:
-            yield
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -201,7 +194,7 @@ class Database:
     def connection(self) -> Iterator[Connection]:
         """A Core connection in a write transaction (migrations, maintenance): commit or roll
         back like :meth:`transaction`."""
-        with self._writing(), self._write_engine.begin() as connection:
+        with self._write_lock, self._write_engine.begin() as connection:
             yield connection
 
     def dispose(self) -> None:
