@@ -18,8 +18,10 @@ and databases for each, after ``--warmup`` negotiations (tokens, connections, ca
   64): N / (time from the first POST until all N are FINALIZED on both sides), and the latency
   of each negotiation under that load;
 * per phase, the CPU time (user + system) of each process per negotiation: consumer, provider,
-  authority and this benchmark (the client); on PostgreSQL also each node's database
-  transactions per negotiation (``pg_stat_database``).
+  authority, this benchmark (the client) and, on PostgreSQL, the database server (postmaster
+  and backends); the share of the machine's cores that was busy (every process, not only
+  these); on PostgreSQL also each node's database transactions per negotiation
+  (``pg_stat_database``; SQLAlchemy's pre-ping of each pooled connection counts as one).
 
 FINALIZED is observed, by default, in the consumer's log (one JSON object per line, written by
 the node as it records the state; the line's timestamp, in milliseconds, ends the latency), so
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -76,6 +79,7 @@ from etds_examples.authorityproc import run_authority, write_authority_config
 from etds_examples.nodeproc import RunningService, free_port
 
 EDC_VOCAB = "https://w3id.org/edc/v0.0.1/ns/"
+MACHINE = "machine"  # CPU seconds of all the machine's cores (busy, not idle)
 NEGOTIATIONS = "/management/v3/contractnegotiations"
 AGREEMENTS = "/management/v3/contractagreements"
 ASSET = "sustainable-tourism-indicators"
@@ -208,6 +212,8 @@ class Phase:
     p50: float
     p99: float
     cpu: dict[str, float]
+    busy: float
+    """The share of all the machine's cores that was busy during the phase (0 to 1)."""
     transactions: dict[str, float] | None
     """Database transactions per negotiation of each node (PostgreSQL only)."""
 
@@ -223,6 +229,7 @@ class Bench:
     poll_s: float
     processes: dict[str, psutil.Process]
     databases: PostgresStats | None
+    postmaster: psutil.Process | None
     started: list[str] = field(default_factory=list)
 
     async def negotiate(self) -> float:
@@ -251,7 +258,19 @@ class Bench:
         return await asyncio.to_thread(self.databases.transactions)
 
     def _cpu(self) -> dict[str, float]:
-        return {name: sum(p.cpu_times()[:2]) for name, p in self.processes.items()}
+        cpu = {name: sum(p.cpu_times()[:2]) for name, p in self.processes.items()}
+        if self.postmaster is not None:
+            # The database server: the postmaster, its live backends, and (children_*) the
+            # backends that exited since it started (pooled connections come and go).
+            own = self.postmaster.cpu_times()
+            total = own.user + own.system + own.children_user + own.children_system
+            for backend in self.postmaster.children(recursive=True):
+                with contextlib.suppress(psutil.NoSuchProcess):  # exited meanwhile
+                    total += sum(backend.cpu_times()[:2])
+            cpu["database"] = total
+        times = psutil.cpu_times()
+        cpu[MACHINE] = sum(times) - times.idle - getattr(times, "iowait", 0.0)
+        return cpu
 
     async def phase(self, mode: str, count: int, in_flight: int) -> Phase:
         """``count`` negotiations, ``in_flight`` at a time, until all are FINALIZED on both
@@ -278,7 +297,12 @@ class Bench:
             rate=count / elapsed,
             p50=statistics.median(latencies) * 1000,
             p99=latencies[min(count - 1, int(count * 0.99))] * 1000,
-            cpu={name: (cpu_after[name] - cpu_before[name]) * 1000 / count for name in cpu_after},
+            cpu={
+                name: (cpu_after[name] - cpu_before[name]) * 1000 / count
+                for name in cpu_after
+                if name != MACHINE
+            },
+            busy=(cpu_after[MACHINE] - cpu_before[MACHINE]) / (elapsed * (os.cpu_count() or 1)),
             transactions=None
             if transactions_before is None or transactions_after is None
             else {
@@ -384,6 +408,7 @@ async def measure(
     nodes: TwoNodes,
     authority: RunningService,
     databases: PostgresStats | None,
+    postmaster: psutil.Process | None,
     args: argparse.Namespace,
 ) -> list[Phase]:
     """The phases on two running nodes: a warm-up, sequential, then each ``--in-flight``."""
@@ -408,7 +433,14 @@ async def measure(
     ):
         request = await _contract_request(consumer, nodes.provider.url)
         bench = Bench(
-            consumer, provider, request, follower, args.poll_ms / 1000, processes, databases
+            consumer,
+            provider,
+            request,
+            follower,
+            args.poll_ms / 1000,
+            processes,
+            databases,
+            postmaster,
         )
         following = asyncio.create_task(follower.run()) if follower is not None else None
         try:
@@ -480,7 +512,11 @@ def run(args: argparse.Namespace, root: Path) -> tuple[list[tuple[str, Phase]], 
                     f"{backend}: provider pid {nodes.provider.process.pid}, consumer pid "
                     f"{nodes.consumer.process.pid}, load average {os.getloadavg()[0]:.1f}"
                 )
-                for phase in asyncio.run(measure(nodes, authority, stats, args)):
+                postmaster = None
+                if cluster is not None and backend == "PostgreSQL":
+                    pid = (cluster.datadir / "postmaster.pid").read_text().split()[0]
+                    postmaster = psutil.Process(int(pid))
+                for phase in asyncio.run(measure(nodes, authority, stats, postmaster, args)):
                     results.append((backend, phase))
                     _note(f"{backend}: {phase}")
                 _note(f"{backend}: load average {os.getloadavg()[0]:.1f}")
@@ -515,10 +551,10 @@ def main() -> None:
     print()
     print(
         "| database | mode | negotiations | negotiations/s | latency p50 / p99 ms "
-        "| CPU ms per negotiation: consumer / provider / authority / bench "
-        "| transactions per negotiation: consumer / provider |"
+        "| CPU ms per negotiation: consumer / provider / authority / bench / database "
+        "| machine busy | transactions per negotiation: consumer / provider |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     for backend, phase in results:
         transactions = (
             "n/a"
@@ -526,11 +562,12 @@ def main() -> None:
             else " / ".join(f"{phase.transactions[n]:.1f}" for n in ("consumer", "provider"))
         )
         cpu = " / ".join(
-            f"{phase.cpu[name]:.1f}" for name in ("consumer", "provider", "authority", "bench")
+            f"{phase.cpu[name]:.1f}" if name in phase.cpu else "n/a"
+            for name in ("consumer", "provider", "authority", "bench", "database")
         )
         print(
             f"| {backend} | {phase.mode} | {phase.count} | {phase.rate:.1f} "
-            f"| {phase.p50:.1f} / {phase.p99:.1f} | {cpu} | {transactions} |"
+            f"| {phase.p50:.1f} / {phase.p99:.1f} | {cpu} | {phase.busy:.0%} | {transactions} |"
         )
 
 

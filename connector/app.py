@@ -105,7 +105,10 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     """
     owns_database = database is None
     db = database or Database.from_url(
-        settings.database.url.get_secret_value(), echo=settings.database.echo
+        settings.database.url.get_secret_value(),
+        echo=settings.database.echo,
+        pool_size=settings.database.pool_size,
+        max_overflow=settings.database.max_overflow,
     )
     sources = settings.storage.to_config()
     dsp_base = dsp_base_url(str(settings.node.public_url))

@@ -70,6 +70,8 @@ class DatabaseSettings(_Section):
     url: SecretStr = SecretStr("sqlite:///var/etds.db")
     auto_migrate: bool = True
     echo: bool = False
+    pool_size: int = Field(default=30, ge=1, le=1000)
+    max_overflow: int = Field(default=10, ge=0, le=1000)
 
     @field_validator("url")
     @classmethod

@@ -41,6 +41,9 @@ from connector.store.patterns import register_sqlite_functions
 Backend = Literal["sqlite", "postgresql"]
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# The node runs database work on at most 40 worker threads (anyio's default), a few at a time.
+DEFAULT_POOL_SIZE = 30
+DEFAULT_MAX_OVERFLOW = 10
 _BEGIN_OPTION = "etds_sqlite_begin"
 _POSTGRES_DRIVERS = ("postgresql", "postgres", "postgresql+psycopg")
 
@@ -144,20 +147,32 @@ class Database:
         self._reader = sessionmaker(bind=read_engine, expire_on_commit=False, autoflush=False)
 
     @classmethod
-    def from_url(cls, url: str | URL, *, echo: bool = False) -> Database:
+    def from_url(
+        cls,
+        url: str | URL,
+        *,
+        echo: bool = False,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        max_overflow: int = DEFAULT_MAX_OVERFLOW,
+    ) -> Database:
         """A database for ``url`` (see :func:`normalise_url`).
 
         A relative SQLite path is relative to the working directory of the process; its parent
-        folder is created when missing.
+        folder is created when missing. At most ``pool_size`` connections stay open (opened
+        when first needed); up to ``max_overflow`` more are opened when that many sessions run
+        at once, and closed after use. Keep ``pool_size`` near the number of sessions the node
+        runs at once: on PostgreSQL each new connection starts a server process, milliseconds
+        of the server's CPU.
         """
         parsed = normalise_url(url)
+        pool = {"pool_size": pool_size, "max_overflow": max_overflow}
         if parsed.get_backend_name() == "sqlite":
             assert parsed.database is not None  # normalise_url refused the in-memory forms
             if parsed.query.get("uri") is None:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(parsed, echo=echo)
+            engine = create_engine(parsed, echo=echo, **pool)
         else:
-            engine = create_engine(parsed, echo=echo, pool_pre_ping=True)
+            engine = create_engine(parsed, echo=echo, pool_pre_ping=True, **pool)
         return cls(engine)
 
     @property

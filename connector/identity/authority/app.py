@@ -109,7 +109,10 @@ def create_authority_app(
     from the settings. A database created here is migrated at start and disposed of at stop."""
     owns_database = database is None
     db = database or Database.from_url(
-        settings.database.url.get_secret_value(), echo=settings.database.echo
+        settings.database.url.get_secret_value(),
+        echo=settings.database.echo,
+        pool_size=settings.database.pool_size,
+        max_overflow=settings.database.max_overflow,
     )
     signing = keys or SigningKeys.load(settings.signing_keys)
     server = AuthorityServer(settings, db, signing, clock=clock)
