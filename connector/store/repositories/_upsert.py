@@ -20,6 +20,27 @@ from sqlalchemy.orm import Session
 from connector.store.repositories._support import backend
 
 
+def upsert_statement(
+    backend_name: str,
+    table: Table,
+    values: Mapping[str, Any],
+    *,
+    key: Sequence[str],
+    update: Mapping[str, Any],
+    condition: ColumnElement[bool],
+) -> Any:
+    """The statement of :func:`upsert_if` for ``backend_name`` (``"sqlite"`` or
+    ``"postgresql"``); with bind parameters as values, it can be built once and run many
+    times. It returns a row when it wrote one."""
+    dialect = postgresql if backend_name == "postgresql" else sqlite
+    return (
+        dialect.insert(table)
+        .values(dict(values))
+        .on_conflict_do_update(index_elements=list(key), set_=dict(update), where=condition)
+        .returning(literal_column("1"))
+    )
+
+
 def upsert_if(
     session: Session,
     table: Table,
@@ -31,11 +52,7 @@ def upsert_if(
 ) -> bool:
     """Insert ``values``, or on a ``key`` conflict apply ``update`` when ``condition`` holds on
     the existing row; True when a row was written."""
-    dialect = postgresql if backend(session) == "postgresql" else sqlite
-    statement = (
-        dialect.insert(table)
-        .values(dict(values))
-        .on_conflict_do_update(index_elements=list(key), set_=dict(update), where=condition)
-        .returning(literal_column("1"))
+    statement = upsert_statement(
+        backend(session), table, values, key=key, update=update, condition=condition
     )
     return session.execute(statement).first() is not None

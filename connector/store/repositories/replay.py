@@ -11,34 +11,33 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, bindparam, delete, literal_column
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import BindParameter, CursorResult, Table, bindparam, delete
 from sqlalchemy.orm import Session
 
 from connector.store.models import UsedToken
 from connector.store.repositories._support import backend, check_time, validate
+from connector.store.repositories._upsert import upsert_statement
 
 _TABLE: Table = UsedToken.__table__  # type: ignore[assignment]
 KIND = "used token"
 
 
-def _remember(dialect: Any) -> Any:
+def _remember(backend_name: str) -> Any:
     """Insert ``(:kind, :jti)`` until ``:expires_at``, or take over an entry that expired at
-    or before ``:now``; a row comes back when this caller was first (see :mod:`._upsert`)."""
-    return (
-        dialect.insert(_TABLE)
-        .values(kind=bindparam("kind"), jti=bindparam("jti"), expires_at=bindparam("expires_at"))
-        .on_conflict_do_update(
-            index_elements=["kind", "jti"],
-            set_={"expires_at": bindparam("expires_at")},
-            where=_TABLE.c.expires_at <= bindparam("now"),
-        )
-        .returning(literal_column("1"))
+    or before ``:now``; a row comes back when this caller was first."""
+    expires_at: BindParameter[datetime] = bindparam("expires_at")
+    return upsert_statement(
+        backend_name,
+        _TABLE,
+        {"kind": bindparam("kind"), "jti": bindparam("jti"), "expires_at": expires_at},
+        key=("kind", "jti"),
+        update={"expires_at": expires_at},
+        condition=_TABLE.c.expires_at <= bindparam("now"),
     )
 
 
 # Built once (see _support.by_id): one runs for every DPoP proof a node receives.
-_REMEMBER = {"sqlite": _remember(sqlite), "postgresql": _remember(postgresql)}
+_REMEMBER = {name: _remember(name) for name in ("sqlite", "postgresql")}
 
 
 class ReplayRepository:
