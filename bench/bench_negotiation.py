@@ -68,15 +68,11 @@ _ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(_ROOT), str(_ROOT / "examples")]
 sys.path += [str(_ROOT / "tests"), str(_ROOT / "tests" / "e2e")]
 
-from dataspace_support import NODE_A, NODE_B, Dataspace
+from dataspace_support import NODE_A, NODE_B, Dataspace, running_dataspace
 from pg_cluster import PostgresCluster, find_bindir
 from two_nodes import API_KEY, TwoNodes, start_two_nodes
 
-from connector.identity import keys
-from connector.store.database import Database
-from connector.store.migrate import upgrade
-from etds_examples.authorityproc import run_authority, write_authority_config
-from etds_examples.nodeproc import RunningService, free_port
+from etds_examples.nodeproc import RunningService
 
 EDC_VOCAB = "https://w3id.org/edc/v0.0.1/ns/"
 MACHINE = "machine"  # CPU seconds of all the machine's cores (busy, not idle)
@@ -95,30 +91,13 @@ class BenchFailure(RuntimeError):
 @contextmanager
 def dataspace(root: Path) -> Iterator[tuple[Dataspace, RunningService]]:
     """An authority process knowing A (a regional agency) and B, as the tests' fixture."""
-    key_dir = root / "keys"
-    key_dir.mkdir(parents=True)
-    authority_key = key_dir / "authority.pem"
-    keys.write_private_key(authority_key, keys.private_key_pem(keys.generate_key("ed25519")))
-    url = f"sqlite:///{root / 'authority.db'}"
-    database = Database.from_url(url)
-    upgrade(database)
-    port = free_port()
-    space = Dataspace(
-        issuer=f"http://127.0.0.1:{port}",
-        database=database,
-        key_dir=key_dir,
-        authority_key=keys.load_signing_key(authority_key),
-    )
-    space.register(NODE_A, org_type="regional_agency", country="FR", nuts=["FRJ"])
-    space.register(NODE_B, org_type="research", country="FR")
-    config = write_authority_config(
-        root / "authority.toml", port=port, database_url=url, signing_keys=[authority_key]
-    )
-    try:
-        with run_authority(config, port=port, log_file=root / "authority.log") as authority:
-            yield space, authority
-    finally:
-        database.dispose()
+
+    def register(space: Dataspace) -> None:
+        space.register(NODE_A, org_type="regional_agency", country="FR", nuts=["FRJ"])
+        space.register(NODE_B, org_type="research", country="FR")
+
+    with running_dataspace(root, register) as running:
+        yield running
 
 
 class LogFollower:

@@ -30,16 +30,14 @@ from dataspace_support import (
     NODE_C,
     READER_B,
     Dataspace,
+    running_dataspace,
 )
 from pg_cluster import PostgresCluster, find_bindir
 from sqlalchemy import text
 
-from connector.identity import keys
 from connector.store.database import Database
 from connector.store.migrate import upgrade
 from connector.store.models import metadata
-from etds_examples.authorityproc import run_authority, write_authority_config
-from etds_examples.nodeproc import free_port
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
@@ -140,33 +138,15 @@ def database(db_backend: str, request: pytest.FixtureRequest, tmp_path: Path) ->
 @pytest.fixture(scope="session")
 def dataspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dataspace]:
     """A real authority process (Ed25519 signing key) with A, B, C and B's administrators."""
-    root = tmp_path_factory.mktemp("dataspace")
-    key_dir = root / "keys"
-    key_dir.mkdir()
-    authority_key = key_dir / "authority.pem"
-    keys.write_private_key(authority_key, keys.private_key_pem(keys.generate_key("ed25519")))
-    database_url = f"sqlite:///{root / 'authority.db'}"
-    database = Database.from_url(database_url)
-    upgrade(database)
-    port = free_port()
-    space = Dataspace(
-        issuer=f"http://127.0.0.1:{port}",
-        database=database,
-        key_dir=key_dir,
-        authority_key=keys.load_signing_key(authority_key),
-    )
-    space.register(NODE_A, org_type="regional_agency", country="FR", nuts=["FRJ"])
-    space.register(NODE_B, org_type="research", country="FR")
-    space.register(NODE_C, org_type="company", country="FR")
-    space.register(
-        ADMIN_B, scopes=["management:read", "management:write"], audiences=[B_MANAGEMENT]
-    )
-    space.register(READER_B, scopes=["management:read"], audiences=[B_MANAGEMENT])
-    config = write_authority_config(
-        root / "authority.toml", port=port, database_url=database_url, signing_keys=[authority_key]
-    )
-    try:
-        with run_authority(config, port=port, log_file=root / "authority.log"):
-            yield space
-    finally:
-        database.dispose()
+
+    def register(space: Dataspace) -> None:
+        space.register(NODE_A, org_type="regional_agency", country="FR", nuts=["FRJ"])
+        space.register(NODE_B, org_type="research", country="FR")
+        space.register(NODE_C, org_type="company", country="FR")
+        space.register(
+            ADMIN_B, scopes=["management:read", "management:write"], audiences=[B_MANAGEMENT]
+        )
+        space.register(READER_B, scopes=["management:read"], audiences=[B_MANAGEMENT])
+
+    with running_dataspace(tmp_path_factory.mktemp("dataspace"), register) as (space, _):
+        yield space

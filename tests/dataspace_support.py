@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +22,9 @@ from connector.identity import jose, keys
 from connector.identity.authority import registry
 from connector.identity.client import TokenClient
 from connector.store.database import Database
+from connector.store.migrate import upgrade
+from etds_examples.authorityproc import run_authority, write_authority_config
+from etds_examples.nodeproc import RunningService, free_port
 
 NODE_A = "urn:etds:participant:a"
 NODE_B = "urn:etds:participant:b"
@@ -98,3 +103,34 @@ class Dataspace:
         head = {"typ": "at+jwt", "alg": self.authority_key.alg, "kid": self.authority_key.kid}
         head = {k: v for k, v in (head | header).items() if v is not None}
         return jose.sign(head, merged, self.authority_key.key)
+
+
+@contextmanager
+def running_dataspace(
+    root: Path, register: Callable[[Dataspace], None]
+) -> Iterator[tuple[Dataspace, RunningService]]:
+    """A real authority process (Ed25519 signing key, SQLite database under ``root``) knowing
+    the participants ``register`` records; stopped, and its database closed, at the end."""
+    key_dir = root / "keys"
+    key_dir.mkdir(parents=True)
+    authority_key = key_dir / "authority.pem"
+    keys.write_private_key(authority_key, keys.private_key_pem(keys.generate_key("ed25519")))
+    database_url = f"sqlite:///{root / 'authority.db'}"
+    database = Database.from_url(database_url)
+    upgrade(database)
+    port = free_port()
+    space = Dataspace(
+        issuer=f"http://127.0.0.1:{port}",
+        database=database,
+        key_dir=key_dir,
+        authority_key=keys.load_signing_key(authority_key),
+    )
+    register(space)
+    config = write_authority_config(
+        root / "authority.toml", port=port, database_url=database_url, signing_keys=[authority_key]
+    )
+    try:
+        with run_authority(config, port=port, log_file=root / "authority.log") as authority:
+            yield space, authority
+    finally:
+        database.dispose()

@@ -395,6 +395,22 @@ async def test_a_refused_address_is_never_called(provider: Sender) -> None:
     assert ended.error_detail.startswith("agree could not be sent: the peer's address is refused")
 
 
+def _meanwhile(
+    provider: Sender, provider_pid: str, sent: dict[str, Any], status: int
+) -> Callable[[httpx.Request], httpx.Response]:
+    """A consumer's answer (``status``) that first applies its message ``sent`` to the
+    provider's negotiation: that message arrives while ours is on its way."""
+
+    def answer(_request: httpx.Request) -> httpx.Response:
+        message, body = inbound(sent)
+        provider.node.service.receive(
+            ("provider",), requester=requester(), path_pid=provider_pid, message=message, body=body
+        )
+        return httpx.Response(status)
+
+    return answer
+
+
 async def test_a_failure_for_an_intent_that_changed_meanwhile_writes_nothing(
     provider: Sender,
 ) -> None:
@@ -402,15 +418,10 @@ async def test_a_failure_for_an_intent_that_changed_meanwhile_writes_nothing(
     assert created.provider_pid is not None
     provider_pid = created.provider_pid
 
-    def terminated_meanwhile(request: httpx.Request) -> httpx.Response:
-        # While our agreement is on its way, the consumer's termination is applied.
-        message, body = inbound(termination(provider_pid, C, "gave up"))
-        provider.node.service.receive(
-            ("provider",), requester=requester(), path_pid=provider_pid, message=message, body=body
-        )
-        return httpx.Response(503)
-
-    provider.peer.answer = terminated_meanwhile
+    # While our agreement is on its way, the consumer's termination is applied.
+    provider.peer.answer = _meanwhile(
+        provider, provider_pid, termination(provider_pid, C, "gave up"), 503
+    )
     await provider.round()
     current = provider.get(created.id)
     assert current.state == "TERMINATED"
@@ -426,15 +437,8 @@ async def test_an_acknowledgement_after_the_peer_moved_on_keeps_the_new_state(
     assert created.provider_pid is not None
     provider_pid = created.provider_pid
 
-    def verified_meanwhile(request: httpx.Request) -> httpx.Response:
-        # The consumer verifies our agreement before our acknowledgement is recorded.
-        message, body = inbound(verification(provider_pid, C))
-        provider.node.service.receive(
-            ("provider",), requester=requester(), path_pid=provider_pid, message=message, body=body
-        )
-        return httpx.Response(200)
-
-    provider.peer.answer = verified_meanwhile
+    # The consumer verifies our agreement before our acknowledgement is recorded.
+    provider.peer.answer = _meanwhile(provider, provider_pid, verification(provider_pid, C), 200)
     await provider.round()
     current = provider.get(created.id)
     assert current.state == "VERIFIED"
@@ -461,16 +465,11 @@ async def test_a_message_acknowledged_before_a_termination_stays_in_the_history(
     assert created.provider_pid is not None
     provider_pid = created.provider_pid
 
-    def acknowledged_then_terminated(request: httpx.Request) -> httpx.Response:
-        # The consumer applies our agreement, then terminates before our dispatcher has
-        # recorded the acknowledgement.
-        message, body = inbound(termination(provider_pid, C, "changed its mind"))
-        provider.node.service.receive(
-            ("provider",), requester=requester(), path_pid=provider_pid, message=message, body=body
-        )
-        return httpx.Response(200)
-
-    provider.peer.answer = acknowledged_then_terminated
+    # The consumer applies our agreement, then terminates before our dispatcher has recorded
+    # the acknowledgement.
+    provider.peer.answer = _meanwhile(
+        provider, provider_pid, termination(provider_pid, C, "changed its mind"), 200
+    )
     await provider.round()
     assert provider.get(created.id).state == "TERMINATED"
     history = [(m.direction, m.message_type) for m in provider.node.history(created.id)]
