@@ -118,7 +118,7 @@ def seed(database: Database, datasets: int) -> None:
             "modified": now - timedelta(days=index % 30), "profile": profile,
             "fingerprint": "f" * 64, "profiled_at": now, "profile_error": None,
         })  # fmt: skip
-    with database.connection() as connection:
+    with database.transaction() as connection:
         for name in ("indicators", "presence", "barometer"):
             for kind in ("access", "contract"):
                 connection.execute(

@@ -114,7 +114,7 @@ def postgres_migrated_url(pg_cluster: PostgresCluster) -> str:
 
 def _truncate_all(database: Database) -> None:
     tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
-    with database.connection() as connection:
+    with database.transaction() as connection:
         connection.execute(text(f"TRUNCATE TABLE {tables} RESTART IDENTITY CASCADE"))
 
 

@@ -236,6 +236,16 @@ class DatasetBuilder:
         return found
 
 
+def series_members(item: CatalogueItem) -> tuple[str, ...]:
+    """The member values of a series asset (its datasets are ``<asset>~<value>``); empty for
+    an asset that is not a series."""
+    entry = item.entry
+    profile = DataProfile.from_json(entry.profile) if entry and entry.profile else None
+    if profile is None or not profile.series_column:
+        return ()
+    return tuple(value for value, _rows in profile.series)
+
+
 def _member_date(value: str) -> date | None:
     try:
         return date.fromisoformat(value)

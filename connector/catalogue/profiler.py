@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, time
 
 from anyio import to_thread
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from connector.catalogue.profiling import DataProfile, ProfileError, fingerprint, profile_source
 from connector.catalogue.properties import DCAT, ETDS, first_literal, iris, search_text
@@ -46,7 +46,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def describe(session: Session, asset: AssetRecord) -> None:
+def describe(session: Connection, asset: AssetRecord) -> None:
     """Index ``asset``'s properties for the catalogue (in the transaction that writes it)."""
     CatalogueRepository(session).describe(
         asset.id,

@@ -18,15 +18,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from sqlalchemy import Connection
+
 from catalog.model import Catalog, Dataset, Offer
 from catalog.regions import region_code
 from catalog.search import SearchQuery
 from connector.catalogue.access import CatalogueAccess
-from connector.catalogue.builder import DatasetBuilder, Publication, split_member
+from connector.catalogue.builder import DatasetBuilder, Publication, series_members, split_member
 from connector.catalogue.offers import OfferRef
 from connector.errors import BadRequest, NotFound
 from connector.store.database import Database
 from connector.store.errors import InvalidQuery
+from connector.store.errors import NotFound as StoreNotFound
 from connector.store.query import Criterion, QuerySpec
 from connector.store.records import ContractDefinitionRecord, PolicyDefinitionRecord
 from connector.store.repositories.catalogue import (
@@ -100,6 +103,15 @@ def store_filters(query: SearchQuery) -> CatalogueFilters:
 def selector_criteria(selector: Sequence[Mapping[str, Any]]) -> list[Criterion]:
     """A stored ``assetsSelector`` (criteria with full-IRI or column operands) as criteria."""
     return [Criterion(c["operandLeft"], c["operator"], c.get("operandRight")) for c in selector]
+
+
+@dataclass(frozen=True)
+class OfferedContract:
+    """An offer as the catalogue shows it to a requester, and the records it comes from."""
+
+    definition: ContractDefinitionRecord
+    contract_policy: PolicyDefinitionRecord
+    offer: Offer
 
 
 class CatalogueService:
@@ -242,6 +254,51 @@ class CatalogueService:
             if not page.has_more or not page.items:
                 return found
             cursor = Cursor(after=page.items[-1].asset.id)
+
+    def offer(
+        self, connection: Connection, claims: Mapping[str, Any], ref: OfferRef
+    ) -> OfferedContract | None:
+        """The offer ``ref`` exactly as the catalogue shows it to ``claims``, or None when it
+        does not show it to them (no such contract definition, its access policy hides it, it
+        does not select the asset, no such series member).
+
+        Reads in the caller's transaction (a contract request is checked against the snapshot
+        it is stored in) and builds no dataset: the definition the offer id names is the only
+        one that can make this offer.
+        """
+        found = self._definition_for(connection, claims, ref.definition_id)
+        if found is None:
+            return None
+        definition, contract, selector = found
+        page = CatalogueRepository(connection).page(
+            [selector], CatalogueFilters(asset_ids=(ref.asset_id,)), limit=1
+        )
+        if not page.items:
+            return None
+        if ref.member is not None and ref.member not in series_members(page.items[0]):
+            return None
+        return OfferedContract(definition, contract, self._access.offer(ref, contract))
+
+    def _definition_for(
+        self, connection: Connection, claims: Mapping[str, Any], definition_id: str
+    ) -> tuple[ContractDefinitionRecord, PolicyDefinitionRecord, list[Criterion]] | None:
+        """A contract definition ``claims`` may see, its contract policy and its selector."""
+        try:
+            definition = ContractDefinitionRepository(connection).get(definition_id)
+        except StoreNotFound:
+            return None
+        wanted = {definition.access_policy_id, definition.contract_policy_id}
+        policies = PolicyDefinitionRepository(connection).get_many(sorted(wanted))
+        contract = policies.get(definition.contract_policy_id)
+        if contract is None:
+            return None
+        try:
+            selector = selector_criteria(definition.assets_selector)
+        except (InvalidQuery, KeyError, TypeError):
+            return None
+        if not self._access.visible(claims, [definition], policies, self._clock()):
+            return None
+        return definition, contract, selector
 
     def dataset(self, claims: Mapping[str, Any], dataset_id: str) -> Dataset:
         """The dataset (or series member) ``dataset_id`` as ``claims`` may see it."""

@@ -24,7 +24,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from catalog.jsonld import JsonLdProcessor, JsonObject
 from connector.errors import BadRequest, FieldError
@@ -136,7 +136,7 @@ def definition_from_request(
     return record, criteria
 
 
-def _check_selector(session: Session, criteria: list[Criterion]) -> None:
+def _check_selector(session: Connection, criteria: list[Criterion]) -> None:
     """Refuse a selector the store cannot run over the assets (unknown field, bad operand…)."""
     if not criteria:
         return

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from connector.catalogue.builder import split_member
 from connector.errors import BadRequest, Conflict, NotFound
@@ -125,7 +125,7 @@ class AdministratorActions:
 
     def _act(
         self,
-        session: Session,
+        session: Connection,
         negotiation_id: str,
         kind: Message,
         offer: Policy | None,

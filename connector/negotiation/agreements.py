@@ -7,7 +7,7 @@ import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from connector.store.errors import AlreadyExists
 from connector.store.records import AgreementRecord, NegotiationRecord
@@ -24,7 +24,7 @@ def signed_at(stamp: object, default: datetime) -> datetime:
 
 
 def store_agreement(
-    session: Session, record: NegotiationRecord, *, participant_id: str, now: datetime
+    session: Connection, record: NegotiationRecord, *, participant_id: str, now: datetime
 ) -> NegotiationRecord:
     """Keep the agreement of ``record``, which is becoming FINALIZED (in the transaction that
     will save it), unless it is kept already; returns ``record`` with the agreement's id, to

@@ -16,12 +16,12 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from connector.catalogue.builder import split_member
 from connector.catalogue.offers import OfferRef
 from connector.catalogue.service import CatalogueService
-from connector.errors import BadRequest, Conflict, ConnectorError, NotFound
+from connector.errors import BadRequest, Conflict, NotFound
 from connector.http.outbound import check_outbound_url
 from connector.negotiation.agreements import store_agreement
 from connector.negotiation.decisions import Decisions, Requester
@@ -44,6 +44,7 @@ from connector.store.errors import NotFound as StoreNotFound
 from connector.store.errors import StaleRecord
 from connector.store.records import NegotiationMessageRecord, NegotiationRecord
 from connector.store.repositories.negotiations import NegotiationRepository
+from policies import Policy
 
 log = logging.getLogger("etds.negotiation")
 
@@ -102,15 +103,34 @@ class NegotiationService:
         self, requester: Requester, message: Inbound, body: dict[str, Any]
     ) -> NegotiationRecord:
         """A consumer's first ContractRequestMessage: a new negotiation in REQUESTED (or the
-        existing one when the consumer repeats its request)."""
+        existing one when the consumer repeats its request).
+
+        One transaction: the repeat check, the offer as the catalogue shows it to the consumer,
+        the decision (in ``auto`` mode) and the new negotiation.
+        """
         consumer_pid = message.consumer_pid or ""
         offer = required(message.offer, "offer")
-        with self._database.read() as session:
-            existing = NegotiationRepository(session).find_by_consumer_pid_for_counterparty(
+        with self._database.transaction() as connection:
+            repository = NegotiationRepository(connection)
+            existing = repository.find_by_consumer_pid_for_counterparty(
                 "provider", requester.id, consumer_pid
             )
-        if existing is not None:
-            return existing
+            if existing is not None:  # the same request again
+                return existing
+            record = self._requested(connection, requester, message, offer)
+            created = repository.create(record)
+            repository.append_message(created.id, "in", message.dsp_type, body, record.created_at)
+        log.info(
+            "contract negotiation requested",
+            extra={"negotiation": created.id, "consumer": requester.id, "offer": offer.uid},
+        )
+        return created
+
+    def _requested(
+        self, connection: Connection, requester: Requester, message: Inbound, offer: Policy
+    ) -> NegotiationRecord:
+        """The negotiation a new request starts (decided when the definition says ``auto``);
+        :class:`BadRequest` when the request cannot start one."""
         callback = (message.callback_address or "").strip()
         check_outbound_url(callback, self._security)
         try:
@@ -120,22 +140,16 @@ class NegotiationService:
         dataset_id = dataset_of(ref)
         if offer.target is not None and offer.target != dataset_id:
             raise BadRequest(f"offer {offer.uid!r} is for {dataset_id!r}, not {offer.target!r}")
-        try:
-            dataset = self._catalogue.dataset(requester.claims, dataset_id)
-        except ConnectorError:
-            raise BadRequest(f"unknown offer {offer.uid!r}: no such offer for you") from None
-        published = next((o for o in dataset.offers if o.get("@id") == offer.uid), None)
-        if published is None:
+        offered = self._catalogue.offer(connection, requester.claims, ref)
+        if offered is None:
             raise BadRequest(f"unknown offer {offer.uid!r}: no such offer for you")
-        found = self._terms.definition(ref.definition_id)
-        if found is None:  # withdrawn since the catalogue was read
-            raise BadRequest(f"offer {offer.uid!r} is no longer offered")
-        definition, ours = found
+        ours = self._terms.policy(offered.contract_policy)
         if not same_terms(offer, ours):
             raise BadRequest(
                 f"the terms of offer {offer.uid!r} are not the terms this node offers; "
                 "send the offer as the catalogue shows it"
             )
+        definition = offered.definition
         now = self._clock()
         record = NegotiationRecord(
             id=new_pid(),
@@ -146,9 +160,9 @@ class NegotiationService:
             protocol=PROTOCOL,
             asset_id=ref.asset_id,
             provider_pid=new_pid(),
-            consumer_pid=consumer_pid,
+            consumer_pid=message.consumer_pid or "",
             contract_definition_id=definition.id,
-            offer={**published, "target": dataset_id},
+            offer={**offered.offer, "target": dataset_id},
             offered_by="consumer",
             mode=definition.negotiation_mode,
             purpose=message.purpose,
@@ -157,20 +171,7 @@ class NegotiationService:
         )
         if record.mode == "auto":
             record = self._decisions.provider_decides(record, requester, ours, contract=ours)
-        with self._database.transaction() as session:
-            repository = NegotiationRepository(session)
-            again = repository.find_by_consumer_pid_for_counterparty(
-                "provider", requester.id, consumer_pid
-            )
-            if again is not None:  # the same request, twice at once
-                return again
-            created = repository.create(record)
-            repository.append_message(created.id, "in", message.dsp_type, body, now)
-        log.info(
-            "contract negotiation requested",
-            extra={"negotiation": created.id, "consumer": requester.id, "offer": offer.uid},
-        )
-        return created
+        return record
 
     # Consumer: an offer out of the blue ------------------------------------------------------
 
@@ -249,7 +250,7 @@ class NegotiationService:
 
     def _receive(
         self,
-        session: Session,
+        session: Connection,
         roles: tuple[Role, ...],
         *,
         requester: Requester,

@@ -21,7 +21,11 @@ from connector.errors import BadRequest
 from connector.negotiation.errors import NegotiationProtocolError
 from connector.store.database import Database
 from connector.store.errors import NotFound as StoreNotFound
-from connector.store.records import ContractDefinitionRecord, NegotiationRecord
+from connector.store.records import (
+    ContractDefinitionRecord,
+    NegotiationRecord,
+    PolicyDefinitionRecord,
+)
 from connector.store.repositories.contract_definitions import ContractDefinitionRepository
 from connector.store.repositories.policies import PolicyDefinitionRepository
 from policies import Policy, PolicyKind, dsp_context, parse_policy, to_dsp
@@ -93,6 +97,10 @@ class Terms:
             raise NegotiationProtocolError("this negotiation has no offer")
         return self.parse(record.offer)
 
+    def policy(self, record: PolicyDefinitionRecord) -> Policy:
+        """A stored policy definition's policy, parsed (cached by version)."""
+        return self._access.policy(record)
+
     def definition(self, definition_id: str) -> tuple[ContractDefinitionRecord, Policy] | None:
         """A contract definition and its contract policy (None when either is gone: the offer
         is withdrawn)."""
@@ -102,7 +110,7 @@ class Terms:
                 contract = PolicyDefinitionRepository(session).get(definition.contract_policy_id)
             except StoreNotFound:
                 return None
-        return definition, self._access.policy(contract)
+        return definition, self.policy(contract)
 
     def contract_policy(self, record: NegotiationRecord) -> Policy | None:
         """The current contract policy of the negotiation's contract definition."""

@@ -57,7 +57,7 @@ def _opened(target: Database | str | URL) -> Iterator[Database]:
 
 def upgrade(target: Database | str | URL, revision: str = "head") -> None:
     """Migrate ``target`` (a Database or a URL) up to ``revision``, in one transaction."""
-    with _opened(target) as database, database.connection() as connection:
+    with _opened(target) as database, database.transaction() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
@@ -67,7 +67,7 @@ def upgrade(target: Database | str | URL, revision: str = "head") -> None:
 
 def downgrade(target: Database | str | URL, revision: str) -> None:
     """Migrate ``target`` down to ``revision`` (``"base"`` drops every table we created)."""
-    with _opened(target) as database, database.connection() as connection:
+    with _opened(target) as database, database.transaction() as connection:
         command.downgrade(alembic_config(connection=connection), revision)
 
 

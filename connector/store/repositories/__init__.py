@@ -1,2 +1,2 @@
-"""Repositories: one per kind of record, each built on a ``Session`` and working inside the
+"""Repositories: one per kind of record, each built on a Core ``Connection`` and working inside the
 caller's transaction (``with db.transaction() as s: AssetRepository(s).create(...)``)."""

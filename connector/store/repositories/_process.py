@@ -34,6 +34,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     ForeignKeyConstraint,
     Integer,
     PrimaryKeyConstraint,
@@ -50,7 +51,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from connector.store import query as q
 from connector.store.errors import (
@@ -200,12 +200,36 @@ def _statements(table: Table) -> _Statements:
     )
 
 
+SAVE_PREFIX = "save_"
+
+
+@functools.lru_cache(maxsize=256)
+def _save_statement(table: Table, columns: tuple[str, ...], *, whole: bool) -> Update:
+    """``UPDATE table SET <columns>, version + 1, no lease WHERE id AND version RETURNING …``
+    with bind parameters ``save_<column>``, ``save_id`` and ``save_version`` (built once per
+    set of columns: a save changes one of a handful of sets)."""
+    c = table.c
+    return (
+        update(table)
+        .where(c.id == bindparam("save_id"), c.version == bindparam("save_version"))
+        .values(
+            {
+                **{name: bindparam(SAVE_PREFIX + name, type_=c[name].type) for name in columns},
+                "version": c.version + 1,
+                "lease_holder": None,
+                "lease_expires_at": None,
+            }
+        )
+        .returning(*(table.c if whole else (c.version,)))
+    )
+
+
 class ProcessRepository(Generic[P]):
     """Create, look up, save (optimistically), query and claim processes of one table."""
 
     def __init__(
         self,
-        session: Session,
+        session: Connection,
         *,
         kind: str,
         table: Table,
@@ -377,22 +401,18 @@ class ProcessRepository(Generic[P]):
         else:
             returning = list(self._table.c)
             explained = True
-        c = self._table.c
-        statement = (
-            update(self._table)
-            .where(c.id == record.id, c.version == expected_version)
-            .values(**values, version=c.version + 1, lease_holder=None, lease_expires_at=None)
-            .returning(*returning)
-        )
+        statement = _save_statement(self._table, tuple(values), whole=len(returning) > 1)
+        parameters = {SAVE_PREFIX + k: v for k, v in values.items()}
+        parameters.update(save_id=record.id, save_version=expected_version)
         try:
-            row = self._written(statement, explained=explained)
+            row = self._written(statement, parameters, explained=explained)
         except IntegrityError:
             if explained or backend(self._session) != "postgresql":
                 self._explain_conflict(record, creating=False)
             raise
         if row is None:
             self._known.pop(record.id, None)
-            if self._one(c.id == record.id) is None:
+            if self._one(self._table.c.id == record.id) is None:
                 raise NotFound(self.kind, record.id)
             raise StaleRecord(self.kind, record.id, expected_version=expected_version)
         if known is not None and len(returning) == 1:

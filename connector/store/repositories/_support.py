@@ -19,6 +19,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Connection,
     Executable,
     Integer,
     Select,
@@ -29,7 +30,6 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from connector.store import query as q
 from connector.store.errors import InvalidRecord
@@ -45,9 +45,9 @@ class Record(Protocol):
 R = TypeVar("R", bound=Record)
 
 
-def backend(session: Session) -> str:
-    """``"sqlite"`` or ``"postgresql"``: the dialect the session is bound to."""
-    return session.get_bind().dialect.name
+def backend(session: Connection) -> str:
+    """``"sqlite"`` or ``"postgresql"``: the dialect of the connection."""
+    return session.dialect.name
 
 
 @functools.cache
@@ -121,7 +121,7 @@ def check_time(kind: str, name: str, value: datetime) -> None:
         raise InvalidRecord(kind, f"{name} must be a timezone-aware datetime")
 
 
-def try_insert(session: Session, statement: Executable) -> IntegrityError | None:
+def try_insert(session: Connection, statement: Executable) -> IntegrityError | None:
     """Run ``statement`` in a SAVEPOINT; on a constraint violation undo just that and return the
     error (the caller's transaction stays usable, which PostgreSQL otherwise would not allow)."""
     try:
@@ -133,14 +133,14 @@ def try_insert(session: Session, statement: Executable) -> IntegrityError | None
 
 
 def query_records(
-    session: Session, record_type: type[R], table: Table, fields: q.FieldMap, spec: q.QuerySpec
+    session: Connection, record_type: type[R], table: Table, fields: q.FieldMap, spec: q.QuerySpec
 ) -> list[R]:
     """One page of ``table``'s rows matching ``spec`` (filtered, sorted, paged), as records."""
     statement = q.apply(select(table), spec, fields, backend(session))
     return [record_from(record_type, row._mapping) for row in session.execute(statement)]
 
 
-def count_records(session: Session, table: Table, fields: q.FieldMap, spec: q.QuerySpec) -> int:
+def count_records(session: Connection, table: Table, fields: q.FieldMap, spec: q.QuerySpec) -> int:
     """How many rows of ``table`` match the filters of ``spec`` (paging and sorting ignored)."""
     where = q.conditions(spec.filters, fields, backend(session))
     statement = select(func.count()).select_from(table).where(*where)

@@ -13,9 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, literal_column
+from sqlalchemy import ColumnElement, Connection, Table, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 from connector.store.repositories._support import backend
 
@@ -42,7 +41,7 @@ def upsert_statement(
 
 
 def upsert_if(
-    session: Session,
+    session: Connection,
     table: Table,
     values: Mapping[str, Any],
     *,

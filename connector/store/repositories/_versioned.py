@@ -19,9 +19,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Connection, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from connector.store import query as q
 from connector.store.errors import AlreadyExists, InvalidQuery, NotFound, StaleRecord
@@ -56,7 +55,13 @@ class VersionedRepository(Generic[V]):
     """Create, read, update (optimistically), delete and query one kind of versioned record."""
 
     def __init__(
-        self, session: Session, *, kind: str, table: Table, record_type: type[V], fields: q.FieldMap
+        self,
+        session: Connection,
+        *,
+        kind: str,
+        table: Table,
+        record_type: type[V],
+        fields: q.FieldMap,
     ) -> None:
         self._session = session
         self.kind = kind

@@ -13,9 +13,8 @@ remote asset. (SQLite needs no lock: ``BEGIN IMMEDIATE`` admits one writer at a 
 
 from __future__ import annotations
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Connection, Table, func, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from connector.store import query as q
 from connector.store.errors import AlreadyExists, NotFound
@@ -55,7 +54,7 @@ AGREEMENT_FIELDS = q.FieldMap.build(
 class AgreementRepository:
     """Create and read contract agreements."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self._session = session
 
     def create(self, record: AgreementRecord) -> AgreementRecord:

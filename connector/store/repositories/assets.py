@@ -3,8 +3,7 @@ property IRI (``https://w3id.org/edc/v0.0.1/ns/name``, ``http://purl.org/dc/term
 
 from __future__ import annotations
 
-from sqlalchemy import Table, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Table, select
 
 from connector.store.errors import StillReferenced
 from connector.store.models import Asset, ContractAgreement
@@ -30,7 +29,7 @@ ASSET_FIELDS = FieldMap.build(
 class AssetRepository(VersionedRepository[AssetRecord]):
     """Assets; deleting one that a contract agreement refers to is refused."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         super().__init__(
             session, kind="asset", table=_TABLE, record_type=AssetRecord, fields=ASSET_FIELDS
         )

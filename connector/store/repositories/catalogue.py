@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, false, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Connection, Table, and_, false, or_, select, true
 
 from connector.store import query as q
 from connector.store.errors import InvalidQuery
@@ -132,7 +131,7 @@ class CataloguePage:
 class CatalogueRepository:
     """Catalogue entries and catalogue pages."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self._session = session
 
     def describe(

@@ -7,8 +7,7 @@ missing one). Deleting a definition keeps past negotiations (their reference bec
 
 from __future__ import annotations
 
-from sqlalchemy import Table, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Table, or_, select
 
 from connector.store.errors import InvalidRecord, NotFound
 from connector.store.models import ContractDefinition, PolicyDefinition
@@ -39,7 +38,7 @@ CONTRACT_DEFINITION_FIELDS = FieldMap.build(
 class ContractDefinitionRepository(VersionedRepository[ContractDefinitionRecord]):
     """Contract definitions."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         super().__init__(
             session,
             kind="contract definition",

@@ -10,8 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, delete, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, CursorResult, Table, delete, or_, select, update
 
 from connector.store.models import Lease
 from connector.store.records import LeaseRecord
@@ -31,7 +30,7 @@ def _expiry(now: datetime, ttl_seconds: float) -> datetime:
 class LeaseRepository:
     """Acquire, renew, release and inspect named leases."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self._session = session
 
     def acquire(self, name: str, holder: str, ttl_seconds: float, now: datetime) -> bool:

@@ -9,8 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, exists, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Table, bindparam, exists, insert, select
 
 from connector.store import query as q
 from connector.store.errors import InvalidRecord, NotFound
@@ -72,7 +71,7 @@ NEGOTIATION_FIELDS = q.FieldMap.build(
 class NegotiationRepository(ProcessRepository[NegotiationRecord]):
     """Contract negotiations."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         super().__init__(
             session,
             kind=KIND,

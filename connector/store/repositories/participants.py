@@ -12,8 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from sqlalchemy import Table, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Table, select
 
 from connector import errors
 from connector.store.errors import InvalidRecord, NotFound, StoreError
@@ -95,7 +94,7 @@ def _check_jwks(jwks: Any) -> None:
 class ParticipantRepository(VersionedRepository[ParticipantRecord]):
     """Participants of the dataspace, as the authority registers them."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         super().__init__(
             session,
             kind=KIND,

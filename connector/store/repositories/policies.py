@@ -4,8 +4,7 @@ RESTRICT, checked first for a clear error)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Table, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Table, or_, select
 
 from connector.store.errors import StillReferenced
 from connector.store.models import ContractDefinition, PolicyDefinition
@@ -30,7 +29,7 @@ POLICY_FIELDS = FieldMap.build(
 class PolicyDefinitionRepository(VersionedRepository[PolicyDefinitionRecord]):
     """Policy definitions."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         super().__init__(
             session,
             kind="policy definition",

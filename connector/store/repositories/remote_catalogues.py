@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, CursorResult, Table, select, true
 
 from connector.store.models import RemoteCatalogue
 from connector.store.records import RemoteCatalogueRecord
@@ -16,7 +15,7 @@ _TABLE: Table = RemoteCatalogue.__table__  # type: ignore[assignment]
 
 
 class RemoteCatalogueRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self._session = session
 
     def save(self, record: RemoteCatalogueRecord) -> None:

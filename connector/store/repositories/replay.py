@@ -11,8 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, CursorResult, Table, bindparam, delete
-from sqlalchemy.orm import Session
+from sqlalchemy import BindParameter, Connection, CursorResult, Table, bindparam, delete
 
 from connector.store.models import UsedToken
 from connector.store.repositories._support import backend, check_time, validate
@@ -43,7 +42,7 @@ _REMEMBER = {name: _remember(name) for name in ("sqlite", "postgresql")}
 class ReplayRepository:
     """Remember token ids until they expire."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self._session = session
 
     def remember(self, kind: str, jti: str, expires_at: datetime, *, now: datetime) -> bool:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import Table, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Table, func, select
 
 from connector.store import query as q
 from connector.store.errors import NotFound
@@ -35,7 +34,7 @@ TRANSFER_FIELDS = q.FieldMap.build(
 class TransferRepository(ProcessRepository[TransferRecord]):
     """Transfer processes; ``agreement_id`` is fixed at creation."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         super().__init__(
             session,
             kind=KIND,

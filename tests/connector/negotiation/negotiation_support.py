@@ -128,8 +128,10 @@ def seed_offer(
     definition_id: str = "cd-visits",
     contract: Policy = RESEARCH_ONLY,
     mode: Mode = "auto",
+    access: Policy | None = None,
 ) -> OfferRef:
-    """One asset offered to everyone under ``contract`` (negotiated in ``mode``); the offer."""
+    """One asset offered under ``contract`` (negotiated in ``mode``) to everyone, or to whom
+    the ``access`` policy lets see it; the offer."""
     with database.transaction() as session:
         AssetRepository(session).create(
             AssetRecord(
@@ -145,6 +147,13 @@ def seed_offer(
             policies.create(
                 PolicyDefinitionRecord(id="open", policy=to_dsp(OPEN), created_at=T0, updated_at=T0)
             )
+        access_id = "open" if access is None else f"{definition_id}-access"
+        if access is not None:
+            policies.create(
+                PolicyDefinitionRecord(
+                    id=access_id, policy=to_dsp(access), created_at=T0, updated_at=T0
+                )
+            )
         policies.create(
             PolicyDefinitionRecord(
                 id=f"{definition_id}-contract",
@@ -156,7 +165,7 @@ def seed_offer(
         ContractDefinitionRepository(session).create(
             ContractDefinitionRecord(
                 id=definition_id,
-                access_policy_id="open",
+                access_policy_id=access_id,
                 contract_policy_id=f"{definition_id}-contract",
                 assets_selector=[
                     {"operandLeft": EDC + "id", "operator": "=", "operandRight": asset_id}
@@ -187,9 +196,11 @@ class Node:
     catalogue: CatalogueService
     wakes: list[datetime] = field(default_factory=list)
 
-    def published(self, ref: OfferRef, participant: str = CONSUMER) -> dict[str, Any]:
+    def published(
+        self, ref: OfferRef, participant: str = CONSUMER, org_type: str = "research"
+    ) -> dict[str, Any]:
         """The offer ``ref`` as ``participant``'s catalogue shows it (compact, no target)."""
-        dataset = self.catalogue.dataset(claims(participant), ref.asset_id)
+        dataset = self.catalogue.dataset(claims(participant, org_type), ref.asset_id)
         return next(dict(offer) for offer in dataset.offers if offer["@id"] == ref.id)
 
     def get(self, negotiation_id: str) -> NegotiationRecord:

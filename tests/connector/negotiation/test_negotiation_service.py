@@ -40,11 +40,13 @@ from connector.negotiation.intent import settled
 from connector.negotiation.messages import message_body
 from connector.negotiation.service import SAVE_ATTEMPTS
 from connector.negotiation.states import Message, Role
+from connector.negotiation.terms import dataset_of
 from connector.store.database import Database
 from connector.store.errors import StaleRecord
 from connector.store.query import QuerySpec
 from connector.store.records import NegotiationRecord
 from connector.store.repositories.negotiations import NegotiationRepository
+from policies import ETDS, ODRL, USE, Constraint, Literal, Permission, Policy, PolicyKind
 
 PROVIDER_ROLE: tuple[Role, ...] = ("provider",)
 CONSUMER_ROLE: tuple[Role, ...] = ("consumer",)
@@ -200,6 +202,48 @@ REFUSED: dict[str, tuple[Callable[[OfferRef], dict[str, Any]], str]] = {
         "not the terms this node offers",
     ),
 }
+
+
+def test_initial_request_for_an_offer_hidden_from_the_requester_is_a_bad_request(
+    provider: Node,
+) -> None:
+    public_only = Policy(
+        kind=PolicyKind.SET,
+        permissions=(
+            Permission(
+                action=USE,
+                constraints=(
+                    Constraint(
+                        ETDS + "organisationType", ODRL + "eq", (Literal("regional_agency"),)
+                    ),
+                ),
+            ),
+        ),
+    )
+    hidden = seed_offer(
+        provider.database, asset_id="census", definition_id="cd-census", access=public_only
+    )
+    shown = provider.published(hidden, org_type="regional_agency")  # a regional agency sees it
+    message, body = inbound(request("urn:uuid:c1", {**shown, "target": "census"}))
+    with pytest.raises(BadRequest, match="no such offer for you"):
+        provider.service.receive_initial_request(requester(), message, body)
+    assert _all(provider.database) == []
+    created = provider.service.receive_initial_request(
+        requester(org_type="regional_agency"), message, body
+    )
+    assert (created.contract_definition_id, created.offer) == (
+        "cd-census",
+        {**shown, "target": "census"},
+    )
+
+
+def test_initial_request_for_a_member_of_a_dataset_that_is_no_series_is_a_bad_request(
+    provider: Node, offer: OfferRef
+) -> None:
+    member = replace(offer, member="2026-05-04")
+    with pytest.raises(BadRequest, match="no such offer for you"):
+        _initial(provider, offer, **{"@id": member.id, "target": dataset_of(member)})
+    assert _all(provider.database) == []
 
 
 @pytest.mark.parametrize("case", list(REFUSED))

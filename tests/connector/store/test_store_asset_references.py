@@ -23,8 +23,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, text
 from store_records import agreement, asset
 
 from connector.store.database import Database
@@ -39,7 +38,9 @@ class Worker:
     """A thread running ``work`` in its own transaction: it publishes its backend pid, may pause
     before committing until released, and keeps the exception it ended with (if any)."""
 
-    def __init__(self, database: Database, work: Callable[[Session], Any], *, hold: bool) -> None:
+    def __init__(
+        self, database: Database, work: Callable[[Connection], Any], *, hold: bool
+    ) -> None:
         self.pid: int | None = None
         self.error: BaseException | None = None
         self.started = threading.Event()

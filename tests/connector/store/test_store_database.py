@@ -149,7 +149,7 @@ def test_read_never_keeps_writes(database: Database) -> None:
 
 
 def test_connection_gives_a_core_connection_in_a_transaction(database: Database) -> None:
-    with database.connection() as connection:
+    with database.transaction() as connection:
         assert connection.in_transaction()
         assert connection.execute(text("SELECT 41 + 1")).scalar() == 42
     assert "Database(" in repr(database)
