@@ -36,6 +36,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     ForeignKeyConstraint,
+    Insert,
     Integer,
     PrimaryKeyConstraint,
     Row,
@@ -198,6 +199,12 @@ def _statements(table: Table) -> _Statements:
         ),
         claim=claim,
     )
+
+
+@functools.cache
+def _insert_statement(table: Table) -> Insert:
+    """``INSERT INTO table … RETURNING *``; the columns are those of the parameters given."""
+    return insert(table).returning(*table.c)
 
 
 SAVE_PREFIX = "save_"
@@ -377,7 +384,7 @@ class ProcessRepository(Generic[P]):
         validate(self.kind, self._table, values)
         self._check_record(record)
         try:
-            row = self._written(insert(self._table).values(values).returning(*self._table.c))
+            row = self._written(_insert_statement(self._table), values)
         except IntegrityError:
             self._explain_conflict(record, creating=True)
             raise
