@@ -20,9 +20,12 @@ All times allow ``leeway`` seconds of clock skew.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from joserfc.jwk import Key
 
 from connector.identity.claims import ClaimError, map_claims
 from connector.identity.jose import JoseFailure, unverified_claims, unverified_header, verify
@@ -31,6 +34,9 @@ from connector.identity.settings import TrustedIssuer, Use
 
 MANAGEMENT_SCOPES = frozenset({"management:read", "management:write"})
 MAX_JTI_LENGTH = 256
+SIGNATURE_CACHE_SIZE = 1024
+"""Tokens whose signature verified, remembered (a peer presents the same token with every request
+until it expires); the claims are still checked on every request."""
 
 
 class TokenRejected(Exception):
@@ -89,6 +95,10 @@ class TokenVerifier:
         self._leeway = leeway
         self._max_age = max_age
         self._clock = clock
+        # token → (the key that verified it, the algorithms allowed then, its claims)
+        self._signatures: OrderedDict[str, tuple[Key, frozenset[str], dict[str, Any]]] = (
+            OrderedDict()
+        )
 
     def _issuer(self, token: str, use: Use) -> TrustedIssuer:
         try:
@@ -117,7 +127,7 @@ class TokenVerifier:
             raise TokenRejected("kid is not a string")
         try:
             key = await self._keys.key(trusted, kid)
-            _, claims = verify(token, key, trusted.algorithms)
+            claims = self._signed_claims(token, key, trusted.algorithms)
         except (UnknownKey, KeysUnavailable, JoseFailure) as failure:
             raise TokenRejected(str(failure)) from None
         self._check_claims(claims, trusted, audience)
@@ -132,6 +142,21 @@ class TokenVerifier:
             if trusted.protocol_scope and trusted.protocol_scope not in verified.scopes:
                 raise TokenRejected(f"the token lacks the scope {trusted.protocol_scope!r}")
         return verified
+
+    def _signed_claims(self, token: str, key: Key, algorithms: Collection[str]) -> dict[str, Any]:
+        """The claims of ``token`` after its signature verified with ``key``. A token verified
+        before with this very key (the issuer's current JWKS entry: a rotated key verifies
+        again) under the same algorithms is not verified twice."""
+        allowed = frozenset(algorithms)
+        seen = self._signatures.get(token)
+        if seen is not None and seen[0] is key and seen[1] == allowed:
+            self._signatures.move_to_end(token)
+            return dict(seen[2])
+        _, claims = verify(token, key, algorithms)
+        self._signatures[token] = (key, allowed, claims)
+        if len(self._signatures) > SIGNATURE_CACHE_SIZE:
+            self._signatures.popitem(last=False)
+        return dict(claims)
 
     def _check_claims(self, claims: dict[str, Any], trusted: TrustedIssuer, audience: str) -> None:
         now, leeway = self._clock(), self._leeway
