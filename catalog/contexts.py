@@ -2,7 +2,8 @@
 
 The DSP 2025-1 context (``https://w3id.org/dspace/2025/1/context.jsonld``) is protected and mostly
 type-scoped: each message type brings its own terms, and ODRL terms come from an imported profile
-(``…/odrl-profile.jsonld``) in the types that carry policies. The tables below say which terms each
+(``…/odrl-profile.jsonld``) in the types that carry policies (written out in place here, which
+expands the same). The tables below say which terms each
 type defines; :func:`dspace_context` and :func:`odrl_profile_context` build the documents. A test
 expands every official example with these documents and with the official ones and requires the
 results to be identical (including the spec's quirks, such as ``TransferError`` pids being plain
@@ -246,9 +247,15 @@ _ODRL_PROPERTIES: dict[str, Definition] = {
 
 
 def _scoped(terms: dict[str, Definition], *, imports_odrl: bool) -> dict[str, Any]:
+    """A type's scoped context. The official context ``@import``s the ODRL profile in the types
+    that carry policies; here the profile's terms are written out in place, which means the same
+    (an import is the imported terms, overridden by the importing context's own) and lets a
+    processed scoped context be reused: pyld caches an ``@import`` merged with the first context
+    that imported it and hands that to the next importer (see :mod:`catalog.jsonld`)."""
     scoped: dict[str, Any] = {"@version": 1.1, "@protected": True}
     if imports_odrl:
-        scoped.update({"@import": ODRL_PROFILE_URL, "@propagate": True})
+        scoped.update(odrl_profile_context()["@context"])
+        scoped["@propagate"] = True
     scoped.update(terms)
     return scoped
 

@@ -12,8 +12,15 @@ Processing a context is most of the cost of expanding a small document (the DSP 
 takes 5-10 ms, a message's own terms well under 1 ms), so each processor keeps the *active
 context* made of the initial contexts and a document's top-level ``@context``, processed once per
 distinct value (at most :data:`ACTIVE_CONTEXT_CACHE_SIZE` of them, none longer than
-:data:`MAX_CACHED_CONTEXT_CHARS` as JSON). Only that result is kept, never a resolver: scoped
-contexts inside the document are still resolved with a fresh cache per operation.
+:data:`MAX_CACHED_CONTEXT_CHARS` as JSON). The type-scoped contexts of that active context (the
+DSP 2025-1 context defines most terms per message type) are also processed once: a document with
+no ``@context`` of its own below the top is expanded with a resolver kept for that active context
+(one per thread), whose cache then holds only contexts the processor bundles or was configured
+with. A document that brings nested contexts is expanded with a fresh resolver, so that nothing a
+peer sent is ever cached. Nor are resolvers kept when a bundled context ``@import``s another:
+pyld caches an imported context merged with the first context that imported it and hands that
+merge to the next importer (the bundled DSP context writes its ODRL profile out in place for that
+reason).
 """
 
 from __future__ import annotations
@@ -65,6 +72,15 @@ def load_bundled_context(package: str, filename: str) -> JsonObject:
     return document
 
 
+def _has_key(value: Any, key: str) -> bool:
+    """Whether an object inside ``value`` has the entry ``key``."""
+    if isinstance(value, dict):
+        return key in value or any(_has_key(item, key) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_key(item, key) for item in value)
+    return False
+
+
 class JsonLdProcessor:
     """Expands and compacts documents against a fixed set of context documents (URL → document)."""
 
@@ -72,6 +88,11 @@ class JsonLdProcessor:
         self._contexts = {url: copy.deepcopy(doc) for url, doc in contexts.items()}
         self._active: dict[str, Any] = {}  # JSON of the contexts → pyld's active context
         self._active_lock = threading.Lock()
+        # per thread: JSON of the contexts → the resolver that expanded under that active context
+        self._resolvers = threading.local()
+        # Not when a bundled context imports another: pyld would hand one importer's merge to
+        # the next.
+        self._reuse_resolvers = not _has_key(self._contexts, "@import")
 
     @property
     def context_urls(self) -> frozenset[str]:
@@ -141,21 +162,38 @@ class JsonLdProcessor:
         if not isinstance(document, dict):
             return None
         own = [document["@context"]] if "@context" in document else []
-        active = self._active_context(initial, own)
-        if active is None:
+        found = self._active_context(initial, own)
+        if found is None:
             return None
+        context_key, active = found
         body = copy.deepcopy({key: value for key, value in document.items() if key != "@context"})
-        expanded = pyld._expand(active, None, body, self._options(_EXPAND_OPTIONS))
+        options = self._options(_EXPAND_OPTIONS)
+        if self._reuse_resolvers and not _has_key(body, "@context"):
+            options["contextResolver"] = self._resolver(context_key)
+        expanded = pyld._expand(active, None, body, options)
         if isinstance(expanded, dict) and "@graph" in expanded and len(expanded) == 1:
             expanded = expanded["@graph"]
         elif expanded is None:
             expanded = []
         return cast(list[Any], jsonld.JsonLdProcessor.arrayify(expanded))
 
-    def _active_context(self, initial: list[Any], own: list[Any]) -> Any | None:
+    def _resolver(self, key: str) -> ContextResolver:
+        """This thread's resolver for the cached active context ``key``."""
+        resolvers: dict[str, ContextResolver] | None = getattr(self._resolvers, "by_key", None)
+        if resolvers is None:
+            resolvers = self._resolvers.by_key = {}
+        resolver = resolvers.get(key)
+        if resolver is None:
+            if len(resolvers) >= ACTIVE_CONTEXT_CACHE_SIZE:
+                del resolvers[next(iter(resolvers))]
+            resolver = resolvers[key] = ContextResolver({}, self._load)
+        return resolver
+
+    def _active_context(self, initial: list[Any], own: list[Any]) -> tuple[str, Any] | None:
         """pyld's active context after ``initial`` then the document's top-level context, if it
         has one (``own``: it, or nothing; processed one after the other, as pyld's general path
-        does), once per distinct pair; None for contexts that are not cached."""
+        does), once per distinct pair, with its cache key; None for contexts that are not
+        cached."""
         try:
             key = json.dumps([initial, own], sort_keys=True, separators=(",", ":"))
         except (TypeError, ValueError):
@@ -165,7 +203,7 @@ class JsonLdProcessor:
         with self._active_lock:
             active = self._active.get(key)
         if active is not None:
-            return active
+            return key, active
         pyld = jsonld.JsonLdProcessor()
         options = self._options(_EXPAND_OPTIONS)
         active = pyld.process_context(pyld._get_initial_context(options), initial, options)
@@ -179,7 +217,7 @@ class JsonLdProcessor:
             if len(self._active) >= ACTIVE_CONTEXT_CACHE_SIZE:
                 del self._active[next(iter(self._active))]
             self._active[key] = active
-        return active
+        return key, active
 
     def compact(self, document: Any, context: Any) -> JsonObject:
         """Compact ``document`` with ``context`` (a URL, an inline context or a list of them).

@@ -77,6 +77,18 @@ def test_agreement_survives_processing_other_messages_first() -> None:
     assert expanded == _official().expand(agreement)
 
 
+def test_one_processor_expands_every_message_as_a_new_one_would_in_any_order() -> None:
+    """Type-scoped contexts are processed once per processor (and thread) and then reused."""
+    require(DSP / "examples")
+    documents = [_load(path) for path in _examples()]
+    expected = [dsp_processor().expand(document) for document in documents]
+    for order in (documents, documents[::-1], documents[1::2] + documents[::2]):
+        processor = dsp_processor()
+        for _ in range(2):
+            for document in order:
+                assert processor.expand(document) == expected[documents.index(document)]
+
+
 def test_context_declares_every_state_and_message_type() -> None:
     context = dsp_processor().compact(
         {

@@ -251,3 +251,26 @@ def test_concurrent_expansions_share_the_cached_context() -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(expand_all, range(32)))
     assert all(result == expected for result in results)
+
+
+def test_contexts_imported_by_several_types_do_not_leak_terms_between_them() -> None:
+    """pyld merges an @import-ed context into its cached copy of the first importer's context
+    and hands that to the next: a processor whose contexts @import keeps no resolver between
+    documents, so type B never learns type A's terms."""
+    ex = "https://example.org/"
+    shared = {"@context": {"s": ex + "shared"}}
+    types = {
+        name: {
+            "@id": ex + name,
+            "@context": {"@version": 1.1, "@import": ex + "shared", term: ex + term},
+        }
+        for name, term in (("A", "a"), ("B", "b"))
+    }
+    processor = JsonLdProcessor(
+        {ex + "main": {"@context": {"@version": 1.1, **types}}, ex + "shared": shared}
+    )
+    context = [ex + "main"]
+    first = processor.expand({"@context": context, "@type": "A", "a": "1", "s": "2"})
+    assert set(first[0]) == {"@type", ex + "a", ex + "shared"}
+    second = processor.expand({"@context": context, "@type": "B", "a": "3", "b": "1", "s": "2"})
+    assert set(second[0]) == {"@type", ex + "b", ex + "shared"}  # no "a" in B
