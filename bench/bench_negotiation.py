@@ -21,7 +21,8 @@ and databases for each, after ``--warmup`` negotiations (tokens, connections, ca
   authority, this benchmark (the client) and, on PostgreSQL, the database server (postmaster
   and backends); the share of the machine's cores that was busy (every process, not only
   these); on PostgreSQL also each node's database transactions per negotiation
-  (``pg_stat_database``; SQLAlchemy's pre-ping of each pooled connection counts as one).
+  (``pg_stat_database``; the ping of a pooled connection that sat idle for over a second
+  counts as one).
 
 FINALIZED is observed, by default, in the consumer's log (one JSON object per line, written by
 the node as it records the state; the line's timestamp, in milliseconds, ends the latency), so

@@ -4,8 +4,10 @@ of its protocol (``CatalogError``, ``ContractNegotiationError``, ``TransferError
 A router declares its error type by using :func:`dsp_route_class`; the route class catches every
 exception raised while handling a request (including in dependencies such as the token check)
 and renders it. Peers see a generic reason; the log gets the detail. An unexpected exception is
-a 500 with a generic reason, logged with its traceback. A peer that goes away before its request
-body has arrived (it stopped, crashed, or gave up waiting) is no error of ours: logged at INFO.
+a 500 with a generic reason, logged with its traceback; one saying the store cannot be reached
+right now (see :func:`connector.store.database.store_unavailable`) is a 503 with ``Retry-After``.
+A peer that goes away before its request body has arrived (it stopped, crashed, or gave up
+waiting) is no error of ours: logged at INFO.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from starlette.requests import ClientDisconnect
 
 from catalog.contexts import DSPACE_CONTEXT_URL
 from connector.errors import ConnectorError
+from connector.http.problem import RETRY_AFTER_SECONDS, STORE_UNAVAILABLE
+from connector.store.database import store_unavailable
 
 log = logging.getLogger("etds.dsp")
 
@@ -69,6 +73,9 @@ def _status_and_reason(exc: Exception) -> tuple[int, str, dict[str, str] | None]
     if isinstance(exc, ClientDisconnect):  # nobody reads the answer
         log.info("protocol request abandoned by the peer before its body arrived")
         return 400, "the request body did not arrive", None
+    if store_unavailable(exc):  # the peer retries messages it could not deliver
+        log.warning("protocol request failed: the store is unavailable", exc_info=exc)
+        return 503, STORE_UNAVAILABLE, {"Retry-After": str(RETRY_AFTER_SECONDS)}
     log.exception("unhandled error on a protocol route", exc_info=exc)
     return 500, "the connector could not handle this request", None
 

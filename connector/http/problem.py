@@ -23,6 +23,9 @@ PROBLEM_TYPE_PREFIX = "urn:etds:problem:"
 
 log = logging.getLogger("etds.http")
 
+STORE_UNAVAILABLE = "the node's database cannot be reached right now; retry later"
+RETRY_AFTER_SECONDS = 2
+
 
 def problem_response(
     *,
@@ -105,6 +108,19 @@ def internal_error_response(path: str) -> JSONResponse:
         title="Internal Server Error",
         detail="the node could not handle this request; the operator's logs have the details",
         instance=path,
+    )
+
+
+def store_unavailable_response(path: str) -> JSONResponse:
+    """The answer when the database cannot be reached (down, restarting, every connection busy):
+    the request may succeed if sent again later."""
+    return problem_response(
+        status=503,
+        slug="service-unavailable",
+        title="Service Unavailable",
+        detail=STORE_UNAVAILABLE,
+        instance=path,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
 
 

@@ -1,6 +1,6 @@
 """Pure ASGI middleware: a request id for every request, one access-log line per response, and
 the last line of defence: an unexpected exception is logged with the request id and answered
-with a generic 500 problem document."""
+with a generic 500 problem document, or a 503 when the database cannot be reached right now."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from connector.http.problem import internal_error_response
+from connector.http.problem import internal_error_response, store_unavailable_response
+from connector.store.database import store_unavailable
 
 log = logging.getLogger("etds.access")
 errors_log = logging.getLogger("etds.http")
@@ -48,14 +49,17 @@ class RequestLogMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
+        except Exception as error:
             status = 500
-            errors_log.exception(
-                "unhandled error",
-                extra={"request_id": request_id.decode(), "path": scope.get("path")},
-            )
+            path = str(scope.get("path", ""))
+            where = {"request_id": request_id.decode(), "path": path}
+            if store_unavailable(error):
+                errors_log.warning("database unavailable", exc_info=error, extra=where)
+                response = store_unavailable_response(path)
+            else:
+                errors_log.exception("unhandled error", extra=where)
+                response = internal_error_response(path)
             if not response_started:
-                response = internal_error_response(str(scope.get("path", "")))
                 await response(scope, receive, send_with_id)
         finally:
             client = scope.get("client")

@@ -21,7 +21,11 @@ SQLite is opened in WAL mode (readers never block the writer), with foreign keys
 (Unicode-aware lowercase, see :mod:`connector.store.patterns`). The pysqlite driver's own
 transaction handling is switched off and SQLAlchemy emits ``BEGIN`` itself (the recipe from
 SQLAlchemy's "Serializable isolation / Savepoints / Transactional DDL" section), which also makes
-SAVEPOINTs and DDL transactional. PostgreSQL is reached through psycopg 3 with ``pool_pre_ping``.
+SAVEPOINTs and DDL transactional. PostgreSQL is reached through psycopg 3; a pooled connection that
+sat idle for more than :data:`PING_AFTER_IDLE_SECONDS` is pinged before use and replaced if the
+server dropped it (a restart, an idle timeout). SQLAlchemy's ``pool_pre_ping`` pings before every
+use: a round trip and a server query per transaction, for connections a busy node handed back
+milliseconds earlier.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from connector.store.patterns import register_sqlite_functions
 
@@ -46,6 +52,8 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 DEFAULT_POOL_SIZE = 30
 DEFAULT_MAX_OVERFLOW = 10
 _BEGIN_OPTION = "etds_sqlite_begin"
+PING_AFTER_IDLE_SECONDS = 1.0
+_IDLE_SINCE = "etds_idle_since"
 _POSTGRES_DRIVERS = ("postgresql", "postgres", "postgresql+psycopg")
 
 
@@ -105,6 +113,35 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+def store_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the store cannot be used right now (the server is down or
+    restarting, a connection was lost, the pool or SQLite's lock wait timed out), as opposed to a
+    bug or a constraint violation: such a request may succeed if retried later."""
+    if isinstance(error, OperationalError | PoolTimeoutError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_IDLE_SINCE] = time.monotonic()
+
+
+def _ping_if_idle(dialect: Any) -> Any:
+    """A pool ``checkout`` listener: ping a connection idle for long enough; a failed ping makes
+    the pool drop it and check out another (SQLAlchemy's DisconnectionError protocol)."""
+
+    def on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return  # new, or handed back a moment ago
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:  # any failure: this connection is not usable
+            raise DisconnectionError(f"pooled connection lost: {error}") from error
+
+    return on_checkout
+
+
 def _on_sqlite_begin(connection: Connection) -> None:
     begin = connection.get_execution_options().get(_BEGIN_OPTION, "BEGIN")
     connection.exec_driver_sql(begin)
@@ -134,6 +171,9 @@ class Database:
             write_engine = engine.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"})
             read_engine = engine
         else:
+            if not event.contains(engine.pool, "checkin", _on_checkin):
+                event.listen(engine.pool, "checkin", _on_checkin)
+                event.listen(engine.pool, "checkout", _ping_if_idle(engine.dialect))
             write_engine = engine
             read_engine = engine.execution_options(
                 isolation_level="REPEATABLE READ", postgresql_readonly=True
@@ -172,7 +212,7 @@ class Database:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(parsed, echo=echo, **pool)
         else:
-            engine = create_engine(parsed, echo=echo, pool_pre_ping=True, **pool)
+            engine = create_engine(parsed, echo=echo, **pool)
         return cls(engine)
 
     @property

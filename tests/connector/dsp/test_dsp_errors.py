@@ -8,9 +8,19 @@ import logging
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
+from sqlalchemy import create_engine
 from starlette.requests import ClientDisconnect
 
 from connector.dsp.errors import dsp_route_class
+
+
+def _connect_to_a_stopped_database() -> None:
+    """A real driver error: nothing listens on port 1 of the loopback."""
+    engine = create_engine("postgresql+psycopg://etds@127.0.0.1:1/etds?connect_timeout=2")
+    try:
+        engine.connect()
+    finally:
+        engine.dispose()
 
 
 def _app() -> FastAPI:
@@ -19,6 +29,10 @@ def _app() -> FastAPI:
     @router.post("/gone")
     async def gone() -> None:
         raise ClientDisconnect
+
+    @router.post("/store-down")
+    def store_down() -> None:
+        _connect_to_a_stopped_database()
 
     @router.post("/broken")
     async def broken() -> None:
@@ -51,3 +65,15 @@ def test_an_unexpected_error_is_still_a_logged_500(caplog: pytest.LogCaptureFixt
         response = _post("/broken")
     assert response.status_code == 500
     assert [r.levelno for r in caplog.records if r.name == "etds.dsp"] == [logging.ERROR]
+
+
+def test_a_database_outage_is_a_503_the_peer_retries(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="etds.dsp"):
+        response = _post("/store-down")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "2"
+    body = response.json()
+    assert body["@type"] == "ContractNegotiationError"
+    assert body["code"] == "503"
+    assert "127.0.0.1" not in response.text  # driver details stay in the log
+    assert [r.levelno for r in caplog.records if r.name == "etds.dsp"] == [logging.WARNING]

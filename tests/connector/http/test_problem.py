@@ -7,6 +7,7 @@ import logging
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
 
 from connector.errors import Conflict, FieldError
 from connector.http.problem import install_problem_handlers
@@ -25,6 +26,14 @@ def _app() -> FastAPI:
     @app.get("/crash")
     def crash() -> None:
         raise RuntimeError("database password is hunter2")
+
+    @app.get("/store-down")
+    def store_down() -> None:
+        engine = create_engine("postgresql+psycopg://etds@127.0.0.1:1/etds?connect_timeout=2")
+        try:
+            engine.connect()  # a real driver error: nothing listens on port 1
+        finally:
+            engine.dispose()
 
     @app.get("/typed/{number}")
     def typed(number: int) -> dict[str, int]:
@@ -64,6 +73,22 @@ def test_unexpected_errors_are_generic_500s_logged_with_the_request_id(
     assert "hunter2" in str(errors[0].exc_info[1])  # type: ignore[index]
     access = [r for r in caplog.records if r.name == "etds.access"]
     assert access[-1].status == 500  # type: ignore[attr-defined]
+
+
+def test_a_database_outage_is_a_503_problem_with_retry_after(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    with TestClient(_app()) as client:
+        response = client.get("/store-down")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "2"
+    assert response.json()["type"] == "urn:etds:problem:service-unavailable"
+    assert "127.0.0.1" not in response.text
+    logged = [r for r in caplog.records if r.getMessage() == "database unavailable"]
+    assert logged[0].levelno == logging.WARNING
+    assert [r.status for r in caplog.records if r.name == "etds.access"] == [503]  # type: ignore[attr-defined]
 
 
 def test_validation_errors_are_400_with_locations() -> None:

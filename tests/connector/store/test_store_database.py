@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
 from store_records import asset
 
+from connector.store import database as database_module
 from connector.store.database import Database, normalise_url
 from connector.store.repositories.assets import AssetRepository
 
@@ -164,3 +166,25 @@ def test_read_sees_one_snapshot(database: Database) -> None:
         assert repository.get_many(["late"]) == {}
     with database.read() as session:
         assert sorted(AssetRepository(session).get_many(["late"])) == ["late"]
+
+
+@pytest.mark.parametrize("idle_seconds", [0.0, 3600.0])
+def test_a_pooled_connection_is_pinged_only_after_sitting_idle(
+    database: Database, monkeypatch: pytest.MonkeyPatch, idle_seconds: float
+) -> None:
+    if database.backend != "postgresql":
+        pytest.skip("SQLite connections are files: nothing to ping")
+    monkeypatch.setattr(database_module, "PING_AFTER_IDLE_SECONDS", idle_seconds)
+    with database.read() as first:
+        backend = first.execute(text("SELECT pg_backend_pid()")).scalar()
+    # The server drops the connection while it sits in the pool (a restart, an idle timeout).
+    killer = create_engine(database.url.render_as_string(hide_password=False), poolclass=NullPool)
+    with killer.connect() as other:
+        assert other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend}).scalar()
+    killer.dispose()
+    if idle_seconds:  # handed back a moment ago: used without a ping, and found dead
+        with pytest.raises(DBAPIError), database.read() as second:
+            second.execute(text("SELECT 1"))
+        return
+    with database.read() as second:  # pinged, replaced
+        assert second.execute(text("SELECT pg_backend_pid()")).scalar() != backend
