@@ -4,6 +4,7 @@ from the session's authority process (``dataspace`` fixture), bound to DPoP proo
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -190,11 +191,13 @@ async def consumer(
         await sender.dispatcher.run()
 
 
-def _requested(provider: Sender, org_type: str = "research") -> NegotiationRecord:
+def _requested(
+    provider: Sender, org_type: str = "research", consumer_pid: str = C
+) -> NegotiationRecord:
     """A consumer's request received by the provider (auto mode decides at once)."""
     ref = OfferRef("cd-visits", "visits")
     document = {**provider.node.published(ref), "target": ref.asset_id}
-    message, body = inbound(request(C, document, purpose=OFFICIAL_STATISTICS))
+    message, body = inbound(request(consumer_pid, document, purpose=OFFICIAL_STATISTICS))
     return provider.node.service.receive_initial_request(
         requester(org_type=org_type), message, body
     )
@@ -211,6 +214,41 @@ def _started(consumer: Sender) -> NegotiationRecord:
 
 
 # Acknowledged ------------------------------------------------------------------------------------
+
+
+async def test_a_message_waiting_for_its_answer_does_not_hold_back_the_next(
+    database: Database, identities: dict[str, NodeIdentity]
+) -> None:
+    """The running dispatcher sends new intent while an earlier message waits for its answer."""
+    seed_offer(database)
+    patient = SETTINGS.model_copy(update={"timeout_seconds": 120.0, "lease_seconds": 180.0})
+    provider = _sender(database, identities, PROVIDER, patient)
+    release = asyncio.Event()
+    arrived: asyncio.Queue[str] = asyncio.Queue()
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        consumer_pid = json.loads(request.content)["consumerPid"]
+        await arrived.put(consumer_pid)
+        if consumer_pid == C:
+            await release.wait()  # the first peer is slow to answer
+        return httpx.Response(200)
+
+    provider.peer.answer = answer  # type: ignore[assignment]
+    running = asyncio.create_task(provider.dispatcher.run())
+    try:
+        first = _requested(provider)
+        provider.dispatcher.wake()
+        assert await asyncio.wait_for(arrived.get(), 30) == C
+        second = _requested(provider, consumer_pid="urn:uuid:consumer-d")
+        provider.dispatcher.wake()
+        assert await asyncio.wait_for(arrived.get(), 30) == "urn:uuid:consumer-d"
+        assert provider.get(first.id).state == "REQUESTED"  # still waiting for its answer
+        release.set()
+    finally:
+        release.set()
+        provider.dispatcher.stop()
+        await running  # waits for the messages on their way
+    assert provider.get(first.id).state == provider.get(second.id).state == "AGREED"
 
 
 async def test_acknowledged_agreement_moves_the_state_and_clears_the_intent(
