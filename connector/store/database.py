@@ -40,7 +40,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from connector.store.patterns import register_sqlite_functions
@@ -113,13 +113,39 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+_SQLITE_UNAVAILABLE = (
+    "database is locked",
+    "database table is locked",
+    "unable to open database file",
+    "disk i/o error",
+)
+_POSTGRES_UNAVAILABLE_CLASSES = ("08", "53")  # connection exception, insufficient resources
+_POSTGRES_UNAVAILABLE_STATES = ("57P01", "57P02", "57P03")  # shutting down, cannot connect now
+
+
 def store_unavailable(error: BaseException) -> bool:
-    """Whether ``error`` says the store cannot be used right now (the server is down or
-    restarting, a connection was lost, the pool or SQLite's lock wait timed out), as opposed to a
-    bug or a constraint violation: such a request may succeed if retried later."""
-    if isinstance(error, OperationalError | PoolTimeoutError):
+    """Whether ``error`` says the store cannot be used right now, as opposed to a bug, a missing
+    migration or a constraint violation: such a request may succeed if retried later.
+
+    Unavailable: every pooled connection busy (the pool's timeout), a connection lost; on SQLite,
+    the write lock still held after the busy timeout, the file unreadable; on PostgreSQL, no
+    answer from the server (refused, dropped), a connection error, the server shutting down or
+    out of resources (SQLSTATE classes 08 and 53, 57P01 to 57P03). SQLite reports "no such table"
+    and syntax errors as ``OperationalError`` too: those are not unavailability.
+    """
+    if isinstance(error, PoolTimeoutError):
         return True
-    return isinstance(error, DBAPIError) and error.connection_invalidated
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    cause = error.orig
+    if isinstance(cause, sqlite3.Error):
+        return any(reason in str(cause).lower() for reason in _SQLITE_UNAVAILABLE)
+    state = getattr(cause, "sqlstate", None)
+    if state is None:  # psycopg: no server answer to classify (refused, closed, timed out)
+        return isinstance(error, OperationalError)
+    return str(state)[:2] in _POSTGRES_UNAVAILABLE_CLASSES or state in _POSTGRES_UNAVAILABLE_STATES
 
 
 def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
@@ -128,7 +154,8 @@ def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
 
 def _ping_if_idle(dialect: Any) -> Any:
     """A pool ``checkout`` listener: ping a connection idle for long enough; a failed ping makes
-    the pool drop it and check out another (SQLAlchemy's DisconnectionError protocol)."""
+    the pool replace it, and every connection opened before it (SQLAlchemy's
+    ``InvalidatePoolError`` protocol, what its own ``pool_pre_ping`` does)."""
 
     def on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         idle_since = record.info.get(_IDLE_SINCE)
@@ -137,7 +164,8 @@ def _ping_if_idle(dialect: Any) -> Any:
         try:
             dialect.do_ping(dbapi_connection)
         except Exception as error:  # any failure: this connection is not usable
-            raise DisconnectionError(f"pooled connection lost: {error}") from error
+            # The server probably restarted: every connection older than now is stale.
+            raise InvalidatePoolError(f"pooled connection lost: {error}") from error
 
     return on_checkout
 

@@ -14,7 +14,7 @@ from sqlalchemy.pool import NullPool
 from store_records import asset
 
 from connector.store import database as database_module
-from connector.store.database import Database, normalise_url
+from connector.store.database import Database, normalise_url, store_unavailable
 from connector.store.repositories.assets import AssetRepository
 
 
@@ -180,7 +180,9 @@ def test_a_pooled_connection_is_pinged_only_after_sitting_idle(
     # The server drops the connection while it sits in the pool (a restart, an idle timeout).
     killer = create_engine(database.url.render_as_string(hide_password=False), poolclass=NullPool)
     with killer.connect() as other:
-        assert other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend}).scalar()
+        # Waits (up to 10 s) until the backend has exited.
+        terminate = text("SELECT pg_terminate_backend(:pid, 10000)")
+        assert other.execute(terminate, {"pid": backend}).scalar()
     killer.dispose()
     if idle_seconds:  # handed back a moment ago: used without a ping, and found dead
         with pytest.raises(DBAPIError), database.read() as second:
@@ -188,3 +190,38 @@ def test_a_pooled_connection_is_pinged_only_after_sitting_idle(
         return
     with database.read() as second:  # pinged, replaced
         assert second.execute(text("SELECT pg_backend_pid()")).scalar() != backend
+
+
+def test_a_missing_table_is_a_bug_not_an_outage(database: Database) -> None:
+    """SQLite reports a missing table as OperationalError, like a locked database: the first is
+    a bug or a missing migration (500), the second worth retrying (503)."""
+    with pytest.raises(DBAPIError) as raised, database.read() as session:
+        session.execute(text("SELECT * FROM no_such_table"))
+    assert not store_unavailable(raised.value)
+
+
+def test_a_write_lock_held_past_the_busy_timeout_is_an_outage(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'locked.db'}"
+    holder = sqlite3.connect(tmp_path / "locked.db", isolation_level=None)
+    holder.execute("CREATE TABLE t (x INTEGER)")
+    holder.execute("BEGIN IMMEDIATE")
+    engine = create_engine(url, connect_args={"timeout": 0.05}, poolclass=NullPool)
+    try:
+        with pytest.raises(DBAPIError) as raised, engine.begin() as connection:
+            connection.exec_driver_sql("INSERT INTO t VALUES (1)")
+        assert "locked" in str(raised.value)
+        assert store_unavailable(raised.value)
+    finally:
+        engine.dispose()
+        holder.rollback()
+        holder.close()
+
+
+def test_a_server_that_does_not_answer_is_an_outage() -> None:
+    engine = create_engine("postgresql+psycopg://etds@127.0.0.1:1/etds?connect_timeout=2")
+    try:
+        with pytest.raises(DBAPIError) as raised:
+            engine.connect()
+        assert store_unavailable(raised.value)
+    finally:
+        engine.dispose()
