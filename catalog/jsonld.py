@@ -16,10 +16,10 @@ distinct value (at most :data:`ACTIVE_CONTEXT_CACHE_SIZE` of them, none longer t
 DSP 2025-1 context defines most terms per message type) are also processed once: a document with
 no ``@context`` of its own below the top is expanded with a resolver kept for that active context
 (one per thread), whose cache then holds only contexts the processor bundles or was configured
-with. A document that brings nested contexts is expanded with a fresh resolver, so that nothing a
-peer sent is ever cached. Nor are resolvers kept when a bundled context ``@import``s another:
-pyld caches an imported context merged with the first context that imported it and hands that
-merge to the next importer (the bundled DSP context writes its ODRL profile out in place for that
+with. A document that brings nested contexts is expanded with a fresh resolver. Nor are resolvers
+kept when a bundled context, or the document's own top-level context, ``@import``s another: pyld
+caches an imported context merged with the first context that imported it and hands that merge
+to the next importer (the bundled DSP context writes its ODRL profile out in place for that
 reason).
 """
 
@@ -168,7 +168,11 @@ class JsonLdProcessor:
         context_key, active = found
         body = copy.deepcopy({key: value for key, value in document.items() if key != "@context"})
         options = self._options(_EXPAND_OPTIONS)
-        if self._reuse_resolvers and not _has_key(body, "@context"):
+        if (
+            self._reuse_resolvers
+            and not _has_key(body, "@context")
+            and not _has_key(own, "@import")
+        ):
             options["contextResolver"] = self._resolver(context_key)
         expanded = pyld._expand(active, None, body, options)
         if isinstance(expanded, dict) and "@graph" in expanded and len(expanded) == 1:

@@ -274,3 +274,25 @@ def test_contexts_imported_by_several_types_do_not_leak_terms_between_them() -> 
     assert set(first[0]) == {"@type", ex + "a", ex + "shared"}
     second = processor.expand({"@context": context, "@type": "B", "a": "3", "b": "1", "s": "2"})
     assert set(second[0]) == {"@type", ex + "b", ex + "shared"}  # no "a" in B
+
+
+def test_a_documents_own_context_that_imports_keeps_no_resolver() -> None:
+    """The same trap through a peer's inline context: its type-scoped contexts @import a bundled
+    one (the DSP processor has the ODRL profile). Each type still sees only its own terms."""
+    ex = "https://example.org/"
+    profile = "https://w3id.org/dspace/2025/1/odrl-profile.jsonld"
+    context = {
+        "@version": 1.1,
+        **{
+            name: {
+                "@id": ex + name,
+                "@context": {"@version": 1.1, "@import": profile, term: ex + term},
+            }
+            for name, term in (("A", "a"), ("B", "b"))
+        },
+    }
+    processor = dsp_processor()
+    assert profile in processor.context_urls
+    for kind, term in (("A", "a"), ("B", "b")):
+        expanded = processor.expand({"@context": context, "@type": kind, "a": "1", "b": "1"})
+        assert [key for key in expanded[0] if key.startswith(ex)] == [ex + term]
