@@ -19,6 +19,8 @@ All times allow ``leeway`` seconds of clock skew.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -150,13 +152,15 @@ class TokenVerifier:
         allowed = frozenset(algorithms)
         seen = self._signatures.get(token)
         if seen is not None and seen[0] is key and seen[1] == allowed:
-            self._signatures.move_to_end(token)
-            return dict(seen[2])
+            with contextlib.suppress(KeyError):  # evicted meanwhile by another thread
+                self._signatures.move_to_end(token)
+            return copy.deepcopy(seen[2])  # callers get claims of their own to change
         _, claims = verify(token, key, algorithms)
-        self._signatures[token] = (key, allowed, claims)
+        self._signatures[token] = (key, allowed, copy.deepcopy(claims))
         if len(self._signatures) > SIGNATURE_CACHE_SIZE:
-            self._signatures.popitem(last=False)
-        return dict(claims)
+            with contextlib.suppress(KeyError):
+                self._signatures.popitem(last=False)
+        return claims
 
     def _check_claims(self, claims: dict[str, Any], trusted: TrustedIssuer, audience: str) -> None:
         now, leeway = self._clock(), self._leeway
