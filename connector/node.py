@@ -55,4 +55,10 @@ def get_node(request: Request) -> Node:
     return node
 
 
-NodeDep = Annotated[Node, Depends(get_node)]
+async def _node_dependency(request: Request) -> Node:
+    """:func:`get_node` for routes. A coroutine, so that FastAPI calls it on the event loop: it
+    runs a plain function dependency in a worker thread, a thread hand-off per request."""
+    return get_node(request)
+
+
+NodeDep = Annotated[Node, Depends(_node_dependency)]

@@ -99,7 +99,7 @@ async def _receive(
         )
 
     record = await to_thread.run_sync(apply)
-    background.add_task(node.negotiation_dispatcher.wake)
+    background.add_task(node.negotiation_dispatcher.wake_from_loop)
     return _ack(record)
 
 
@@ -116,7 +116,7 @@ async def initial_request(
     record = await to_thread.run_sync(
         node.negotiations.receive_initial_request, _requester(participant), message, body
     )
-    background.add_task(node.negotiation_dispatcher.wake)
+    background.add_task(node.negotiation_dispatcher.wake_from_loop)
     return _ack(record, 201)
 
 
@@ -132,7 +132,7 @@ async def initial_offer(
     record = await to_thread.run_sync(
         node.negotiations.receive_initial_offer, _requester(participant), message, body
     )
-    background.add_task(node.negotiation_dispatcher.wake)
+    background.add_task(node.negotiation_dispatcher.wake_from_loop)
     return _ack(record, 201)
 
 

@@ -13,9 +13,10 @@ database lock, then records the outcome in another transaction:
 New intent on this replica wakes the dispatcher at once (:meth:`wake`); retries and work written
 by other replicas are found by polling every ``poll_seconds``. Messages go out concurrently (at
 most :data:`MAX_SENDING` per replica); new intent waits for the messages on their way to be
-answered, at most :data:`BATCH_WINDOW_SECONDS`, so that one claim takes many, and a slow peer does
-not hold back the messages due to the others. A save that loses a race (an
-inbound message changed the negotiation meanwhile) re-reads and applies what is still true.
+answered, at most :data:`BATCH_WINDOW_SECONDS`, so that one claim takes many. A slow peer holds
+back the messages to the others only while its own take all :data:`MAX_SENDING` places. A save
+that loses a race (an inbound message changed the negotiation meanwhile) re-reads and applies
+what is still true.
 """
 
 from __future__ import annotations
@@ -58,15 +59,16 @@ CLAIM_BATCH = 50
 MAX_SENDING = 64
 """Messages one replica has on their way at once (each holds a lease and, until answered, a
 connection to its peer)."""
-PEER_LIMITS = httpx.Limits(max_connections=8, max_keepalive_connections=8)
-"""Connections to one peer: more messages to a peer wait for one of them. httpx's pool checks every
-idle connection for a dropped socket twice per request (a poll each), so a large pool costs CPU on
-every message (bench_negotiation, medians of 3 runs at 64 in flight: 36 negotiations/s with 8,
-33/s with httpx's default of 100, 20 kept alive)."""
+PEER_LIMITS = httpx.Limits(max_connections=MAX_SENDING, max_keepalive_connections=16)
+"""Connections to one peer: as many as messages on their way (a message never waits for a
+connection, which would count against its timeout), but at most 16 kept open between messages.
+httpx's pool checks every idle connection for a dropped socket twice per request (a poll each),
+so a large idle pool costs CPU on every message (bench_negotiation at 64 in flight, medians of 3
+runs: 36 negotiations/s with few connections kept, 33/s with httpx's default of 100, 20 kept)."""
 BATCH_WINDOW_SECONDS = 0.05
 """How long new intent may wait for the messages on their way before it is claimed: one claim
 then takes many messages. Claiming each message as it becomes due costs more CPU per message
-under load (measured: about 20 % fewer negotiations per second)."""
+under load (measured: 10 to 20 % fewer negotiations per second)."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,11 @@ class NegotiationDispatcher:
         with contextlib.suppress(RuntimeError):  # the loop is closing
             loop.call_soon_threadsafe(event.set)
 
+    async def wake_from_loop(self) -> None:
+        """:meth:`wake`, as a response's background task: Starlette runs a coroutine on the event
+        loop, and a plain function in a worker thread (a thread hand-off per message)."""
+        self.wake()
+
     def stop(self) -> None:
         self._stopping = True
         self.wake()
@@ -156,16 +163,20 @@ class NegotiationDispatcher:
         Claimed messages go out as tasks. Before claiming again, the dispatcher waits for the
         messages on their way to be answered, but at most :data:`BATCH_WINDOW_SECONDS`: under
         load, messages that became due meanwhile are claimed together (one transaction for many),
-        and a slow peer holds back the messages due to the others by no more than the window.
+        and a slow peer holds back the messages due to the others by no more than the window
+        (unless its own messages take every place).
         """
         self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
         sending: set[asyncio.Task[None]] = set()
 
         def sent(task: asyncio.Task[None]) -> None:
+            full = len(sending) >= MAX_SENDING
             sending.discard(task)
             if not task.cancelled() and task.exception() is not None:
                 log.error("negotiation dispatcher: a message failed", exc_info=task.exception())
+            if full and self._wakeup is not None:
+                self._wakeup.set()  # a free slot: claim what waited for one
 
         try:
             while not self._stopping:
@@ -187,7 +198,7 @@ class NegotiationDispatcher:
                 if sending:
                     await asyncio.wait(sending, timeout=BATCH_WINDOW_SECONDS)
         finally:
-            if sending:  # each ends within timeout_seconds; its lease outlives it
+            if sending:  # each send ends within timeout_seconds, then its outcome is stored
                 await asyncio.wait(sending)
             for client in self._clients.values():
                 await client.aclose()

@@ -40,6 +40,7 @@ from connector.catalogue.offers import OfferRef
 from connector.dsp.negotiations import MESSAGES
 from connector.identity.service import NodeIdentity
 from connector.identity.settings import IdentitySettings, TrustedIssuer
+from connector.negotiation import dispatcher as dispatcher_module
 from connector.negotiation.dispatcher import NegotiationDispatcher, _path
 from connector.negotiation.messages import message_body, negotiation_body
 from connector.negotiation.states import DSP_TYPES, Message, Role
@@ -214,6 +215,44 @@ def _started(consumer: Sender) -> NegotiationRecord:
 
 
 # Acknowledged ------------------------------------------------------------------------------------
+
+
+async def test_a_message_due_while_every_place_is_taken_leaves_when_one_frees(
+    database: Database, identities: dict[str, NodeIdentity], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With every place taken, new intent is claimed as soon as a message is answered, not at the
+    next poll (a minute here)."""
+    monkeypatch.setattr(dispatcher_module, "MAX_SENDING", 1)
+    seed_offer(database)
+    patient = SETTINGS.model_copy(
+        update={"timeout_seconds": 120.0, "lease_seconds": 180.0, "poll_seconds": 60.0}
+    )
+    provider = _sender(database, identities, PROVIDER, patient)
+    release = asyncio.Event()
+    arrived: asyncio.Queue[str] = asyncio.Queue()
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        consumer_pid = json.loads(request.content)["consumerPid"]
+        await arrived.put(consumer_pid)
+        if consumer_pid == C:
+            await release.wait()
+        return httpx.Response(200)
+
+    provider.peer.answer = answer  # type: ignore[assignment]
+    running = asyncio.create_task(provider.dispatcher.run())
+    try:
+        _requested(provider)
+        provider.dispatcher.wake()
+        assert await asyncio.wait_for(arrived.get(), 30) == C
+        _requested(provider, consumer_pid="urn:uuid:consumer-d")
+        provider.dispatcher.wake()  # the only place is taken: this wake-up finds no room
+        await asyncio.sleep(0.3)  # lets the dispatcher see it (and go back to waiting)
+        release.set()
+        assert await asyncio.wait_for(arrived.get(), 30) == "urn:uuid:consumer-d"
+    finally:
+        release.set()
+        provider.dispatcher.stop()
+        await running
 
 
 async def test_a_message_waiting_for_its_answer_does_not_hold_back_the_next(

@@ -1,0 +1,47 @@
+"""The application factory's wiring: what every route costs before its own code runs."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
+
+from connector.app import create_app
+from connector.settings import load_settings
+from connector.store.database import Database
+
+
+def _api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
+    """Every APIRoute, also inside included routers (FastAPI keeps those as one entry each,
+    holding the router it included: ``original_router``)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from _api_routes(included.routes)
+
+
+def _dependencies(dependant: Dependant) -> Iterator[Dependant]:
+    for sub in dependant.dependencies:
+        yield sub
+        yield from _dependencies(sub)
+
+
+def test_every_route_dependency_runs_on_the_event_loop(database: Database, tmp_path: Path) -> None:
+    """FastAPI runs a plain-function dependency in a worker thread: a thread hand-off per
+    request for what is a lookup (the node, the participant, the body)."""
+    app = create_app(load_settings(storage={"data_roots": [str(tmp_path)]}), database=database)
+    routes = list(_api_routes(app.routes))
+    assert any(route.path.endswith("/negotiations/{pid}/agreement") for route in routes)
+    plain = {
+        f"{route.path}: {dependency.call.__qualname__}"
+        for route in routes
+        for dependency in _dependencies(route.dependant)
+        if dependency.call is not None and not inspect.iscoroutinefunction(dependency.call)
+    }
+    assert plain == set()
