@@ -2,7 +2,9 @@
 
 The dispatcher claims due negotiations (``pending`` with ``next_attempt_at`` reached, no live
 lease of another replica) in a short transaction, sends each message without holding any
-database lock, then records the outcome in another transaction:
+database lock (unless less than ``timeout_seconds`` of its lease is left: then it waits for a
+later claim, so that no other replica can claim it while it is on its way), then records the
+outcome in another transaction:
 
 * the peer acknowledged (2xx): the state moves as the transition table says; a consumer's first
   request also learns the provider's pid from the answer; FINALIZED stores the agreement;
@@ -185,11 +187,12 @@ class NegotiationDispatcher:
                 claimed: list[NegotiationRecord] = []
                 if room > 0:
                     try:
+                        claimed_at = self._clock()
                         claimed = await to_thread.run_sync(self._claim, room)
                     except Exception:  # a database outage must not end the dispatcher
                         log.exception("negotiation dispatcher: claiming due messages failed")
                 for record in claimed:
-                    task = asyncio.create_task(self._dispatch(record))
+                    task = asyncio.create_task(self._dispatch(record, claimed_at))
                     sending.add(task)
                     task.add_done_callback(sent)
                 if not (room > 0 and len(claimed) == room):  # else a full batch: more may be due
@@ -215,12 +218,22 @@ class NegotiationDispatcher:
     async def dispatch_due(self) -> bool:
         """Send every due message (one claim) and wait for the outcomes; True when a full batch
         was claimed (more may wait). One round of :meth:`run`, for callers that step."""
+        claimed_at = self._clock()
         claimed = await to_thread.run_sync(self._claim)
         if claimed:
-            await asyncio.gather(*(self._dispatch(record) for record in claimed))
+            await asyncio.gather(*(self._dispatch(record, claimed_at) for record in claimed))
         return len(claimed) == CLAIM_BATCH
 
-    async def _dispatch(self, record: NegotiationRecord) -> None:
+    async def _dispatch(self, record: NegotiationRecord, claimed_at: datetime) -> None:
+        elapsed = (self._clock() - claimed_at).total_seconds()
+        if elapsed + self._settings.timeout_seconds >= self._settings.lease_seconds:
+            # Sending now could outlast the lease: another replica may claim the message
+            # meanwhile and send it too. It stays leased to us until the lease runs out.
+            log.warning(
+                "negotiation message left for a later claim: its lease would run out first",
+                extra={"negotiation": record.id, "waited_seconds": round(elapsed, 3)},
+            )
+            return
         if record.intent is None:
             await to_thread.run_sync(self._settle, record, None, Sent(False, detail="no intent"))
             return

@@ -217,6 +217,32 @@ def _started(consumer: Sender) -> NegotiationRecord:
 # Acknowledged ------------------------------------------------------------------------------------
 
 
+async def test_a_message_claimed_too_long_ago_is_left_for_a_later_claim(
+    provider: Sender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sent after waiting (an overloaded node), it could outlast its lease and be claimed and
+    sent by another replica too: it is not sent, and goes out once the lease has run out."""
+    created = _requested(provider)
+    claim = provider.dispatcher._claim
+
+    def slow_claim(limit: int = 50) -> list[NegotiationRecord]:
+        claimed = claim(limit)
+        provider.node.clock.advance(SETTINGS.lease_seconds - SETTINGS.timeout_seconds)
+        return claimed
+
+    monkeypatch.setattr(provider.dispatcher, "_claim", slow_claim)
+    await provider.round()
+    assert provider.peer.received == []
+    assert provider.get(created.id).intent == "AGREE"
+    await provider.round()  # still leased to this replica
+    assert provider.peer.received == []
+    monkeypatch.setattr(provider.dispatcher, "_claim", claim)
+    provider.node.clock.advance(SETTINGS.timeout_seconds)  # the lease ran out
+    await provider.round()
+    assert len(provider.peer.received) == 1
+    assert provider.get(created.id).state == "AGREED"
+
+
 async def test_a_message_due_while_every_place_is_taken_leaves_when_one_frees(
     database: Database, identities: dict[str, NodeIdentity], monkeypatch: pytest.MonkeyPatch
 ) -> None:
