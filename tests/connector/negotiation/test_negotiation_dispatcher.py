@@ -5,6 +5,7 @@ from the session's authority process (``dataspace`` fixture), bound to DPoP proo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -243,76 +244,78 @@ async def test_a_message_claimed_too_long_ago_is_left_for_a_later_claim(
     assert provider.get(created.id).state == "AGREED"
 
 
+@dataclass
+class SlowToAnswer:
+    """A peer that answers every message at once, except those of consumer C: after
+    ``release``."""
+
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    arrived: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+
+    async def answer(self, request: httpx.Request) -> httpx.Response:
+        consumer_pid = json.loads(request.content)["consumerPid"]
+        await self.arrived.put(consumer_pid)
+        if consumer_pid == C:
+            await self.release.wait()
+        return httpx.Response(200)
+
+    async def next_arrival(self) -> str:
+        return await asyncio.wait_for(self.arrived.get(), 30)
+
+
+def _patient(database: Database, identities: dict[str, NodeIdentity], **settings: float) -> Sender:
+    """A provider whose messages wait for their answers for as long as a test needs."""
+    seed_offer(database)
+    update = {"timeout_seconds": 120.0, "lease_seconds": 180.0, **settings}
+    return _sender(database, identities, PROVIDER, SETTINGS.model_copy(update=update))
+
+
+@contextlib.asynccontextmanager
+async def _dispatching(sender: Sender, peer: SlowToAnswer) -> AsyncIterator[None]:
+    """The sender's dispatcher running (as in a node), answered by ``peer``."""
+    sender.peer.answer = peer.answer  # type: ignore[assignment]
+    running = asyncio.create_task(sender.dispatcher.run())
+    try:
+        yield
+    finally:
+        peer.release.set()
+        sender.dispatcher.stop()
+        await running  # waits for the messages on their way
+
+
 async def test_a_message_due_while_every_place_is_taken_leaves_when_one_frees(
     database: Database, identities: dict[str, NodeIdentity], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With every place taken, new intent is claimed as soon as a message is answered, not at the
     next poll (a minute here)."""
     monkeypatch.setattr(dispatcher_module, "MAX_SENDING", 1)
-    seed_offer(database)
-    patient = SETTINGS.model_copy(
-        update={"timeout_seconds": 120.0, "lease_seconds": 180.0, "poll_seconds": 60.0}
-    )
-    provider = _sender(database, identities, PROVIDER, patient)
-    release = asyncio.Event()
-    arrived: asyncio.Queue[str] = asyncio.Queue()
-
-    async def answer(request: httpx.Request) -> httpx.Response:
-        consumer_pid = json.loads(request.content)["consumerPid"]
-        await arrived.put(consumer_pid)
-        if consumer_pid == C:
-            await release.wait()
-        return httpx.Response(200)
-
-    provider.peer.answer = answer  # type: ignore[assignment]
-    running = asyncio.create_task(provider.dispatcher.run())
-    try:
+    provider = _patient(database, identities, poll_seconds=60.0)
+    peer = SlowToAnswer()
+    async with _dispatching(provider, peer):
         _requested(provider)
         provider.dispatcher.wake()
-        assert await asyncio.wait_for(arrived.get(), 30) == C
+        assert await peer.next_arrival() == C
         _requested(provider, consumer_pid="urn:uuid:consumer-d")
         provider.dispatcher.wake()  # the only place is taken: this wake-up finds no room
         await asyncio.sleep(0.3)  # lets the dispatcher see it (and go back to waiting)
-        release.set()
-        assert await asyncio.wait_for(arrived.get(), 30) == "urn:uuid:consumer-d"
-    finally:
-        release.set()
-        provider.dispatcher.stop()
-        await running
+        peer.release.set()
+        assert await peer.next_arrival() == "urn:uuid:consumer-d"
 
 
 async def test_a_message_waiting_for_its_answer_does_not_hold_back_the_next(
     database: Database, identities: dict[str, NodeIdentity]
 ) -> None:
     """The running dispatcher sends new intent while an earlier message waits for its answer."""
-    seed_offer(database)
-    patient = SETTINGS.model_copy(update={"timeout_seconds": 120.0, "lease_seconds": 180.0})
-    provider = _sender(database, identities, PROVIDER, patient)
-    release = asyncio.Event()
-    arrived: asyncio.Queue[str] = asyncio.Queue()
-
-    async def answer(request: httpx.Request) -> httpx.Response:
-        consumer_pid = json.loads(request.content)["consumerPid"]
-        await arrived.put(consumer_pid)
-        if consumer_pid == C:
-            await release.wait()  # the first peer is slow to answer
-        return httpx.Response(200)
-
-    provider.peer.answer = answer  # type: ignore[assignment]
-    running = asyncio.create_task(provider.dispatcher.run())
-    try:
+    provider = _patient(database, identities)
+    peer = SlowToAnswer()
+    async with _dispatching(provider, peer):
         first = _requested(provider)
         provider.dispatcher.wake()
-        assert await asyncio.wait_for(arrived.get(), 30) == C
+        assert await peer.next_arrival() == C
         second = _requested(provider, consumer_pid="urn:uuid:consumer-d")
         provider.dispatcher.wake()
-        assert await asyncio.wait_for(arrived.get(), 30) == "urn:uuid:consumer-d"
+        assert await peer.next_arrival() == "urn:uuid:consumer-d"
         assert provider.get(first.id).state == "REQUESTED"  # still waiting for its answer
-        release.set()
-    finally:
-        release.set()
-        provider.dispatcher.stop()
-        await running  # waits for the messages on their way
     assert provider.get(first.id).state == provider.get(second.id).state == "AGREED"
 
 
