@@ -250,3 +250,15 @@ class PostgresCluster:
             raise ValueError(f"not a plain identifier: {name!r}")
         with self._admin() as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def connect_where_nothing_listens() -> None:
+    """Connect to PostgreSQL on 127.0.0.1:1, where nothing listens: raises the driver's real
+    error, as SQLAlchemy wraps it (an ``OperationalError``), as when the server is down."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine("postgresql+psycopg://etds@127.0.0.1:1/etds?connect_timeout=2")
+    try:
+        engine.connect()
+    finally:
+        engine.dispose()

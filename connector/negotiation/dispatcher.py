@@ -66,7 +66,8 @@ PEER_LIMITS = httpx.Limits(max_connections=MAX_SENDING, max_keepalive_connection
 connection, which would count against its timeout), but at most 16 kept open between messages.
 httpx's pool checks every idle connection for a dropped socket twice per request (a poll each),
 so a large idle pool costs CPU on every message (bench_negotiation at 64 in flight, medians of 3
-runs: 36 negotiations/s with few connections kept, 33/s with httpx's default of 100, 20 kept)."""
+runs: 36 negotiations/s with pools of 2 to 6 connections, 33/s with httpx's default of 100, 20
+kept; 16 kept measured as 8 kept, within the noise)."""
 BATCH_WINDOW_SECONDS = 0.05
 """How long new intent may wait for the messages on their way before it is claimed: one claim
 then takes many messages. Claiming each message as it becomes due costs more CPU per message

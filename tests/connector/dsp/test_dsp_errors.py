@@ -8,19 +8,10 @@ import logging
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
-from sqlalchemy import create_engine
+from pg_cluster import connect_where_nothing_listens
 from starlette.requests import ClientDisconnect
 
 from connector.dsp.errors import dsp_route_class
-
-
-def _connect_to_a_stopped_database() -> None:
-    """A real driver error: nothing listens on port 1 of the loopback."""
-    engine = create_engine("postgresql+psycopg://etds@127.0.0.1:1/etds?connect_timeout=2")
-    try:
-        engine.connect()
-    finally:
-        engine.dispose()
 
 
 def _app() -> FastAPI:
@@ -32,7 +23,7 @@ def _app() -> FastAPI:
 
     @router.post("/store-down")
     def store_down() -> None:
-        _connect_to_a_stopped_database()
+        connect_where_nothing_listens()
 
     @router.post("/broken")
     async def broken() -> None:

@@ -7,7 +7,7 @@ import logging
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine
+from pg_cluster import connect_where_nothing_listens
 
 from connector.errors import Conflict, FieldError
 from connector.http.problem import install_problem_handlers
@@ -29,11 +29,7 @@ def _app() -> FastAPI:
 
     @app.get("/store-down")
     def store_down() -> None:
-        engine = create_engine("postgresql+psycopg://etds@127.0.0.1:1/etds?connect_timeout=2")
-        try:
-            engine.connect()  # a real driver error: nothing listens on port 1
-        finally:
-            engine.dispose()
+        connect_where_nothing_listens()
 
     @app.get("/typed/{number}")
     def typed(number: int) -> dict[str, int]:
