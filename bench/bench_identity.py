@@ -55,7 +55,7 @@ B_URL = "http://node-b.bench/protocol/2025-1/catalog/request"
 class NoReplayInsert(ReplayGuard):
     """Accepts every proof without recording it (to time the checks without the database)."""
 
-    async def first_use_async(
+    def first_use(
         self, kind: str, namespace: str, jti: str, *, expires_at: float, now: float
     ) -> bool:
         return True

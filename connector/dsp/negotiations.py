@@ -12,7 +12,8 @@ Consumer: ``POST /offers`` (201), ``GET /{consumerPid}``, ``POST /{consumerPid}/
 Errors are ``ContractNegotiationError`` messages: 400 for an invalid transition or a malformed
 message (state unchanged), 404 for an unknown negotiation or one that is not the caller's. The
 new state is stored before the answer; the next message leaves after it (the dispatcher is woken
-once the response is sent).
+once the response is sent). The use of the message's DPoP proof is stored in the same
+transaction as the new state (on its own when the message is refused).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from connector.dsp.messages import read_message
 from connector.dsp.version import BASE_PATH
 from connector.errors import BadRequest
 from connector.identity.claims import Participant
-from connector.identity.dependency import ParticipantDep
+from connector.identity.dependency import ParticipantDep, Sender, SenderDep
 from connector.negotiation.decisions import Requester
 from connector.negotiation.messages import Inbound, negotiation_body, read_inbound
 from connector.negotiation.states import Role, State
@@ -84,54 +85,70 @@ def _ack(record: NegotiationRecord, status: int = 200) -> JSONResponse:
 async def _receive(
     request: Request,
     node: Node,
-    participant: Participant,
+    sender: Sender,
     background: BackgroundTasks,
     *,
     pid: str,
     dsp_type: str,
     roles: tuple[Role, ...],
 ) -> Response:
-    message, body = await _read(request, dsp_type)
+    async with sender.proof.applying() as proof:
+        message, body = await _read(request, dsp_type)
 
-    def apply() -> NegotiationRecord:
-        return node.negotiations.receive(
-            roles, requester=_requester(participant), path_pid=pid, message=message, body=body
-        )
+        def apply() -> NegotiationRecord:
+            return node.negotiations.receive(
+                roles,
+                requester=_requester(sender.participant),
+                path_pid=pid,
+                message=message,
+                body=body,
+                in_transaction=proof.remember_in,
+            )
 
-    record = await to_thread.run_sync(apply)
+        record = await to_thread.run_sync(apply)
+        proof.committed()
     background.add_task(node.negotiation_dispatcher.wake_from_loop)
     return _ack(record)
 
 
 @router.post("/request", status_code=201, summary="Initial contract request (provider)")
 async def initial_request(
-    request: Request, node: NodeDep, participant: ParticipantDep, background: BackgroundTasks
+    request: Request, node: NodeDep, sender: SenderDep, background: BackgroundTasks
 ) -> Response:
-    message, body = await _read(request, "ContractRequestMessage")
-    if message.provider_pid is not None:
-        raise BadRequest(
-            "a counter-request goes to /negotiations/{providerPid}/request, "
-            "not /negotiations/request"
+    async with sender.proof.applying() as proof:
+        message, body = await _read(request, "ContractRequestMessage")
+        if message.provider_pid is not None:
+            raise BadRequest(
+                "a counter-request goes to /negotiations/{providerPid}/request, "
+                "not /negotiations/request"
+            )
+        record = await to_thread.run_sync(
+            lambda: node.negotiations.receive_initial_request(
+                _requester(sender.participant), message, body, in_transaction=proof.remember_in
+            )
         )
-    record = await to_thread.run_sync(
-        node.negotiations.receive_initial_request, _requester(participant), message, body
-    )
+        proof.committed()
     background.add_task(node.negotiation_dispatcher.wake_from_loop)
     return _ack(record, 201)
 
 
 @router.post("/offers", status_code=201, summary="Initial contract offer (consumer)")
 async def initial_offer(
-    request: Request, node: NodeDep, participant: ParticipantDep, background: BackgroundTasks
+    request: Request, node: NodeDep, sender: SenderDep, background: BackgroundTasks
 ) -> Response:
-    message, body = await _read(request, "ContractOfferMessage")
-    if message.consumer_pid is not None:
-        raise BadRequest(
-            "a counter-offer goes to /negotiations/{consumerPid}/offers, not /negotiations/offers"
+    async with sender.proof.applying() as proof:
+        message, body = await _read(request, "ContractOfferMessage")
+        if message.consumer_pid is not None:
+            raise BadRequest(
+                "a counter-offer goes to /negotiations/{consumerPid}/offers, "
+                "not /negotiations/offers"
+            )
+        record = await to_thread.run_sync(
+            lambda: node.negotiations.receive_initial_offer(
+                _requester(sender.participant), message, body, in_transaction=proof.remember_in
+            )
         )
-    record = await to_thread.run_sync(
-        node.negotiations.receive_initial_offer, _requester(participant), message, body
-    )
+        proof.committed()
     background.add_task(node.negotiation_dispatcher.wake_from_loop)
     return _ack(record, 201)
 
@@ -152,11 +169,11 @@ def _endpoint(dsp_type: str, roles: tuple[Role, ...]) -> Callable[..., Awaitable
         pid: str,
         request: Request,
         node: NodeDep,
-        participant: ParticipantDep,
+        sender: SenderDep,
         background: BackgroundTasks,
     ) -> Response:
         return await _receive(
-            request, node, participant, background, pid=pid, dsp_type=dsp_type, roles=roles
+            request, node, sender, background, pid=pid, dsp_type=dsp_type, roles=roles
         )
 
     return endpoint

@@ -5,6 +5,12 @@
 configured public URL plus the path, whatever a reverse proxy rewrote), for this token (``ath``),
 signed by the bound key, fresh, and never seen before (an atomic insert, per key).
 
+A request that changes something can have the proof's use remembered in the transaction of that
+change instead (:meth:`AccessCheck.deferred`, :class:`PendingUse`): one transaction per message
+instead of two. The proof is used up whatever happens: if the request fails before that
+transaction committed, its use is remembered on its own before the error is answered, and a
+replayed proof is refused there too.
+
 ``Authorization: Bearer <token>`` is accepted only when the node is configured to accept bearer
 tokens, and never for a token bound to a key (RFC 9449 §7.2: a bound token is useless without
 its proof).
@@ -16,9 +22,12 @@ caller; the real reason goes in ``log_detail``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from anyio import CancelScope, to_thread
+from sqlalchemy import Connection
 from starlette.requests import Request
 
 from connector.errors import Unauthorized
@@ -66,6 +75,70 @@ def request_url(request: Request, public_url: str) -> str:
     return public_url.rstrip("/") + path
 
 
+REPLAYED = "the DPoP proof was used before (replay)"
+
+
+class PendingUse:
+    """The single use of a request's DPoP proof, not remembered yet (None: the request had no
+    proof, a bearer token).
+
+    The request's handler runs inside :meth:`applying`, remembers the use in the transaction of
+    its change with :meth:`remember_in` (each attempt of that transaction) and calls
+    :meth:`committed` once that transaction has committed. When the handler fails, or ends
+    without having done that, the use is remembered on its own as the handler ends; a replay
+    found there ends the request with :func:`refused` instead.
+    """
+
+    def __init__(self, guard: replay.ReplayGuard, use: replay.SingleUse | None) -> None:
+        self._guard = guard
+        self._use = use
+        self._in_transaction = False
+        self._done = use is None
+
+    @property
+    def done(self) -> bool:
+        """Whether the use is remembered (or there was nothing to remember)."""
+        return self._done
+
+    def remember_in(self, connection: Connection) -> None:
+        """Remember the use in the transaction on ``connection``; :func:`refused` on a replay
+        (the caller's transaction then rolls back)."""
+        if self._use is None:
+            return
+        if not self._guard.remember_in(connection, self._use):
+            raise refused(REPLAYED)
+        self._in_transaction = True
+
+    def committed(self) -> None:
+        """The transaction the use was remembered in has committed (no effect when
+        :meth:`remember_in` did not run in it)."""
+        self._done = self._done or self._in_transaction
+
+    async def _remember_alone(self) -> None:
+        use = self._use
+        if self._done or use is None:
+            return
+        with CancelScope(shield=True):  # a request given up on still uses up its proof
+            first = await to_thread.run_sync(
+                lambda: self._guard.first_use(
+                    use.kind, use.namespace, use.jti, expires_at=use.expires_at, now=use.now
+                )
+            )
+        self._done = True
+        if not first:
+            raise refused(REPLAYED)
+
+    @asynccontextmanager
+    async def applying(self) -> AsyncIterator[PendingUse]:
+        """Run the request's handler; remember the use on its own when the handler did not."""
+        try:
+            yield self
+        except BaseException:
+            await self._remember_alone()  # a replay is refused instead of the failure
+            raise
+        await self._remember_alone()
+
+
 class AccessCheck:
     """Authenticates requests with ``verifier``, remembering proofs with ``replay_guard``."""
 
@@ -101,10 +174,37 @@ class AccessCheck:
             use=use,
         )
 
+    async def deferred(
+        self, request: Request, *, audience: str, use: Use
+    ) -> tuple[VerifiedToken, PendingUse]:
+        """:meth:`request`, leaving the proof's use to be remembered by the request's handler
+        (see :class:`PendingUse`)."""
+        presented = credentials(
+            request.headers.getlist("authorization"), request.headers.getlist("dpop")
+        )
+        verified, single_use = await self._verify(
+            presented,
+            method=request.method,
+            url=request_url(request, self._public_url),
+            audience=audience,
+            use=use,
+        )
+        return verified, PendingUse(self._replay, single_use)
+
     async def check(
         self, presented: Credentials, *, method: str, url: str, audience: str, use: Use
     ) -> VerifiedToken:
         """The same check on already extracted credentials (``url`` as peers call it)."""
+        verified, single_use = await self._verify(
+            presented, method=method, url=url, audience=audience, use=use
+        )
+        await PendingUse(self._replay, single_use)._remember_alone()
+        return verified
+
+    async def _verify(
+        self, presented: Credentials, *, method: str, url: str, audience: str, use: Use
+    ) -> tuple[VerifiedToken, replay.SingleUse | None]:
+        """The token and the proof, verified; the proof's use, not remembered yet."""
         try:
             verified = await self._verifier.verify(presented.token, audience=audience, use=use)
         except TokenRejected as rejection:
@@ -115,15 +215,14 @@ class AccessCheck:
                 raise refused("a DPoP-bound token was presented as a bearer token")
             if not self._accept_bearer:
                 raise refused("bearer tokens are not accepted; use DPoP")
-            return verified
+            return verified, None
         if jkt is None:
             raise refused("the DPoP scheme was used with a token not bound to a key")
-        await self._check_proof(presented, jkt, method=method, url=url)
-        return verified
+        return verified, self._check_proof(presented, jkt, method=method, url=url)
 
-    async def _check_proof(
+    def _check_proof(
         self, presented: Credentials, jkt: str, *, method: str, url: str
-    ) -> None:
+    ) -> replay.SingleUse:
         if len(presented.proofs) != 1:
             raise refused("exactly one DPoP proof is required")
         now = self._clock()
@@ -143,8 +242,4 @@ class AccessCheck:
         if proof.jkt != jkt:
             raise refused("the DPoP proof is signed by another key than the token's")
         expires = replay_expiry(proof, max_age=self._dpop_max_age, leeway=self._leeway)
-        first = await self._replay.first_use_async(
-            replay.DPOP, jkt, proof.jti, expires_at=expires, now=now
-        )
-        if not first:
-            raise refused("the DPoP proof was used before (replay)")
+        return replay.SingleUse(replay.DPOP, jkt, proof.jti, expires, now)

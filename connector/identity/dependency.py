@@ -4,15 +4,19 @@ one dependency every DSP route declares.
 ``create_app`` calls :func:`install_identity` once; a route then takes
 ``participant: ParticipantDep`` and receives the verified :class:`Participant` — or the request
 ends with :class:`~connector.errors.Unauthorized` (generic detail, reason in the log), which the
-DSP layer renders as its error message.
+DSP layer renders as its error message. A route whose message changes a stored process takes
+``sender: SenderDep`` instead: the same check, with the DPoP proof's single use left to the
+route's own transaction (:class:`~connector.identity.access.PendingUse`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 
+from connector.identity.access import PendingUse
 from connector.identity.claims import Participant
 from connector.identity.service import NodeIdentity
 
@@ -42,3 +46,21 @@ async def require_participant(request: Request) -> Participant:
 
 
 ParticipantDep = Annotated[Participant, Depends(require_participant)]
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who sent a protocol message (from its verified token), and its proof's use, which the
+    route remembers in the transaction that applies the message."""
+
+    participant: Participant
+    proof: PendingUse
+
+
+async def require_sender(request: Request) -> Sender:
+    """The sender of a protocol message; the route must run inside ``sender.proof.applying()``."""
+    participant, proof = await identity_of(request).sender(request)
+    return Sender(participant, proof)
+
+
+SenderDep = Annotated[Sender, Depends(require_sender)]

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 from starlette.requests import Request
 
-from connector.identity.access import AccessCheck
+from connector.identity.access import AccessCheck, PendingUse
 from connector.identity.auth import DataspaceAuth
 from connector.identity.claims import Participant, participant_from
 from connector.identity.client import TokenClient
@@ -138,6 +138,17 @@ class NodeIdentity:
         return participant_from(
             verified.mapped, issuer=verified.issuer.issuer, token_id=str(verified.claims["jti"])
         )
+
+    async def sender(self, request: Request) -> tuple[Participant, PendingUse]:
+        """:meth:`participant`, for a request whose handler remembers the proof's use in the
+        transaction of its change (see :class:`~connector.identity.access.PendingUse`)."""
+        verified, pending = await self._access.deferred(
+            request, audience=self.participant_id, use="protocol"
+        )
+        participant = participant_from(
+            verified.mapped, issuer=verified.issuer.issuer, token_id=str(verified.claims["jti"])
+        )
+        return participant, pending
 
     async def administrator_token(self, request: Request) -> AdministratorToken:
         """The administrator a management request's token names (``Unauthorized`` otherwise)."""

@@ -49,6 +49,9 @@ from policies import Policy
 log = logging.getLogger("etds.negotiation")
 
 SAVE_ATTEMPTS = 5
+
+# What a request adds to the transaction that applies it (the use of its DPoP proof).
+InTransaction = Callable[[Connection], None] | None
 ROLES: tuple[Role, ...] = ("provider", "consumer")
 
 
@@ -100,17 +103,25 @@ class NegotiationService:
     # Provider: the initial request -----------------------------------------------------------
 
     def receive_initial_request(
-        self, requester: Requester, message: Inbound, body: dict[str, Any]
+        self,
+        requester: Requester,
+        message: Inbound,
+        body: dict[str, Any],
+        *,
+        in_transaction: InTransaction = None,
     ) -> NegotiationRecord:
         """A consumer's first ContractRequestMessage: a new negotiation in REQUESTED (or the
         existing one when the consumer repeats its request).
 
-        One transaction: the repeat check, the offer as the catalogue shows it to the consumer,
-        the decision (in ``auto`` mode) and the new negotiation.
+        One transaction: ``in_transaction`` (the request's own bookkeeping, e.g. the use of its
+        DPoP proof), the repeat check, the offer as the catalogue shows it to the consumer, the
+        decision (in ``auto`` mode) and the new negotiation.
         """
         consumer_pid = message.consumer_pid or ""
         offer = required(message.offer, "offer")
         with self._database.transaction() as connection:
+            if in_transaction is not None:
+                in_transaction(connection)
             repository = NegotiationRepository(connection)
             existing = repository.find_by_consumer_pid_for_counterparty(
                 "provider", requester.id, consumer_pid
@@ -176,10 +187,17 @@ class NegotiationService:
     # Consumer: an offer out of the blue ------------------------------------------------------
 
     def receive_initial_offer(
-        self, requester: Requester, message: Inbound, body: dict[str, Any]
+        self,
+        requester: Requester,
+        message: Inbound,
+        body: dict[str, Any],
+        *,
+        in_transaction: InTransaction = None,
     ) -> NegotiationRecord:
         """A provider's first ContractOfferMessage: a new negotiation in OFFERED that waits for
-        an administrator (an unsolicited offer is never accepted automatically)."""
+        an administrator (an unsolicited offer is never accepted automatically).
+        ``in_transaction`` runs in the transaction that stores it (not when the offer is a
+        repeat, which changes nothing)."""
         provider_pid = message.provider_pid or ""
         offer = required(message.offer, "offer")
         if not offer.target:
@@ -212,6 +230,8 @@ class NegotiationService:
             updated_at=now,
         )
         with self._database.transaction() as session:
+            if in_transaction is not None:
+                in_transaction(session)
             repository = NegotiationRepository(session)
             again = repository.find_by_their_pid("consumer", requester.id, provider_pid)
             if again is not None:
@@ -230,9 +250,11 @@ class NegotiationService:
         path_pid: str,
         message: Inbound,
         body: dict[str, Any],
+        in_transaction: InTransaction = None,
     ) -> NegotiationRecord:
         """Apply ``message`` (sent by the counterparty) to our negotiation ``path_pid``, which
-        must be one of ``roles`` (the endpoint's) and ``requester``'s."""
+        must be one of ``roles`` (the endpoint's) and ``requester``'s; ``in_transaction`` runs
+        first in each attempt of the transaction that applies it."""
         if path_pid not in (message.provider_pid, message.consumer_pid):
             raise BadRequest(
                 f"the process id in the path ({path_pid!r}) and the pids of the message differ"
@@ -240,6 +262,8 @@ class NegotiationService:
         for _ in range(SAVE_ATTEMPTS):
             try:
                 with self._database.transaction() as session:
+                    if in_transaction is not None:
+                        in_transaction(session)
                     return self._receive(
                         session, roles, requester=requester, path_pid=path_pid,
                         message=message, body=body,

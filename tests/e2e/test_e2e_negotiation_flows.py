@@ -342,3 +342,68 @@ async def test_dsp_termination_after_finalized_is_refused(nodes: TwoNodes, dsp: 
     # nor through the management API
     assert act(nodes.consumer.url, consumer_id, "terminate").status_code == 409
     assert act(nodes.provider.url, pair.provider, "terminate").status_code == 409
+
+
+async def _replay(sent: httpx.Response) -> httpx.Response:
+    """The request of ``sent`` again, byte for byte: the same token, the same DPoP proof."""
+    async with httpx.AsyncClient(trust_env=False, timeout=10) as raw:
+        return await raw.send(sent.request)
+
+
+@pytest.mark.anyio
+async def test_dsp_a_proof_is_good_for_one_message(nodes: TwoNodes, dsp: Dsp) -> None:
+    """A DPoP proof is used up with the change its message makes, and by a refused message too:
+    sent again, the message is refused as unauthenticated, whatever it would have done."""
+    pair = requested(nodes)
+    negotiation = get(nodes.provider.url, pair.provider)
+    provider_pid, consumer_pid = negotiation["providerPid"], negotiation["consumerPid"]
+    # refused by the state machine (its transaction rolled back): the proof is used up all the same
+    refused = await dsp.a.post(
+        f"/negotiations/{provider_pid}/agreement/verification",
+        json=message("ContractAgreementVerificationMessage", provider_pid, consumer_pid),
+    )
+    assert_error(refused, 400, "in state REQUESTED")
+    assert_error(await _replay(refused), 401)
+    # refused before it was read (not JSON)
+    malformed = await dsp.a.post(
+        f"/negotiations/{provider_pid}/termination",
+        content=b"{not json",
+        headers={"Content-Type": "application/json"},
+    )
+    assert_error(malformed, 400)
+    assert_error(await _replay(malformed), 401)
+    # applied: sent again, it is not applied twice nor answered as a repeat
+    terminated = await dsp.a.post(
+        f"/negotiations/{provider_pid}/termination",
+        json=message(
+            "ContractNegotiationTerminationMessage", provider_pid, consumer_pid, code="once"
+        ),
+    )
+    assert terminated.status_code == 200, terminated.text
+    assert_error(await _replay(terminated), 401)
+    assert pair.history("provider") == [
+        ("in", "ContractRequestMessage"),
+        ("in", "ContractNegotiationTerminationMessage"),
+    ]
+    assert await _dsp_state(dsp.a, provider_pid) == "TERMINATED"
+
+
+@pytest.mark.anyio
+async def test_dsp_an_initial_request_proof_is_good_for_one_request(
+    nodes: TwoNodes, dsp: Dsp
+) -> None:
+    request = message(
+        "ContractRequestMessage",
+        "",
+        "urn:uuid:33333333-3333-3333-3333-333333333333",
+        offer={
+            "@id": "urn:etds:offer:no-such-offer",
+            "target": ASSET,
+            "permission": [{"action": "use"}],
+        },
+        callbackAddress="http://127.0.0.1:9/protocol/2025-1",
+    )
+    del request["providerPid"]
+    refused = await dsp.a.post("/negotiations/request", json=request)
+    assert_error(refused, 400, "unknown offer")
+    assert_error(await _replay(refused), 401)
