@@ -14,20 +14,23 @@ outcome in another transaction:
 
 New intent on this replica wakes the dispatcher at once (:meth:`wake`); retries and work written
 by other replicas are found by polling every ``poll_seconds``. Messages go out concurrently (at
-most :data:`MAX_SENDING` per replica); new intent waits for the messages on their way to be
-answered, at most :data:`BATCH_WINDOW_SECONDS`, so that one claim takes many. A slow peer holds
-back the messages to the others only while its own take all :data:`MAX_SENDING` places. A save
-that loses a race (an inbound message changed the negotiation meanwhile) re-reads and applies
-what is still true.
+most :data:`MAX_SENDING` per replica, at most :data:`MAX_PER_PEER` of them to one peer); new
+intent waits for the messages on their way to be answered, at most :data:`BATCH_WINDOW_SECONDS`,
+so that one claim takes many. A peer slow to answer (or that makes us send it many messages)
+takes at most :data:`MAX_PER_PEER` places: the others stay free for the other peers. A save that
+loses a race (an inbound message changed the negotiation meanwhile) re-reads and applies what is
+still true.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import uuid
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -61,9 +64,12 @@ CLAIM_BATCH = 50
 MAX_SENDING = 64
 """Messages one replica has on their way at once (each holds a lease and, until answered, a
 connection to its peer)."""
-PEER_LIMITS = httpx.Limits(max_connections=MAX_SENDING, max_keepalive_connections=16)
-"""Connections to one peer: as many as messages on their way (a message never waits for a
-connection, which would count against its timeout), but at most 16 kept open between messages.
+MAX_PER_PEER = 16
+"""Messages one replica has on their way to one peer at once: a peer slow to answer, or one that
+starts many negotiations at once, holds at most this many of the :data:`MAX_SENDING` places."""
+PEER_LIMITS = httpx.Limits(max_connections=MAX_PER_PEER, max_keepalive_connections=16)
+"""Connections to one peer: as many as messages on their way to it (a message never waits for a
+connection, which would count against its timeout), and all of them kept open between messages.
 httpx's pool checks every idle connection for a dropped socket twice per request (a poll each),
 so a large idle pool costs CPU on every message (bench_negotiation at 64 in flight, medians of 3
 runs: 36 negotiations/s with pools of 2 to 6 connections, 33/s with httpx's default of 100, 20
@@ -72,6 +78,15 @@ BATCH_WINDOW_SECONDS = 0.05
 """How long new intent may wait for the messages on their way before it is claimed: one claim
 then takes many messages. Claiming each message as it becomes due costs more CPU per message
 under load (measured: 10 to 20 % fewer negotiations per second)."""
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What one claim leased: the messages to send, and whether more may be due already (a
+    full batch, or messages handed back because their peer had no place left)."""
+
+    records: list[NegotiationRecord]
+    more: bool
 
 
 @dataclass(frozen=True)
@@ -172,31 +187,36 @@ class NegotiationDispatcher:
         self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
         sending: set[asyncio.Task[None]] = set()
+        to_peer: Counter[str] = Counter()  # messages on their way, by peer
 
-        def sent(task: asyncio.Task[None]) -> None:
-            full = len(sending) >= MAX_SENDING
+        def sent(peer: str, task: asyncio.Task[None]) -> None:
+            full = len(sending) >= MAX_SENDING or to_peer[peer] >= MAX_PER_PEER
             sending.discard(task)
+            to_peer[peer] -= 1
+            if to_peer[peer] <= 0:
+                del to_peer[peer]
             if not task.cancelled() and task.exception() is not None:
                 log.error("negotiation dispatcher: a message failed", exc_info=task.exception())
             if full and self._wakeup is not None:
-                self._wakeup.set()  # a free slot: claim what waited for one
+                self._wakeup.set()  # a free place: claim what waited for one
 
         try:
             while not self._stopping:
                 self._wakeup.clear()
                 room = min(MAX_SENDING - len(sending), CLAIM_BATCH)
-                claimed: list[NegotiationRecord] = []
+                claimed = Claimed([], more=False)
                 if room > 0:
                     try:
                         claimed_at = self._clock()
-                        claimed = await to_thread.run_sync(self._claim, room)
+                        claimed = await to_thread.run_sync(self._claim, room, dict(to_peer))
                     except Exception:  # a database outage must not end the dispatcher
                         log.exception("negotiation dispatcher: claiming due messages failed")
-                for record in claimed:
+                for record in claimed.records:
                     task = asyncio.create_task(self._dispatch(record, claimed_at))
                     sending.add(task)
-                    task.add_done_callback(sent)
-                if not (room > 0 and len(claimed) == room):  # else a full batch: more may be due
+                    to_peer[record.counterparty_id] += 1
+                    task.add_done_callback(functools.partial(sent, record.counterparty_id))
+                if not claimed.more:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wakeup.wait(), self._settings.poll_seconds)
                 if sending:
@@ -210,20 +230,43 @@ class NegotiationDispatcher:
 
     # One round -----------------------------------------------------------------------------------
 
-    def _claim(self, limit: int = CLAIM_BATCH) -> list[NegotiationRecord]:
+    def _claim(self, limit: int, to_peer: Mapping[str, int]) -> Claimed:
+        """Lease up to ``limit`` due messages, at most :data:`MAX_PER_PEER` minus ``to_peer``
+        (the messages on their way) to each peer: one transaction, which hands back what a
+        peer has no place for before anyone else can see it."""
         with self._database.transaction() as session:
-            return NegotiationRepository(session).claim_due(
-                self._clock(), limit, self._holder, self._settings.lease_seconds
+            repository = NegotiationRepository(session)
+            full = [peer for peer, count in to_peer.items() if count >= MAX_PER_PEER]
+            leased = repository.claim_due(
+                self._clock(),
+                limit,
+                self._holder,
+                self._settings.lease_seconds,
+                skip_counterparties=full,
             )
+            taken: Counter[str] = Counter(to_peer)
+            kept: list[NegotiationRecord] = []
+            handed_back: list[NegotiationRecord] = []
+            for record in leased:  # oldest due first
+                peer = record.counterparty_id
+                if taken[peer] < MAX_PER_PEER:
+                    taken[peer] += 1
+                    kept.append(record)
+                else:
+                    handed_back.append(record)
+            repository.release(handed_back, self._holder)
+        return Claimed(kept, more=len(leased) == limit or bool(handed_back))
 
     async def dispatch_due(self) -> bool:
-        """Send every due message (one claim) and wait for the outcomes; True when a full batch
-        was claimed (more may wait). One round of :meth:`run`, for callers that step."""
+        """Send the due messages one claim takes and wait for the outcomes; True when more may
+        be due. One round of :meth:`run`, for callers that step."""
         claimed_at = self._clock()
-        claimed = await to_thread.run_sync(self._claim)
-        if claimed:
-            await asyncio.gather(*(self._dispatch(record, claimed_at) for record in claimed))
-        return len(claimed) == CLAIM_BATCH
+        claimed = await to_thread.run_sync(self._claim, CLAIM_BATCH, {})
+        if claimed.records:
+            await asyncio.gather(
+                *(self._dispatch(record, claimed_at) for record in claimed.records)
+            )
+        return claimed.more
 
     async def _dispatch(self, record: NegotiationRecord, claimed_at: datetime) -> None:
         elapsed = (self._clock() - claimed_at).total_seconds()

@@ -12,6 +12,10 @@ any replica take due rows with :meth:`ProcessRepository.claim_due`, which leases
 * SQLite: the caller's ``db.transaction()`` (``BEGIN IMMEDIATE``) already excludes every other
   writer.
 
+A claimer can leave out the processes of some counterparties (those it already has enough
+messages on their way to), and hand back leases it took in the same transaction
+(:meth:`ProcessRepository.release`): nobody else ever sees them.
+
 A lease only keeps other dispatchers away for ``lease_seconds``; it is cleared by the next
 :meth:`save`, whoever makes it. Correctness does not rest on the lease but on the version: a save
 applies only at the version the saver read, so of two writers racing on one process (a dispatcher
@@ -138,6 +142,9 @@ class _Statements:
     by_consumer_pid: Select[Any]
     """``:role``, ``:counterparty``, ``:consumer_pid``."""
     claim: Mapping[str, Update]
+    """By backend: lease due rows (``:now``, ``:limit``, ``:holder``, ``:expires``, ``:skip``)."""
+    release: Update
+    """Clear the lease of ``:holder`` on the rows ``:ids``."""
     """By backend: lease ``:limit`` due rows at ``:now`` to ``:holder`` until ``:expires``."""
 
 
@@ -177,6 +184,7 @@ def _statements(table: Table) -> _Statements:
             c.pending,
             c.next_attempt_at <= bindparam("now"),
             or_(c.lease_expires_at.is_(None), c.lease_expires_at <= bindparam("now")),
+            c.counterparty_id.not_in(bindparam("skip", expanding=True)),
         )
         .order_by(c.next_attempt_at, c.id)
         .limit(bindparam("limit", type_=Integer))
@@ -198,6 +206,9 @@ def _statements(table: Table) -> _Statements:
             c.role == bindparam("role"), counterparty, c.consumer_pid == bindparam("consumer_pid")
         ),
         claim=claim,
+        release=update(table)
+        .where(c.id.in_(bindparam("ids", expanding=True)), c.lease_holder == bindparam("holder"))
+        .values(lease_holder=None, lease_expires_at=None),
     )
 
 
@@ -426,9 +437,18 @@ class ProcessRepository(Generic[P]):
             return self._seen(replace(known, **values, version=row.version))
         return self._seen(record_from(self._record_type, row._mapping))
 
-    def claim_due(self, now: datetime, limit: int, holder: str, lease_seconds: float) -> list[P]:
+    def claim_due(
+        self,
+        now: datetime,
+        limit: int,
+        holder: str,
+        lease_seconds: float,
+        *,
+        skip_counterparties: Iterable[str] = (),
+    ) -> list[P]:
         """Lease to ``holder`` up to ``limit`` pending processes due at ``now`` (oldest due
-        first) that no one else holds an unexpired lease on, and return them.
+        first) that no one else holds an unexpired lease on, and return them; processes with
+        the counterparties ``skip_counterparties`` are left alone.
 
         Run it in ``db.transaction()``: the lease is what the commit publishes.
         """
@@ -444,9 +464,20 @@ class ProcessRepository(Generic[P]):
             "limit": limit,
             "holder": holder,
             "expires": now + timedelta(seconds=lease_seconds),
+            "skip": sorted(set(skip_counterparties)),
         }
         rows = sorted(  # RETURNING has no order
             self._session.execute(statement, parameters),
             key=lambda row: (row.next_attempt_at, row.id),
         )
         return [self._seen(record_from(self._record_type, row._mapping)) for row in rows]
+
+    def release(self, claimed: Iterable[P], holder: str) -> None:
+        """Hand back ``holder``'s leases on ``claimed`` (taken by :meth:`claim_due` in this
+        transaction, or earlier): they are due again for any claimer."""
+        ids = [record.id for record in claimed]
+        if not ids:
+            return
+        self._session.execute(_statements(self._table).release, {"ids": ids, "holder": holder})
+        for record_id in ids:
+            self._known.pop(record_id, None)

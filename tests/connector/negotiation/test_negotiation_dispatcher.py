@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -23,6 +23,7 @@ from negotiation_support import (
     PROVIDER,
     PROVIDER_DSP,
     SECURITY,
+    THIRD,
     Node,
     agreement_body,
     inbound,
@@ -42,12 +43,13 @@ from connector.dsp.negotiations import MESSAGES
 from connector.identity.service import NodeIdentity
 from connector.identity.settings import IdentitySettings, TrustedIssuer
 from connector.negotiation import dispatcher as dispatcher_module
-from connector.negotiation.dispatcher import NegotiationDispatcher, _path
+from connector.negotiation.dispatcher import Claimed, NegotiationDispatcher, _path
 from connector.negotiation.messages import message_body, negotiation_body
 from connector.negotiation.states import DSP_TYPES, Message, Role
 from connector.settings import NegotiationSettings
 from connector.store.database import Database
 from connector.store.records import NegotiationRecord
+from connector.store.repositories.negotiations import NegotiationRepository
 
 pytestmark = pytest.mark.anyio
 
@@ -194,14 +196,17 @@ async def consumer(
 
 
 def _requested(
-    provider: Sender, org_type: str = "research", consumer_pid: str = C
+    provider: Sender,
+    org_type: str = "research",
+    consumer_pid: str = C,
+    participant: str = CONSUMER,
 ) -> NegotiationRecord:
     """A consumer's request received by the provider (auto mode decides at once)."""
     ref = OfferRef("cd-visits", "visits")
     document = {**provider.node.published(ref), "target": ref.asset_id}
     message, body = inbound(request(consumer_pid, document, purpose=OFFICIAL_STATISTICS))
     return provider.node.service.receive_initial_request(
-        requester(org_type=org_type), message, body
+        requester(participant, org_type=org_type), message, body
     )
 
 
@@ -226,8 +231,8 @@ async def test_a_message_claimed_too_long_ago_is_left_for_a_later_claim(
     created = _requested(provider)
     claim = provider.dispatcher._claim
 
-    def slow_claim(limit: int = 50) -> list[NegotiationRecord]:
-        claimed = claim(limit)
+    def slow_claim(limit: int, to_peer: Mapping[str, int]) -> Claimed:
+        claimed = claim(limit, to_peer)
         provider.node.clock.advance(SETTINGS.lease_seconds - SETTINGS.timeout_seconds)
         return claimed
 
@@ -246,16 +251,17 @@ async def test_a_message_claimed_too_long_ago_is_left_for_a_later_claim(
 
 @dataclass
 class SlowToAnswer:
-    """A peer that answers every message at once, except those of consumer C: after
-    ``release``."""
+    """A peer that answers every message at once, except those of the consumer pids ``slow``
+    (consumer C): after ``release``."""
 
     release: asyncio.Event = field(default_factory=asyncio.Event)
     arrived: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    slow: frozenset[str] = frozenset({C})
 
     async def answer(self, request: httpx.Request) -> httpx.Response:
         consumer_pid = json.loads(request.content)["consumerPid"]
         await self.arrived.put(consumer_pid)
-        if consumer_pid == C:
+        if consumer_pid in self.slow:
             await self.release.wait()
         return httpx.Response(200)
 
@@ -300,6 +306,39 @@ async def test_a_message_due_while_every_place_is_taken_leaves_when_one_frees(
         await asyncio.sleep(0.3)  # lets the dispatcher see it (and go back to waiting)
         peer.release.set()
         assert await peer.next_arrival() == "urn:uuid:consumer-d"
+
+
+async def test_a_peer_slow_to_answer_takes_at_most_its_share_of_the_places(
+    database: Database, identities: dict[str, NodeIdentity], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its messages beyond MAX_PER_PEER wait, handed back at once (any replica may take them),
+    and another peer's message takes the place left."""
+    monkeypatch.setattr(dispatcher_module, "MAX_SENDING", 3)
+    monkeypatch.setattr(dispatcher_module, "MAX_PER_PEER", 2)
+    provider = _patient(database, identities)
+    slow = [C, "urn:uuid:consumer-c2", "urn:uuid:consumer-c3"]
+    created = {pid: _requested(provider, consumer_pid=pid) for pid in slow}
+    provider.node.clock.advance(1)  # the other peer's message is due last
+    other = _requested(provider, consumer_pid="urn:uuid:consumer-d", participant=THIRD)
+    peer = SlowToAnswer(slow=frozenset(slow))
+    async with _dispatching(provider, peer):
+        provider.dispatcher.wake()
+        arrived = {await peer.next_arrival() for _ in range(3)}
+        assert "urn:uuid:consumer-d" in arrived
+        [waiting] = set(slow) - arrived
+        with database.transaction() as session:  # as another replica would
+            [taken] = NegotiationRepository(session).claim_due(
+                provider.node.clock(), 10, "another-replica", 1
+            )
+        assert taken.id == created[waiting].id
+    assert provider.get(other.id).state == "AGREED"
+    assert {provider.get(created[pid].id).state for pid in arrived - {other.consumer_pid}} == {
+        "AGREED"
+    }
+    assert provider.get(taken.id).intent == "AGREE"  # still leased to the other replica
+    provider.node.clock.advance(2)
+    await provider.round()
+    assert provider.get(taken.id).state == "AGREED"
 
 
 async def test_a_message_waiting_for_its_answer_does_not_hold_back_the_next(

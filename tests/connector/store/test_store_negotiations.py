@@ -229,6 +229,37 @@ def test_claim_due_leases_only_due_pending_unleased_rows(database: Database) -> 
         assert [r.id for r in repository.claim_due(at(41), 1, "worker-b", 30)] == ["due-early"]
 
 
+def test_claim_due_can_leave_out_counterparties_and_hand_leases_back(database: Database) -> None:
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        for index, counterparty in enumerate(("urn:a", "urn:b", "urn:a", "urn:c")):
+            repository.create(
+                negotiation(
+                    f"n{index}",
+                    counterparty_id=counterparty,
+                    provider_pid=f"P{index}",
+                    consumer_pid=f"C{index}",
+                    pending=True,
+                    next_attempt_at=at(index),
+                )
+            )
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        claimed = repository.claim_due(
+            at(10), 10, "worker-a", 30, skip_counterparties=["urn:a", "urn:c"]
+        )
+        assert [r.id for r in claimed] == ["n1"]
+        claimed = repository.claim_due(at(10), 10, "worker-a", 30, skip_counterparties=[])
+        assert [r.id for r in claimed] == ["n0", "n2", "n3"]
+        repository.release([r for r in claimed if r.counterparty_id == "urn:a"], "worker-a")
+        repository.release([], "worker-a")  # nothing to hand back
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        # Only worker-a's leases are handed back by worker-a.
+        repository.release(claimed, "worker-b")
+        assert [r.id for r in repository.claim_due(at(11), 10, "worker-b", 30)] == ["n0", "n2"]
+
+
 def test_save_clears_the_lease(database: Database) -> None:
     with database.transaction() as session:
         repository = NegotiationRepository(session)
