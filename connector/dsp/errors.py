@@ -8,10 +8,15 @@ a 500 with a generic reason, logged with its traceback; one saying the store can
 right now (see :func:`connector.store.database.store_unavailable`) is a 503 with ``Retry-After``.
 A peer that goes away before its request body has arrived (it stopped, crashed, or gave up
 waiting) is no error of ours: logged at INFO.
+
+As every request ends, before its answer leaves, the route class settles the single use of its
+DPoP proof when the handler left it pending (:func:`~connector.identity.dependency.
+settle_pending_use`): a replayed proof is answered ``401`` whatever the handler did.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -26,6 +31,7 @@ from starlette.requests import ClientDisconnect
 from catalog.contexts import DSPACE_CONTEXT_URL
 from connector.errors import ConnectorError
 from connector.http.problem import RETRY_AFTER_SECONDS, STORE_UNAVAILABLE
+from connector.identity.dependency import settle_pending_use
 from connector.store.database import store_unavailable
 
 log = logging.getLogger("etds.dsp")
@@ -89,13 +95,25 @@ def dsp_route_class(
         def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
             handler = super().get_route_handler()
 
+            def render(request: Request, exc: Exception) -> Response:
+                status, reason, headers = _status_and_reason(exc)
+                extra = pids(request) if pids is not None else {}
+                return error_response(error_type, status, [reason], headers=headers, **extra)
+
             async def handle(request: Request) -> Response:
                 try:
-                    return await handler(request)
+                    response = await handler(request)
                 except Exception as exc:  # every error becomes a DSP error message
-                    status, reason, headers = _status_and_reason(exc)
-                    extra = pids(request) if pids is not None else {}
-                    return error_response(error_type, status, [reason], headers=headers, **extra)
+                    response = render(request, exc)
+                except BaseException:  # cancelled: no answer, but the proof is used up
+                    with contextlib.suppress(Exception):
+                        await settle_pending_use(request)
+                    raise
+                try:
+                    await settle_pending_use(request)
+                except Exception as exc:  # a replay: refused, whatever the handler answered
+                    response = render(request, exc)
+                return response
 
             return handle
 

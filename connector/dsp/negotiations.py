@@ -13,7 +13,7 @@ Errors are ``ContractNegotiationError`` messages: 400 for an invalid transition 
 message (state unchanged), 404 for an unknown negotiation or one that is not the caller's. The
 new state is stored before the answer; the next message leaves after it (the dispatcher is woken
 once the response is sent). The use of the message's DPoP proof is stored in the same
-transaction as the new state (on its own when the message is refused).
+transaction as the new state (on its own, by the route class, when the message is refused).
 """
 
 from __future__ import annotations
@@ -92,21 +92,20 @@ async def _receive(
     dsp_type: str,
     roles: tuple[Role, ...],
 ) -> Response:
-    async with sender.proof.applying() as proof:
-        message, body = await _read(request, dsp_type)
+    message, body = await _read(request, dsp_type)
 
-        def apply() -> NegotiationRecord:
-            return node.negotiations.receive(
-                roles,
-                requester=_requester(sender.participant),
-                path_pid=pid,
-                message=message,
-                body=body,
-                in_transaction=proof.remember_in,
-            )
+    def apply() -> NegotiationRecord:
+        return node.negotiations.receive(
+            roles,
+            requester=_requester(sender.participant),
+            path_pid=pid,
+            message=message,
+            body=body,
+            in_transaction=sender.proof.remember_in,
+        )
 
-        record = await to_thread.run_sync(apply)
-        proof.committed()
+    record = await to_thread.run_sync(apply)
+    sender.proof.committed()
     background.add_task(node.negotiation_dispatcher.wake_from_loop)
     return _ack(record)
 
@@ -115,19 +114,18 @@ async def _receive(
 async def initial_request(
     request: Request, node: NodeDep, sender: SenderDep, background: BackgroundTasks
 ) -> Response:
-    async with sender.proof.applying() as proof:
-        message, body = await _read(request, "ContractRequestMessage")
-        if message.provider_pid is not None:
-            raise BadRequest(
-                "a counter-request goes to /negotiations/{providerPid}/request, "
-                "not /negotiations/request"
-            )
-        record = await to_thread.run_sync(
-            lambda: node.negotiations.receive_initial_request(
-                _requester(sender.participant), message, body, in_transaction=proof.remember_in
-            )
+    message, body = await _read(request, "ContractRequestMessage")
+    if message.provider_pid is not None:
+        raise BadRequest(
+            "a counter-request goes to /negotiations/{providerPid}/request, "
+            "not /negotiations/request"
         )
-        proof.committed()
+    record = await to_thread.run_sync(
+        lambda: node.negotiations.receive_initial_request(
+            _requester(sender.participant), message, body, in_transaction=sender.proof.remember_in
+        )
+    )
+    sender.proof.committed()
     background.add_task(node.negotiation_dispatcher.wake_from_loop)
     return _ack(record, 201)
 
@@ -136,19 +134,17 @@ async def initial_request(
 async def initial_offer(
     request: Request, node: NodeDep, sender: SenderDep, background: BackgroundTasks
 ) -> Response:
-    async with sender.proof.applying() as proof:
-        message, body = await _read(request, "ContractOfferMessage")
-        if message.consumer_pid is not None:
-            raise BadRequest(
-                "a counter-offer goes to /negotiations/{consumerPid}/offers, "
-                "not /negotiations/offers"
-            )
-        record = await to_thread.run_sync(
-            lambda: node.negotiations.receive_initial_offer(
-                _requester(sender.participant), message, body, in_transaction=proof.remember_in
-            )
+    message, body = await _read(request, "ContractOfferMessage")
+    if message.consumer_pid is not None:
+        raise BadRequest(
+            "a counter-offer goes to /negotiations/{consumerPid}/offers, not /negotiations/offers"
         )
-        proof.committed()
+    record = await to_thread.run_sync(
+        lambda: node.negotiations.receive_initial_offer(
+            _requester(sender.participant), message, body, in_transaction=sender.proof.remember_in
+        )
+    )
+    sender.proof.committed()
     background.add_task(node.negotiation_dispatcher.wake_from_loop)
     return _ack(record, 201)
 

@@ -7,9 +7,9 @@ signed by the bound key, fresh, and never seen before (an atomic insert, per key
 
 A request that changes something can have the proof's use remembered in the transaction of that
 change instead (:meth:`AccessCheck.deferred`, :class:`PendingUse`): one transaction per message
-instead of two. The proof is used up whatever happens: if the request fails before that
-transaction committed, its use is remembered on its own before the error is answered, and a
-replayed proof is refused there too.
+instead of two. The proof is used up whatever happens: when that transaction did not commit it,
+it is remembered on its own as the request ends, before the answer leaves, and a replayed proof
+is refused there too.
 
 ``Authorization: Bearer <token>`` is accepted only when the node is configured to accept bearer
 tokens, and never for a token bound to a key (RFC 9449 §7.2: a bound token is useless without
@@ -22,8 +22,7 @@ caller; the real reason goes in ``log_detail``.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from anyio import CancelScope, to_thread
@@ -82,11 +81,10 @@ class PendingUse:
     """The single use of a request's DPoP proof, not remembered yet (None: the request had no
     proof, a bearer token).
 
-    The request's handler runs inside :meth:`applying`, remembers the use in the transaction of
-    its change with :meth:`remember_in` (each attempt of that transaction) and calls
-    :meth:`committed` once that transaction has committed. When the handler fails, or ends
-    without having done that, the use is remembered on its own as the handler ends; a replay
-    found there ends the request with :func:`refused` instead.
+    The request's handler remembers the use in the transaction of its change with
+    :meth:`remember_in` (in each attempt of that transaction) and calls :meth:`committed` once
+    that transaction has committed. Whatever the handler did, :meth:`remember_alone` runs as the
+    request ends: it stores the use on its own unless that commit did, and refuses a replay.
     """
 
     def __init__(self, guard: replay.ReplayGuard, use: replay.SingleUse | None) -> None:
@@ -97,7 +95,7 @@ class PendingUse:
 
     @property
     def done(self) -> bool:
-        """Whether the use is remembered (or there was nothing to remember)."""
+        """Whether the use is settled: remembered, refused, or nothing to remember."""
         return self._done
 
     def remember_in(self, connection: Connection) -> None:
@@ -110,15 +108,17 @@ class PendingUse:
         self._in_transaction = True
 
     def committed(self) -> None:
-        """The transaction the use was remembered in has committed (no effect when
-        :meth:`remember_in` did not run in it)."""
+        """The transaction :meth:`remember_in` last ran in has committed (no effect when it did
+        not run)."""
         self._done = self._done or self._in_transaction
 
-    async def _remember_alone(self) -> None:
+    async def remember_alone(self) -> None:
+        """Remember the use in a transaction of its own, unless it is settled already;
+        :func:`refused` on a replay. Shielded: a request given up on still uses its proof up."""
         use = self._use
         if self._done or use is None:
             return
-        with CancelScope(shield=True):  # a request given up on still uses up its proof
+        with CancelScope(shield=True):
             first = await to_thread.run_sync(
                 lambda: self._guard.first_use(
                     use.kind, use.namespace, use.jti, expires_at=use.expires_at, now=use.now
@@ -127,16 +127,6 @@ class PendingUse:
         self._done = True
         if not first:
             raise refused(REPLAYED)
-
-    @asynccontextmanager
-    async def applying(self) -> AsyncIterator[PendingUse]:
-        """Run the request's handler; remember the use on its own when the handler did not."""
-        try:
-            yield self
-        except BaseException:
-            await self._remember_alone()  # a replay is refused instead of the failure
-            raise
-        await self._remember_alone()
 
 
 class AccessCheck:
@@ -163,16 +153,9 @@ class AccessCheck:
 
     async def request(self, request: Request, *, audience: str, use: Use) -> VerifiedToken:
         """The verified token of ``request`` for ``audience``; :func:`refused` otherwise."""
-        presented = credentials(
-            request.headers.getlist("authorization"), request.headers.getlist("dpop")
-        )
-        return await self.check(
-            presented,
-            method=request.method,
-            url=request_url(request, self._public_url),
-            audience=audience,
-            use=use,
-        )
+        verified, pending = await self.deferred(request, audience=audience, use=use)
+        await pending.remember_alone()
+        return verified
 
     async def deferred(
         self, request: Request, *, audience: str, use: Use
@@ -198,7 +181,7 @@ class AccessCheck:
         verified, single_use = await self._verify(
             presented, method=method, url=url, audience=audience, use=use
         )
-        await PendingUse(self._replay, single_use)._remember_alone()
+        await PendingUse(self._replay, single_use).remember_alone()
         return verified
 
     async def _verify(

@@ -6,7 +6,9 @@ one dependency every DSP route declares.
 ends with :class:`~connector.errors.Unauthorized` (generic detail, reason in the log), which the
 DSP layer renders as its error message. A route whose message changes a stored process takes
 ``sender: SenderDep`` instead: the same check, with the DPoP proof's single use left to the
-route's own transaction (:class:`~connector.identity.access.PendingUse`).
+route's own transaction (:class:`~connector.identity.access.PendingUse`); its route class calls
+:func:`settle_pending_use` as the request ends, which stores the use on its own when that
+transaction did not.
 """
 
 from __future__ import annotations
@@ -58,9 +60,20 @@ class Sender:
 
 
 async def require_sender(request: Request) -> Sender:
-    """The sender of a protocol message; the route must run inside ``sender.proof.applying()``."""
+    """The sender of a protocol message (the route class must call :func:`settle_pending_use`
+    as the request ends)."""
     participant, proof = await identity_of(request).sender(request)
+    request.state.pending_use = proof
     return Sender(participant, proof)
+
+
+async def settle_pending_use(request: Request) -> None:
+    """Store the use of the request's proof on its own if its handler did not in its
+    transaction (it failed, or changed nothing); :class:`~connector.errors.Unauthorized` on a
+    replay. Nothing to do for a request without :func:`require_sender`."""
+    pending = getattr(request.state, "pending_use", None)
+    if isinstance(pending, PendingUse):
+        await pending.remember_alone()
 
 
 SenderDep = Annotated[Sender, Depends(require_sender)]

@@ -34,103 +34,85 @@ class Failed(Exception):
 async def test_remembered_in_the_transaction_that_commits(database: Database) -> None:
     guard = ReplayGuard(database)
     pending = PendingUse(guard, _use())
-    async with pending.applying() as proof:
+    with database.transaction() as connection:
+        pending.remember_in(connection)
+    assert not pending.done  # until the caller says the transaction committed
+    pending.committed()
+    assert pending.done
+    await pending.remember_alone()  # nothing left to do: no second insert, no replay
+    assert _used(guard, _use())
+
+
+async def test_a_transaction_that_rolls_back_takes_the_use_with_it(database: Database) -> None:
+    guard = ReplayGuard(database)
+    pending = PendingUse(guard, _use())
+
+    def refused_change() -> None:
         with database.transaction() as connection:
-            proof.remember_in(connection)
-        proof.committed()
-        assert proof.done
-    assert _used(guard, _use())
+            pending.remember_in(connection)
+            raise Failed  # the change is refused: its transaction rolls back
 
-
-async def test_a_transaction_that_rolls_back_does_not_remember_it(database: Database) -> None:
-    guard = ReplayGuard(database)
-    with pytest.raises(Failed), database.transaction() as connection:
-        assert guard.remember_in(connection, _use())
-        raise Failed
-    assert not _used(guard, _use())  # the first use is this check's own
-
-
-async def test_a_failed_request_uses_the_proof_up(database: Database) -> None:
-    guard = ReplayGuard(database)
-    pending = PendingUse(guard, _use())
     with pytest.raises(Failed):
-        async with pending.applying() as proof:
-            with database.transaction() as connection:
-                proof.remember_in(connection)
-                raise Failed  # the change is refused: its transaction rolls back
+        refused_change()
+    assert not pending.done
+    await pending.remember_alone()  # as the request ends
     assert pending.done
     assert _used(guard, _use())
 
 
-async def test_a_request_failing_before_its_transaction_uses_the_proof_up(
-    database: Database,
-) -> None:
-    guard = ReplayGuard(database)
-    with pytest.raises(Failed):
-        async with PendingUse(guard, _use()).applying():
-            raise Failed  # e.g. a malformed message
-    assert _used(guard, _use())
-
-
-async def test_committed_without_remember_in_is_not_taken_for_remembered(
-    database: Database,
-) -> None:
-    """A handler path that stored nothing (a repeated message) still uses the proof up."""
+async def test_a_request_that_stored_nothing_uses_the_proof_up(database: Database) -> None:
+    """committed() without remember_in (a repeated message that changed nothing) is not taken
+    for remembered."""
     guard = ReplayGuard(database)
     pending = PendingUse(guard, _use())
-    async with pending.applying() as proof:
-        proof.committed()
-        assert not proof.done
-    assert pending.done
+    pending.committed()
+    assert not pending.done
+    await pending.remember_alone()
     assert _used(guard, _use())
 
 
 async def test_a_replay_is_refused_in_the_transaction(database: Database) -> None:
     guard = ReplayGuard(database)
     assert guard.first_use(DPOP, "thumbprint", "proof-1", expires_at=NOW + 300, now=NOW)
-    applied = False
+    pending = PendingUse(guard, _use())
+    applied: list[bool] = []
+
+    def change() -> None:
+        with database.transaction() as connection:
+            pending.remember_in(connection)
+            applied.append(True)
+
     with pytest.raises(Unauthorized) as refused:
-        async with PendingUse(guard, _use()).applying() as proof:
-            with database.transaction() as connection:
-                proof.remember_in(connection)
-                applied = True
-    assert not applied
-    assert refused.value.log_detail is not None and REPLAYED in refused.value.log_detail
-
-
-async def test_a_replay_is_refused_instead_of_the_failure(database: Database) -> None:
-    """A replayed proof learns nothing from the request's own error."""
-    guard = ReplayGuard(database)
-    assert guard.first_use(DPOP, "thumbprint", "proof-1", expires_at=NOW + 300, now=NOW)
-    with pytest.raises(Unauthorized) as refused:
-        async with PendingUse(guard, _use()).applying():
-            raise Failed
-    assert isinstance(refused.value.__context__, Failed)
-
-
-async def test_a_replay_is_refused_when_the_handler_remembered_nothing(
-    database: Database,
-) -> None:
-    guard = ReplayGuard(database)
-    assert guard.first_use(DPOP, "thumbprint", "proof-1", expires_at=NOW + 300, now=NOW)
+        change()
+    assert applied == []
+    assert REPLAYED in str(refused.value.log_detail)
     with pytest.raises(Unauthorized):
-        async with PendingUse(guard, _use()).applying():
-            pass
+        await pending.remember_alone()
 
 
-async def test_a_request_given_up_on_uses_the_proof_up(database: Database) -> None:
+async def test_a_replay_is_refused_when_remembered_alone(database: Database) -> None:
     guard = ReplayGuard(database)
-    with anyio.move_on_after(0.05) as scope:
-        async with PendingUse(guard, _use()).applying():
-            await anyio.sleep(10)
-    assert scope.cancelled_caught
+    assert guard.first_use(DPOP, "thumbprint", "proof-1", expires_at=NOW + 300, now=NOW)
+    pending = PendingUse(guard, _use())
+    with pytest.raises(Unauthorized):
+        await pending.remember_alone()
+    assert pending.done
+    await pending.remember_alone()  # once refused, the use is settled
+
+
+async def test_remembered_alone_even_when_the_request_is_cancelled(database: Database) -> None:
+    guard = ReplayGuard(database)
+    pending = PendingUse(guard, _use())
+    with anyio.CancelScope() as scope:
+        scope.cancel()
+        await pending.remember_alone()  # shielded from the request's cancellation
     assert _used(guard, _use())
 
 
 async def test_a_request_without_a_proof_has_nothing_to_remember(database: Database) -> None:
     pending = PendingUse(ReplayGuard(database), None)
     assert pending.done
-    async with pending.applying() as proof:
-        with database.transaction() as connection:
-            proof.remember_in(connection)
+    with database.transaction() as connection:
+        pending.remember_in(connection)
+    await pending.remember_alone()
     assert pending.done
