@@ -31,7 +31,7 @@ from starlette.requests import ClientDisconnect
 from catalog.contexts import DSPACE_CONTEXT_URL
 from connector.errors import ConnectorError
 from connector.http.problem import RETRY_AFTER_SECONDS, STORE_UNAVAILABLE
-from connector.identity.dependency import settle_pending_use
+from connector.identity.dependency import SETTLES_PENDING_USE, settle_pending_use
 from connector.store.database import store_unavailable
 
 log = logging.getLogger("etds.dsp")
@@ -101,6 +101,7 @@ def dsp_route_class(
                 return error_response(error_type, status, [reason], headers=headers, **extra)
 
             async def handle(request: Request) -> Response:
+                setattr(request.state, SETTLES_PENDING_USE, True)
                 try:
                     response = await handler(request)
                 except Exception as exc:  # every error becomes a DSP error message

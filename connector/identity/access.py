@@ -104,6 +104,7 @@ class PendingUse:
         if self._use is None:
             return
         if not self._guard.remember_in(connection, self._use):
+            self._done = True  # settled: the other use is stored already
             raise refused(REPLAYED)
         self._in_transaction = True
 

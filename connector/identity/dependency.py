@@ -1,5 +1,5 @@
 """The FastAPI side of identity: where an application keeps its :class:`NodeIdentity`, and the
-one dependency every DSP route declares.
+dependencies DSP routes declare (one of two on every DSP route).
 
 ``create_app`` calls :func:`install_identity` once; a route then takes
 ``participant: ParticipantDep`` and receives the verified :class:`Participant` — or the request
@@ -59,9 +59,16 @@ class Sender:
     proof: PendingUse
 
 
+SETTLES_PENDING_USE = "settles_pending_use"
+"""Set on ``request.state`` by a route class that calls :func:`settle_pending_use`."""
+
+
 async def require_sender(request: Request) -> Sender:
-    """The sender of a protocol message (the route class must call :func:`settle_pending_use`
-    as the request ends)."""
+    """The sender of a protocol message; only on routes whose route class calls
+    :func:`settle_pending_use` as the request ends (a wiring error otherwise: the proof's use
+    would never be stored)."""
+    if not getattr(request.state, SETTLES_PENDING_USE, False):
+        raise RuntimeError("SenderDep on a route whose route class does not settle proof uses")
     participant, proof = await identity_of(request).sender(request)
     request.state.pending_use = proof
     return Sender(participant, proof)

@@ -142,10 +142,10 @@ class _Statements:
     by_consumer_pid: Select[Any]
     """``:role``, ``:counterparty``, ``:consumer_pid``."""
     claim: Mapping[str, Update]
-    """By backend: lease due rows (``:now``, ``:limit``, ``:holder``, ``:expires``, ``:skip``)."""
+    """By backend: lease ``:limit`` due rows at ``:now`` to ``:holder`` until ``:expires``,
+    except those of the counterparties ``:skip``."""
     release: Update
     """Clear the lease of ``:holder`` on the rows ``:ids``."""
-    """By backend: lease ``:limit`` due rows at ``:now`` to ``:holder`` until ``:expires``."""
 
 
 def _own_pid(table: Table, role: str) -> ColumnElement[bool]:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import anyio
 import pytest
+from starlette.requests import Request
 
 from connector.errors import Unauthorized
 from connector.identity.access import REPLAYED, PendingUse
+from connector.identity.dependency import require_sender
 from connector.identity.replay import DPOP, ReplayGuard, SingleUse
 from connector.store.database import Database
 
@@ -86,8 +88,8 @@ async def test_a_replay_is_refused_in_the_transaction(database: Database) -> Non
         change()
     assert applied == []
     assert REPLAYED in str(refused.value.log_detail)
-    with pytest.raises(Unauthorized):
-        await pending.remember_alone()
+    assert pending.done  # settled: nothing more to store, nothing more to refuse
+    await pending.remember_alone()
 
 
 async def test_a_replay_is_refused_when_remembered_alone(database: Database) -> None:
@@ -116,3 +118,11 @@ async def test_a_request_without_a_proof_has_nothing_to_remember(database: Datab
         pending.remember_in(connection)
     await pending.remember_alone()
     assert pending.done
+
+
+async def test_a_sender_needs_a_route_class_that_settles_the_use() -> None:
+    """SenderDep on a route whose class would not store the proof's use is a wiring error, not
+    an unchecked proof."""
+    request = Request({"type": "http", "method": "POST", "path": "/", "headers": []})
+    with pytest.raises(RuntimeError, match="does not settle"):
+        await require_sender(request)

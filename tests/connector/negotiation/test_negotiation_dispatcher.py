@@ -341,6 +341,25 @@ async def test_a_peer_slow_to_answer_takes_at_most_its_share_of_the_places(
     assert provider.get(taken.id).state == "AGREED"
 
 
+async def test_a_peer_with_a_backlog_leaves_the_rest_of_a_claim_to_the_others(
+    provider: Sender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One peer's messages, all due before another peer's and more than a claim takes, fill
+    only that peer's share; the same claim goes on to the other peer's message."""
+    monkeypatch.setattr(dispatcher_module, "CLAIM_BATCH", 3)
+    monkeypatch.setattr(dispatcher_module, "MAX_PER_PEER", 2)
+    backlog = [_requested(provider, consumer_pid=f"urn:uuid:consumer-{i}") for i in range(5)]
+    provider.node.clock.advance(1)
+    other = _requested(provider, consumer_pid="urn:uuid:consumer-d", participant=THIRD)
+    assert await provider.round() is True  # one claim: two of the backlog and the other's
+    assert provider.get(other.id).state == "AGREED"
+    states = [provider.get(record.id).state for record in backlog]
+    assert sorted(states) == ["AGREED"] * 2 + ["REQUESTED"] * 3
+    while await provider.round():
+        pass
+    assert {provider.get(record.id).state for record in backlog} == {"AGREED"}
+
+
 async def test_a_message_waiting_for_its_answer_does_not_hold_back_the_next(
     database: Database, identities: dict[str, NodeIdentity]
 ) -> None:
