@@ -242,8 +242,7 @@ async def test_dsp_unknown_negotiation_is_not_found(dsp: Dsp) -> None:
 @pytest.mark.anyio
 async def test_dsp_path_and_body_pids_must_agree(nodes: TwoNodes, dsp: Dsp) -> None:
     pair = requested(nodes)
-    negotiation = get(nodes.provider.url, pair.provider)
-    provider_pid, consumer_pid = negotiation["providerPid"], negotiation["consumerPid"]
+    provider_pid, consumer_pid = pair.pids()
     response = await dsp.a.post(
         f"/negotiations/{provider_pid}/termination",
         json=message(
@@ -271,8 +270,7 @@ async def test_dsp_path_and_body_pids_must_agree(nodes: TwoNodes, dsp: Dsp) -> N
 @pytest.mark.anyio
 async def test_dsp_invalid_transitions_change_nothing(nodes: TwoNodes, dsp: Dsp) -> None:
     pair = requested(nodes)
-    negotiation = get(nodes.provider.url, pair.provider)
-    provider_pid, consumer_pid = negotiation["providerPid"], negotiation["consumerPid"]
+    provider_pid, consumer_pid = pair.pids()
     verification = await dsp.a.post(
         f"/negotiations/{provider_pid}/agreement/verification",
         json=message("ContractAgreementVerificationMessage", provider_pid, consumer_pid),
@@ -355,8 +353,7 @@ async def test_dsp_a_proof_is_good_for_one_message(nodes: TwoNodes, dsp: Dsp) ->
     """A DPoP proof is used up with the change its message makes, and by a refused message too:
     sent again, the message is refused as unauthenticated, whatever it would have done."""
     pair = requested(nodes)
-    negotiation = get(nodes.provider.url, pair.provider)
-    provider_pid, consumer_pid = negotiation["providerPid"], negotiation["consumerPid"]
+    provider_pid, consumer_pid = pair.pids()
     # refused by the state machine (its transaction rolled back): the proof is used up all the same
     refused = await dsp.a.post(
         f"/negotiations/{provider_pid}/agreement/verification",
