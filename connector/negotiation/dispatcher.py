@@ -189,7 +189,7 @@ class NegotiationDispatcher:
         messages on their way to be answered, but at most :data:`BATCH_WINDOW_SECONDS`: under
         load, messages that became due meanwhile are claimed together (one transaction for many),
         and a slow peer holds back the messages due to the others by no more than the window
-        (unless its own messages take every place).
+        (its own messages take at most :data:`MAX_PER_PEER` places).
         """
         self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
