@@ -134,21 +134,20 @@ class NodeIdentity:
 
     async def participant(self, request: Request) -> Participant:
         """The participant a protocol request comes from (``Unauthorized`` otherwise)."""
-        verified = await self._access.request(request, audience=self.participant_id, use="protocol")
-        return participant_from(
-            verified.mapped, issuer=verified.issuer.issuer, token_id=str(verified.claims["jti"])
-        )
+        participant, pending = await self.sender(request)
+        await pending.remember_alone()
+        return participant
 
     async def sender(self, request: Request) -> tuple[Participant, PendingUse]:
-        """:meth:`participant`, for a request whose handler remembers the proof's use in the
-        transaction of its change (see :class:`~connector.identity.access.PendingUse`)."""
+        """The participant a protocol request comes from, and its proof's use, left for the
+        request's handler to remember in the transaction of its change (see
+        :class:`~connector.identity.access.PendingUse`)."""
         verified, pending = await self._access.deferred(
             request, audience=self.participant_id, use="protocol"
         )
-        participant = participant_from(
+        return participant_from(
             verified.mapped, issuer=verified.issuer.issuer, token_id=str(verified.claims["jti"])
-        )
-        return participant, pending
+        ), pending
 
     async def administrator_token(self, request: Request) -> AdministratorToken:
         """The administrator a management request's token names (``Unauthorized`` otherwise)."""
