@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 
 from catalog.jsonld import JsonObject
 from connector.http.jsonbody import read_json
-from connector.management.vocabulary import expand_request
+from connector.management.vocabulary import expand_optional_request, expand_request
 from connector.node import get_node
 
 
@@ -19,11 +19,12 @@ async def expanded_body(request: Request) -> JsonObject:
 
 
 async def optional_expanded_body(request: Request) -> JsonObject | None:
-    """The body as one expanded JSON-LD node, or ``None`` for an empty body."""
+    """The body as one expanded JSON-LD node, or ``None`` for an empty body or one that
+    describes no node (``{}``, only an ``@context``)."""
     document: Any = await read_json(request, allow_empty=True)
     if document is None:
         return None
-    return expand_request(get_node(request).jsonld, document)
+    return expand_optional_request(get_node(request).jsonld, document)
 
 
 ExpandedBody = Annotated[JsonObject, Depends(expanded_body)]

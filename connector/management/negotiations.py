@@ -18,16 +18,20 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from typing import Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
-from catalog.jsonld import JsonObject
+from catalog.jsonld import JsonLdProcessor, JsonObject
 from connector.errors import BadRequest, Conflict, FieldError
-from connector.management.auth import AdminPrincipal
+from connector.management.auth import Administrator, AdminPrincipal
 from connector.management.body import ExpandedBody, OptionalExpandedBody
+from connector.management.policy_definitions import InvalidPolicy
+from connector.management.policy_forms import edc_policy, response_context
 from connector.management.querying import parse_query_spec
 from connector.management.resources import epoch_millis, id_response, one_node, path_id
 from connector.management.vocabulary import (
@@ -44,7 +48,16 @@ from connector.negotiation.terms import PROTOCOL
 from connector.node import Node, NodeDep
 from connector.store.records import NegotiationRecord
 from connector.store.repositories.negotiations import NegotiationRepository
-from policies import Policy, PolicyError, policy_from_expanded
+from policies import (
+    Policy,
+    PolicyError,
+    PolicyKind,
+    PolicyValidationError,
+    policy_from_expanded,
+    validate_policy,
+)
+
+log = logging.getLogger("etds.management")
 
 router = APIRouter(prefix="/contractnegotiations", tags=["contract negotiations"])
 
@@ -85,6 +98,29 @@ def _policy(node: JsonObject | None, term: str) -> Policy:
         raise BadRequest(f"'{term}' is not a readable ODRL offer: {exc}") from None
 
 
+def _own_offer(node: JsonObject | None, kind: Message) -> Policy:
+    """An administrator's counter-offer (provider) or counter-request (consumer), refused
+    before anything is stored or sent (a peer refusing it would end the negotiation): it has a
+    permission or a prohibition (DSP), and a counter-offer, whose terms this node will have to
+    evaluate and enforce, is checked as a policy definition is. Its @id (if none) and target
+    are set when it is stored."""
+    offer = _policy(node, "the body")
+    if not offer.permissions and not offer.prohibitions:
+        raise InvalidPolicy(
+            "the offer needs a permission or a prohibition",
+            errors=[FieldError("permission", "an ODRL permission or prohibition")],
+        )
+    if kind == Message.OFFER:
+        try:
+            validate_policy(replace(offer, kind=PolicyKind.SET))
+        except PolicyValidationError as exc:
+            raise InvalidPolicy(
+                f"the offer is refused ({len(exc.issues)} issue(s)): {exc}",
+                errors=[FieldError(issue.path, issue.message) for issue in exc.issues],
+            ) from None
+    return offer
+
+
 def _purpose(node: JsonObject) -> str | None:
     found = values(node, EDC + "purpose")
     if not found:
@@ -109,10 +145,11 @@ def _auto_accept(node: JsonObject) -> bool:
     return value
 
 
-def render(record: NegotiationRecord) -> dict[str, Any]:
-    """The EDC ``ContractNegotiation`` form, with the DSP pids and the etds mode."""
+def render(processor: JsonLdProcessor, record: NegotiationRecord) -> dict[str, Any]:
+    """The EDC ``ContractNegotiation`` form, with the DSP pids and the etds mode; the last
+    ``offer`` in the EDC policy form (what ``…/counter`` and ``…/offer`` take back)."""
     body: dict[str, Any] = {
-        "@context": EDC_CONTEXT,
+        "@context": response_context(),
         "@type": "ContractNegotiation",
         "@id": record.id,
         "type": record.role.upper(),
@@ -132,7 +169,7 @@ def render(record: NegotiationRecord) -> dict[str, Any]:
     if record.error_detail:
         body["errorDetail"] = record.error_detail
     if record.offer is not None:
-        body["offer"] = record.offer
+        body["offer"] = edc_policy(processor, record.offer)
     if record.purpose is not None:
         body["purpose"] = record.purpose
     return body
@@ -174,7 +211,7 @@ def query_negotiations(
     spec = parse_query_spec(body, query_field)
     with node.database.read() as session:
         found = NegotiationRepository(session).query(spec)
-    return JSONResponse([render(record) for record in found])
+    return JSONResponse([render(node.jsonld, record) for record in found])
 
 
 def _get(node: Node, negotiation_id: str) -> NegotiationRecord:
@@ -183,7 +220,7 @@ def _get(node: Node, negotiation_id: str) -> NegotiationRecord:
 
 @router.get("/{negotiation_id}", summary="Get a contract negotiation")
 def get_negotiation(_admin: AdminPrincipal, negotiation_id: str, node: NodeDep) -> JSONResponse:
-    return JSONResponse(render(_get(node, negotiation_id)))
+    return JSONResponse(render(node.jsonld, _get(node, negotiation_id)))
 
 
 @router.get("/{negotiation_id}/state", summary="The state of a contract negotiation")
@@ -199,7 +236,8 @@ def get_agreement(_admin: AdminPrincipal, negotiation_id: str, node: NodeDep) ->
     record = _get(node, negotiation_id)
     if record.agreement is None:
         raise Conflict("this negotiation has no agreement (yet)")
-    return JSONResponse(record.agreement)
+    agreement = edc_policy(node.jsonld, record.agreement)
+    return JSONResponse({"@context": response_context(), **agreement})
 
 
 @router.get("/{negotiation_id}/history", summary="Every message of the negotiation, in order")
@@ -225,7 +263,7 @@ def get_history(_admin: AdminPrincipal, negotiation_id: str, node: NodeDep) -> J
 
 @router.post("/{negotiation_id}/terminate", status_code=204, summary="Terminate a negotiation")
 async def terminate(
-    _admin: AdminPrincipal, negotiation_id: str, body: OptionalExpandedBody, node: NodeDep
+    admin: AdminPrincipal, negotiation_id: str, body: OptionalExpandedBody, node: NodeDep
 ) -> Response:
     reason = _string(body, "reason") if body is not None else None
     identifier = path_id(negotiation_id, KIND)
@@ -234,12 +272,13 @@ async def terminate(
             identifier, Message.TERMINATE, reason=reason or "terminated by an administrator"
         )
     )
+    _decided(admin, identifier, Message.TERMINATE)
     return Response(status_code=204)
 
 
 @router.post("/{negotiation_id}/{action}", status_code=204, summary="An administrator's decision")
 async def decide(
-    _admin: AdminPrincipal,
+    admin: AdminPrincipal,
     negotiation_id: str,
     action: str,
     body: OptionalExpandedBody,
@@ -252,6 +291,20 @@ async def decide(
     record = await to_thread.run_sync(node.negotiations.get, identifier)
     if record.role != role:
         raise Conflict(f"'{action}' is for negotiations where this node is the {role}")
-    offer = _policy(body, "the body") if kind in (Message.OFFER, Message.REQUEST) else None
+    offer = _own_offer(body, kind) if kind in (Message.OFFER, Message.REQUEST) else None
     await to_thread.run_sync(lambda: node.negotiation_actions.act(identifier, kind, offer=offer))
+    _decided(admin, identifier, kind)
     return Response(status_code=204)
+
+
+def _decided(admin: Administrator, negotiation_id: str, kind: Message) -> None:
+    """Log who decided what (the audit trail of manual decisions; the history has the message
+    once it is sent)."""
+    log.info(
+        "administrator decision on a contract negotiation",
+        extra={
+            "negotiation": negotiation_id,
+            "decision": kind.value,
+            "administrator": admin.subject,
+        },
+    )

@@ -25,6 +25,7 @@ from connector.errors import BadRequest, FieldError, UnprocessableData
 from connector.management.auth import AdminPrincipal
 from connector.management.body import ExpandedBody, OptionalExpandedBody
 from connector.management.explain import explain_body
+from connector.management.policy_forms import response_context
 from connector.management.querying import parse_query_spec
 from connector.management.resources import (
     body_id,
@@ -36,7 +37,6 @@ from connector.management.resources import (
 )
 from connector.management.vocabulary import (
     EDC,
-    EDC_CONTEXT,
     node_types,
     resolve_term,
     simplify_node,
@@ -52,7 +52,6 @@ from policies import (
     PolicySyntaxError,
     PolicyValidationError,
     check_policy,
-    edc_context,
     parse_policy,
     policy_from_expanded,
     to_dsp,
@@ -76,11 +75,6 @@ class InvalidPolicy(BadRequest):
 
     slug = "invalid-policy"
     title = "Invalid Policy"
-
-
-def response_context() -> JsonObject:
-    """The ``@context`` of policy-definition responses: EDC's, with the policy prefixes."""
-    return {**EDC_CONTEXT, **edc_context()}
 
 
 def _edc_named_odrl_terms(policy_node: JsonObject) -> list[str]:

@@ -1,5 +1,5 @@
 """What every EDC-style management resource shares: identifiers in bodies and URL paths, the one
-nested node of a term, epoch-millisecond timestamps and the ``IdResponse``.
+nested node of a term, epoch-millisecond (and -second) timestamps and the ``IdResponse``.
 
 Identifiers travel in URL paths, so they are limited to what a path segment carries unescaped:
 1 to 256 characters, no whitespace, control characters, ``/``, ``\\``, ``?``, ``#`` or ``%``, and
@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from catalog.jsonld import JsonLdProcessor, JsonObject
 from connector.errors import BadRequest, FieldError, NotFound
 from connector.management.vocabulary import EDC, EDC_CONTEXT, values
 
 MAX_ID_LENGTH = 256
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _VALID_ID = re.compile(r"^(?!_:)[^\s\x00-\x1f\x7f/\\?#%]{1,256}$")
 _ID_RULE = (
     f"1 to {MAX_ID_LENGTH} characters without spaces, control characters, '/', '\\', '?', '#' "
@@ -77,6 +78,12 @@ def one_node(node: JsonObject, term: str) -> JsonObject | None:
 def epoch_millis(moment: datetime) -> int:
     """``moment`` in milliseconds since the epoch (EDC's ``createdAt``)."""
     return int(moment.timestamp() * 1000)
+
+
+def epoch_seconds(moment: datetime) -> int:
+    """The whole second since the epoch ``moment`` falls in (EDC's ``contractSigningDate``;
+    queries compare it so: :mod:`connector.store.seconds`)."""
+    return (moment - _EPOCH) // timedelta(seconds=1)
 
 
 def id_response(processor: JsonLdProcessor, identifier: str, created_at: datetime) -> JsonObject:

@@ -32,17 +32,26 @@ PREFIXES = {"edc": EDC, "odrl": ODRL, "dcat": DCAT, "dct": DCT, "dspace": DSPACE
 EDC_CONTEXT: JsonObject = {"@vocab": EDC, **PREFIXES}
 
 
-def expand_request(processor: JsonLdProcessor, document: Any) -> JsonObject:
-    """Expand a management request into exactly one top-level node."""
+def expand_optional_request(processor: JsonLdProcessor, document: Any) -> JsonObject | None:
+    """Expand a management request into at most one top-level node: ``None`` when it describes
+    none (``{}``, or only an ``@context``), as for an empty body."""
     if not isinstance(document, dict):
         raise BadRequest("the request body must be a JSON object")
     try:
         expanded = processor.expand(document, expand_context=EDC_CONTEXT)
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
-    if len(expanded) != 1:
+    if len(expanded) > 1:
         raise BadRequest("the request body must describe exactly one JSON-LD node")
-    return expanded[0]
+    return expanded[0] if expanded else None
+
+
+def expand_request(processor: JsonLdProcessor, document: Any) -> JsonObject:
+    """Expand a management request into exactly one top-level node."""
+    expanded = expand_optional_request(processor, document)
+    if expanded is None:
+        raise BadRequest("the request body must describe exactly one JSON-LD node")
+    return expanded
 
 
 def resolve_term(term: str) -> str:

@@ -10,7 +10,7 @@ checked here first, and refused with :class:`~connector.store.errors.InvalidQuer
 * strings must not contain NUL (PostgreSQL's ``text`` cannot hold it) and must be valid Unicode
   (a lone surrogate cannot be encoded as UTF-8 by either driver);
 * datetimes must lie within years 1 to 9999 once converted to UTC, whether given as a datetime,
-  an ISO-8601 string or epoch milliseconds.
+  an ISO-8601 string, epoch milliseconds or (:func:`epoch_second`) a whole epoch second.
 """
 
 from __future__ import annotations
@@ -73,6 +73,15 @@ def _from_epoch_milliseconds(value: int | float, name: str) -> datetime:
         raise InvalidQuery(f"{name!r}: epoch milliseconds must be a number, not NaN")
     try:
         return _EPOCH + timedelta(milliseconds=value)
+    except (OverflowError, ValueError):
+        raise _out_of_range(name, value) from None
+
+
+def epoch_second(value: int, name: str) -> tuple[datetime, datetime]:
+    """The whole second ``value`` seconds after the epoch, as ``[start, end)`` (both in range)."""
+    try:
+        start = _EPOCH + timedelta(seconds=value)
+        return start, start + timedelta(seconds=1)
     except (OverflowError, ValueError):
         raise _out_of_range(name, value) from None
 

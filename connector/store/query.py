@@ -15,8 +15,10 @@ one-character Unicode lowercase (``É``→``é``, ``Ω``→``ω``, ``Д``→``д
 ``etds_lower`` on SQLite, whose own ``lower()`` knows ASCII only (see
 :mod:`connector.store.patterns`). ``contains`` tests JSON array membership. Datetime operands
 may be aware datetimes, ISO-8601 strings with an offset, or epoch milliseconds (EDC's
-``createdAt``). Sorting always ends with the id, so pages are deterministic; NULLs sort last.
-Sorting on a JSON property orders numbers first, then strings, then everything else.
+``createdAt``); a field that responses show in whole epoch seconds (EDC's
+``contractSigningDate``, :attr:`Kind.EPOCH_SECONDS`) takes epoch seconds instead, compared as
+shown (:mod:`.seconds`). Sorting always ends with the id, so pages are deterministic; NULLs sort
+last. Sorting on a JSON property orders numbers first, then strings, then everything else.
 
 Operands must be values both databases can bind (see :mod:`connector.store.operands`): integers
 within a signed 64-bit integer, finite floats, strings without NUL, datetimes within years 1 to
@@ -39,7 +41,7 @@ from typing import Any, Literal
 
 from sqlalchemy import BigInteger, ColumnElement, Float, Select, literal, or_
 
-from connector.store import jsonfilter, operands, patterns
+from connector.store import jsonfilter, operands, patterns, seconds
 from connector.store.errors import InvalidQuery
 
 EDC_NAMESPACE = "https://w3id.org/edc/v0.0.1/ns/"
@@ -97,12 +99,15 @@ class Kind(Enum):
     INTEGER = "integer"
     BOOLEAN = "boolean"
     DATETIME = "datetime"
+    EPOCH_SECONDS = "datetime (shown in epoch seconds)"
+    """A datetime that responses show in whole epoch seconds: see :mod:`.seconds`."""
 
 
 _OPERATORS_BY_KIND = {
     Kind.STRING: OPERATORS - {"contains"},
     Kind.INTEGER: {"=", "!=", "in", "not in", *_ORDERING},
     Kind.DATETIME: {"=", "!=", "in", "not in", *_ORDERING},
+    Kind.EPOCH_SECONDS: {"=", "!=", "in", "not in", *_ORDERING},
     Kind.BOOLEAN: {"=", "!="},
 }
 
@@ -210,6 +215,9 @@ def _column_condition(field_: Field, criterion: Criterion, backend: str) -> Colu
     name, op = criterion.left, criterion.op
     if op not in _OPERATORS_BY_KIND[field_.kind]:
         raise InvalidQuery(f"operator {op!r} does not apply to {field_.kind.value} field {name!r}")
+    if field_.kind is Kind.EPOCH_SECONDS:
+        right = _operands(criterion) if op in _LIST_OPERATORS else criterion.right
+        return seconds.condition(field_.column, op, right, name)
     if op in _LIST_OPERATORS:
         value: Any = [_operand(field_.kind, item, name) for item in _operands(criterion)]
     else:

@@ -263,13 +263,12 @@ def requested(nodes: TwoNodes) -> Pair:
 
 
 def counter_offer(pair: Pair, offer_id: str | None = None) -> dict[str, Any]:
-    """An offer with the terms of the provider's stored offer (a new id, or ``offer_id``), as
-    an administrator's counter-offer or counter-request body."""
-    stored = dict(get(pair.nodes.provider.url, pair.provider)["offer"])
-    stored.pop("@id", None)
-    stored.pop("target", None)
+    """The provider's offer as its negotiation shows it (EDC form), with a new id or
+    ``offer_id``, as an administrator's counter-offer or counter-request body."""
+    shown = dict(get(pair.nodes.provider.url, pair.provider)["offer"])
+    shown.pop("@id", None)
     identified = {} if offer_id is None else {"@id": offer_id}
-    return {"@context": [DSP_CONTEXT, ODRL_PROFILE], **identified, **stored, "@type": "Offer"}
+    return {**identified, **shown}
 
 
 def offered(nodes: TwoNodes) -> Pair:

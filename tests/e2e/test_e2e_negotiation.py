@@ -115,9 +115,9 @@ def test_open_indicators_are_agreed_and_finalized_on_both_sides(nodes: TwoNodes)
         assert agreement["providerId"] == NODE_B
         assert agreement["consumerId"] == NODE_A
         assert agreement["assetId"] == "sustainable-tourism-indicators"
-        assert agreement["policy"]["assigner"] == NODE_B
-        assert agreement["policy"]["assignee"] == NODE_A
-        assert agreement["policy"]["target"] == "sustainable-tourism-indicators"
+        assert agreement["policy"]["odrl:assigner"] == {"@id": NODE_B}
+        assert agreement["policy"]["odrl:assignee"] == {"@id": NODE_A}
+        assert agreement["policy"]["odrl:target"] == {"@id": "sustainable-tourism-indicators"}
         assert other in (agreement["providerId"], agreement["consumerId"])
     with _admin(nodes.consumer.url) as admin:
         history = admin.get(f"/management/v3/contractnegotiations/{negotiation_id}/history")

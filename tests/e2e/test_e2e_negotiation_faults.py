@@ -315,9 +315,9 @@ def _check_agreements(
             assert (agreement["providerId"], agreement["consumerId"]) == (NODE_B, NODE_A)
         stored[node.name] = sorted(agreements, key=lambda a: str(a["@id"]))
     for mine, theirs in zip(stored["consumer"], stored["provider"], strict=True):
-        for field in ("@id", "assetId", "purpose"):
+        for field in ("@id", "assetId", "purpose", "contractSigningDate"):
             assert mine.get(field) == theirs.get(field), (mine, theirs)
-        for term in ("@id", "assigner", "assignee", "target", "timestamp"):
+        for term in ("@id", "odrl:assigner", "odrl:assignee", "odrl:target", "dspace:timestamp"):
             assert mine["policy"].get(term) == theirs["policy"].get(term), (mine, theirs)
 
 

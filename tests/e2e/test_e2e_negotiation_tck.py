@@ -489,7 +489,7 @@ def _offered(cut: ConsumerUnderTest) -> None:
     """The stand-in offers; the consumer's administrator does nothing: OFFERED."""
     _ok(cut.tck.offer(cut.negotiation, USE))
     assert cut.tck_state() == "OFFERED"
-    assert cut.wait("OFFERED")["offer"]["target"] == cut.negotiation.target
+    assert cut.wait("OFFERED")["offer"]["odrl:target"] == {"@id": cut.negotiation.target}
 
 
 def _tck_terminates(cut: ConsumerUnderTest, reason: str) -> None:

@@ -1,7 +1,8 @@
 """Contract agreements: immutable once stored (there is no update and no delete).
 
-Queryable by ``id``, ``assetId``, ``providerId``, ``consumerId``, ``negotiationId``, ``signedAt``
-(alias ``contractSigningDate``) and ``createdAt``.
+Queryable by ``id``, ``assetId``, ``providerId``, ``consumerId``, ``negotiationId``, ``signedAt``,
+``contractSigningDate`` (the same instant, whose numbers are epoch seconds, as EDC shows it, where
+``signedAt``'s are epoch milliseconds) and ``createdAt``.
 
 An agreement names its asset without a foreign key (a consumer's agreements are about the
 provider's assets, which have no local row). When the asset is local, creation holds its row
@@ -44,7 +45,7 @@ AGREEMENT_FIELDS = q.FieldMap.build(
         "consumerId": q.Field(_TABLE.c.consumer_id, q.Kind.STRING),
         "negotiationId": q.Field(_TABLE.c.negotiation_id, q.Kind.STRING, nullable=True),
         "signedAt": q.Field(_TABLE.c.signed_at, q.Kind.DATETIME),
-        "contractSigningDate": q.Field(_TABLE.c.signed_at, q.Kind.DATETIME),
+        "contractSigningDate": q.Field(_TABLE.c.signed_at, q.Kind.EPOCH_SECONDS),
         "createdAt": q.Field(_TABLE.c.created_at, q.Kind.DATETIME),
     },
     id_column=_TABLE.c.id,

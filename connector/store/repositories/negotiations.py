@@ -1,7 +1,11 @@
 """Contract negotiations (both roles, one table) and their append-only message history.
 
 Queryable by the common process names (see :func:`process_fields`) plus ``contractDefinitionId``,
-``agreementId`` and ``offeredBy``. See :mod:`._process` for pids, intent and claiming.
+``agreementId`` and ``offeredBy``, and by the names of the management API's responses and EDC's:
+``counterPartyId``, ``counterPartyAddress``, ``contractAgreementId`` (and ``contractAgreement.id``)
+and ``type`` (the role as responses show it, ``PROVIDER`` or ``CONSUMER``). ``state`` is the state
+as responses show it (:data:`PENDING_NAMES`): the "-ING" name of the message that waits to go
+out, else the stored state. See :mod:`._process` for pids, intent and claiming.
 """
 
 from __future__ import annotations
@@ -9,7 +13,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, exists, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    select,
+)
 
 from connector.store import query as q
 from connector.store.errors import InvalidRecord, NotFound
@@ -56,13 +70,42 @@ _MESSAGE_BODIES = select(_MESSAGES.c.body).where(
     _MESSAGES.c.message_type == bindparam("message_type"),
 )
 
+# The state the management API shows while an intent waits to go out (EDC's "-ING" states), by
+# intent: connector.negotiation.states.PENDING_NAMES, which a test keeps equal to this (the store
+# does not depend on the negotiation package).
+PENDING_NAMES = {
+    "REQUEST": "REQUESTING",
+    "OFFER": "OFFERING",
+    "ACCEPT": "ACCEPTING",
+    "AGREE": "AGREEING",
+    "VERIFY": "VERIFYING",
+    "FINALIZE": "FINALIZING",
+    "TERMINATE": "TERMINATING",
+}
+
+
+def _shown_state(table: Table) -> ColumnElement[str]:
+    """The state as the management API shows it (``display_state`` in SQL): the "-ING" name of
+    a pending intent, else the stored state."""
+    c = table.c
+    waiting = [(c.pending & (c.intent == intent), name) for intent, name in PENDING_NAMES.items()]
+    return case(*waiting, else_=c.state)
+
+
 NEGOTIATION_FIELDS = q.FieldMap.build(
     KIND,
     {
         **process_fields(_TABLE),
+        "state": q.Field(_shown_state(_TABLE), q.Kind.STRING),
         "contractDefinitionId": q.Field(_TABLE.c.contract_definition_id, q.Kind.STRING, True),
         "agreementId": q.Field(_TABLE.c.agreement_id, q.Kind.STRING, nullable=True),
         "offeredBy": q.Field(_TABLE.c.offered_by, q.Kind.STRING, nullable=True),
+        # The names of the management API's responses (and EDC's).
+        "type": q.Field(func.upper(_TABLE.c.role), q.Kind.STRING),
+        "counterPartyId": q.Field(_TABLE.c.counterparty_id, q.Kind.STRING),
+        "counterPartyAddress": q.Field(_TABLE.c.counterparty_address, q.Kind.STRING),
+        "contractAgreementId": q.Field(_TABLE.c.agreement_id, q.Kind.STRING, nullable=True),
+        "contractAgreement.id": q.Field(_TABLE.c.agreement_id, q.Kind.STRING, nullable=True),
     },
     id_column=_TABLE.c.id,
 )

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from store_records import CONSUMER, agreement, at, transfer
 
 from connector.store.database import Database
-from connector.store.errors import AlreadyExists, NotFound
+from connector.store.errors import AlreadyExists, InvalidQuery, NotFound
 from connector.store.query import Criterion, QuerySpec
 from connector.store.repositories.agreements import AgreementRepository
 from connector.store.repositories.transfers import TransferRepository
@@ -63,3 +63,58 @@ def test_lookups_by_asset_and_consumer(database: Database) -> None:
         assert repository.count(spec) == 2
         missing = QuerySpec(filters=(Criterion("negotiationId", "!=", "x"),))
         assert repository.count(missing) == 4
+
+
+def _signed(database: Database, *filters: Criterion) -> list[str]:
+    with database.read() as session:
+        found = AgreementRepository(session).query(QuerySpec(filters=filters))
+    return sorted(record.id for record in found)
+
+
+def test_contract_signing_date_filters_in_the_whole_seconds_responses_show(
+    database: Database,
+) -> None:
+    """``contractSigningDate`` is shown as whole epoch seconds (EDC): an integer operand is
+    such a second, and compares as the shown value would (T0 has a fraction of a second)."""
+    with database.transaction() as session:
+        AgreementRepository(session).create(agreement("early", signed_at=at(0)))
+        AgreementRepository(session).create(agreement("late", signed_at=at(10)))
+    shown = int(at(0).timestamp())  # what a response shows for "early"
+    assert at(0).microsecond != 0
+
+    def ids(op: str, right: object) -> list[str]:
+        return _signed(database, Criterion("contractSigningDate", op, right))
+
+    assert ids("<", shown) == []
+    assert ids("<", shown + 1) == ["early"]
+    assert ids("<=", shown) == ["early"]
+    assert ids(">", shown) == ["late"]
+    assert ids(">", shown - 1) == ["early", "late"]
+    assert ids(">=", shown) == ["early", "late"]
+    assert ids("=", shown) == ["early"]
+    assert ids("!=", shown) == ["late"]
+    assert ids("in", [shown, shown + 10]) == ["early", "late"]
+    assert ids("not in", [shown + 10]) == ["early"]
+    # An ISO-8601 operand is an exact instant; signedAt keeps epoch milliseconds.
+    assert ids(">", at(0).isoformat()) == ["late"]
+    assert ids("=", at(0).isoformat()) == ["early"]
+    in_millis = Criterion("signedAt", ">", int(at(5).timestamp() * 1000))
+    assert _signed(database, in_millis) == ["late"]
+
+
+@pytest.mark.parametrize(
+    ("right", "message"),
+    [
+        (1.5, "whole epoch seconds"),
+        (True, "whole epoch seconds"),
+        (2**62, "out of range"),
+        ("yesterday", "ISO-8601"),
+    ],
+)
+def test_contract_signing_date_refuses_what_no_response_shows(
+    database: Database, right: object, message: str
+) -> None:
+    with pytest.raises(InvalidQuery, match=message):
+        _signed(database, Criterion("contractSigningDate", ">", right))
+    with pytest.raises(InvalidQuery, match="does not apply"):
+        _signed(database, Criterion("contractSigningDate", "like", "2026%"))
