@@ -149,7 +149,14 @@ class AdministratorActions:
         except InvalidTransition as exc:
             raise Conflict(f"{exc}; allowed now: {_names(allowed(role, state))}") from None
         now = self._clock()
-        if kind == Message.TERMINATE and _unknown_to_peer(record):
+        # A termination before the peer knows of the negotiation stops it here, unless our
+        # first message may have arrived: then it waits for that message's answer (the
+        # peer's pid) and goes out (the dispatcher stops it here if no answer ever comes).
+        if (
+            kind == Message.TERMINATE
+            and _unknown_to_peer(record)
+            and not repository.may_have_sent(record)
+        ):
             stopped = replace(
                 settled(record),
                 state=State.TERMINATED,
@@ -190,7 +197,7 @@ class AdministratorActions:
 
 
 def _unknown_to_peer(record: NegotiationRecord) -> bool:
-    """Whether the counterparty never heard of the negotiation (our first message is unsent)."""
+    """Whether the counterparty has not acknowledged our first message (no pid of theirs)."""
     theirs = record.provider_pid if record.role == "consumer" else record.consumer_pid
     return theirs is None
 

@@ -3,13 +3,14 @@ audit and for the transfers they allow."""
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection
 
-from connector.store.errors import AlreadyExists
+from connector.negotiation.errors import NegotiationProtocolError
+from connector.store.errors import AlreadyExists, NotFound
+from connector.store.models import ID_LENGTH
 from connector.store.records import AgreementRecord, NegotiationRecord
 from connector.store.repositories.agreements import AgreementRepository
 
@@ -38,8 +39,9 @@ def store_agreement(
         else (record.counterparty_id, participant_id)
     )
     agreement_id = str(document["@id"])
-    with contextlib.suppress(AlreadyExists):  # kept by an earlier attempt
-        AgreementRepository(session).create(
+    repository = AgreementRepository(session)
+    try:
+        repository.create(
             AgreementRecord(
                 id=agreement_id,
                 asset_id=record.asset_id,
@@ -52,4 +54,25 @@ def store_agreement(
                 created_at=now,
             )
         )
+    except AlreadyExists:
+        if repository.get(agreement_id).negotiation_id != record.id:
+            raise NegotiationProtocolError(
+                f"agreement {agreement_id!r} is another negotiation's: agreement ids are unique"
+            ) from None
     return replace(record, agreement_id=agreement_id)
+
+
+def check_agreement_id(session: Connection, agreement_id: str, negotiation_id: str) -> None:
+    """Refuse (:class:`NegotiationProtocolError`) a peer's agreement whose ``@id`` this node
+    cannot keep for negotiation ``negotiation_id``: too long, or another agreement's (DSP:
+    agreements have unique ids; one reused would tie this negotiation to other terms)."""
+    if not 0 < len(agreement_id) <= ID_LENGTH:
+        raise NegotiationProtocolError(f"the agreement's @id must have 1 to {ID_LENGTH} characters")
+    try:
+        existing = AgreementRepository(session).get(agreement_id)
+    except NotFound:
+        return
+    if existing.negotiation_id != negotiation_id:
+        raise NegotiationProtocolError(
+            f"agreement {agreement_id!r} is another negotiation's: agreement ids are unique"
+        )

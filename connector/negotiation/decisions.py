@@ -12,7 +12,8 @@ answer as intent:
 * consumer (``autoAccept``) — an offer with the terms requested is accepted, another is
   terminated; a valid agreement is verified.
 
-In ``manual`` mode nothing is intended: an administrator acts (:mod:`.actions`).
+In ``manual`` mode nothing is intended: an administrator acts (:mod:`.actions`). Nor is anything
+intended over a termination that waits to go out: it is sent as decided.
 """
 
 from __future__ import annotations
@@ -108,6 +109,10 @@ class Decisions:
     def _intend(
         self, record: NegotiationRecord, kind: Message, reason: str | None = None
     ) -> NegotiationRecord:
+        if record.pending and record.intent == Message.TERMINATE.value:
+            # A termination waiting to go out (an administrator's, or ours after a refusal)
+            # wins: the automatic answer is never sent.
+            return record
         return intend(record, kind, self._clock(), reason)
 
     # Provider ------------------------------------------------------------------------------
@@ -116,6 +121,8 @@ class Decisions:
         self, record: NegotiationRecord, requester: Requester, message: Inbound
     ) -> NegotiationRecord:
         offer = required(message.offer, "offer")
+        if offer.target != dataset_id(record):
+            raise BadRequest("the counter-request is for another dataset than this negotiation's")
         record = replace(
             record,
             offer={**self._terms.compact(offer), "target": dataset_id(record)},
@@ -154,7 +161,7 @@ class Decisions:
     ) -> NegotiationRecord:
         offer = required(message.offer, "offer")
         target = dataset_id(record)
-        if offer.target is not None and offer.target != target:
+        if offer.target != target:
             raise BadRequest("the offer is for another dataset than this negotiation's")
         requested = self._terms.offer(record)
         record = replace(
@@ -186,8 +193,23 @@ class Decisions:
             problems.append("its terms are not those of the last offer")
         if not message.agreement_timestamp:
             problems.append("it has no timestamp")
+        elif not _is_date_time(message.agreement_timestamp):
+            stamp = message.agreement_timestamp[:40]
+            problems.append(f"its timestamp {stamp!r} is not an xsd:dateTime")
         if problems:
             raise BadRequest("the agreement cannot be accepted: " + "; ".join(problems))
         document = {**self._terms.compact(agreement), "timestamp": message.agreement_timestamp}
         record = replace(record, agreement=document)
         return self._intend(record, Message.VERIFY) if record.mode == "auto" else record
+
+
+def _is_date_time(text: str) -> bool:
+    """Whether ``text`` is an xsd:dateTime with a date and a time (as the agreement schema's
+    ``timestamp`` pattern wants; the time zone may be left out)."""
+    if "T" not in text:
+        return False
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True

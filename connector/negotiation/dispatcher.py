@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from anyio import to_thread
@@ -108,12 +109,28 @@ class Sent:
     body: dict[str, Any] | None = None  # what was sent (for the history, once acknowledged)
 
 
+# RFC 3986 pchar, less the unreserved characters quote() keeps anyway: a peer's pid stays one
+# path segment whatever it holds ("/", "?", "#" and "%" are escaped).
+_PCHAR = ":@!$&'()*+,;="
+
+
+def _segment(pid: str | None) -> str:
+    return quote(pid or "", safe=_PCHAR)
+
+
+def _first_message(record: NegotiationRecord, kind: Message) -> bool:
+    """Whether ``kind`` opens the negotiation (the peer has no pid for it yet)."""
+    if record.role == "consumer":
+        return kind == Message.REQUEST and record.provider_pid is None
+    return kind == Message.OFFER and record.consumer_pid is None
+
+
 def _path(record: NegotiationRecord, kind: Message) -> str:
     """Where ``kind`` goes, relative to the counterparty's address."""
     if record.role == "consumer":
-        if kind == Message.REQUEST and record.provider_pid is None:
+        if _first_message(record, kind):
             return "/negotiations/request"
-        pid = record.provider_pid
+        pid = _segment(record.provider_pid)
         suffix = {
             Message.REQUEST: "/request",
             Message.ACCEPT: "/events",
@@ -121,7 +138,7 @@ def _path(record: NegotiationRecord, kind: Message) -> str:
             Message.TERMINATE: "/termination",
         }[kind]
         return f"/negotiations/{pid}{suffix}"
-    if kind == Message.OFFER and record.consumer_pid is None:
+    if _first_message(record, kind):
         return "/negotiations/offers"
     suffix = {
         Message.OFFER: "/offers",
@@ -129,7 +146,7 @@ def _path(record: NegotiationRecord, kind: Message) -> str:
         Message.FINALIZE: "/events",
         Message.TERMINATE: "/termination",
     }[kind]
-    return f"/negotiations/{record.consumer_pid}{suffix}"
+    return f"/negotiations/{_segment(record.consumer_pid)}{suffix}"
 
 
 class NegotiationDispatcher:
@@ -318,9 +335,21 @@ class NegotiationDispatcher:
             self._clients[audience] = client
         return client
 
-    async def _send(self, record: NegotiationRecord, kind: Message) -> Sent:
+    def _unsendable(self, record: NegotiationRecord, kind: Message) -> str | None:
+        """Why ``kind`` cannot be sent at all, or None."""
         if self._identity.tokens is None:
-            return Sent(False, unsent=True, detail="this node has no identity to call peers with")
+            return "this node has no identity to call peers with"
+        their_pid = record.provider_pid if record.role == "consumer" else record.consumer_pid
+        if their_pid is None and not _first_message(record, kind):
+            # E.g. a termination decided while our first message was on its way, whose
+            # answer was never recorded: the peer's pid is unknown.
+            return "the peer never acknowledged our first message"
+        return None
+
+    async def _send(self, record: NegotiationRecord, kind: Message) -> Sent:
+        unsendable = self._unsendable(record, kind)
+        if unsendable is not None:
+            return Sent(False, unsent=True, detail=unsendable)
         try:
             url = check_outbound_url(
                 record.counterparty_address + _path(record, kind), self._security

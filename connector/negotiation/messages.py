@@ -13,7 +13,7 @@ from connector.dsp.messages import Message as DspMessage
 from connector.errors import BadRequest
 from connector.negotiation.states import Message
 from connector.store.records import NegotiationRecord
-from policies import Policy, PolicyError, policy_from_expanded
+from policies import Policy, PolicyError, PolicyKind, policy_from_expanded
 
 PURPOSE_KEY = "https://w3id.org/etds/policy#declaredPurpose"
 """Extra property of a ContractRequestMessage: the purpose the consumer declares (a DPV IRI)."""
@@ -47,7 +47,9 @@ def _pid(message: DspMessage, name: str) -> str | None:
     return value
 
 
-def _policy(message: DspMessage, name: str) -> tuple[Policy, dict[str, Any]]:
+def _policy(message: DspMessage, name: str, kind: PolicyKind) -> tuple[Policy, dict[str, Any]]:
+    """The one ``name`` policy of ``message``: an ``odrl:<kind>`` with an @id, a target and a
+    permission or a prohibition (DSP 2025-1, contract-schema.json and §3's text)."""
     nodes = message.values(DSPACE + name)
     if len(nodes) != 1 or not isinstance(nodes[0], dict):
         raise BadRequest(f"{message.type}: '{name}' must be one {name} object")
@@ -60,8 +62,12 @@ def _policy(message: DspMessage, name: str) -> tuple[Policy, dict[str, Any]]:
         raise BadRequest(
             f"{message.type}: the {name} is not a readable ODRL policy: {exc}"
         ) from None
+    if policy.kind != kind:
+        raise BadRequest(f"{message.type}: the {name} must be an odrl:{kind.value}")
     if not policy.uid:
         raise BadRequest(f"{message.type}: the {name} needs an @id")
+    if not policy.target:
+        raise BadRequest(f"{message.type}: the {name} needs a target (the dataset's id)")
     if not policy.permissions and not policy.prohibitions:
         # DSP 2025-1 contract-schema.json: an offer or agreement has one or the other.
         raise BadRequest(f"{message.type}: the {name} needs a permission or a prohibition")
@@ -85,7 +91,7 @@ def read_inbound(message: DspMessage) -> Inbound:
     provider_pid = _pid(message, "providerPid")
     consumer_pid = _pid(message, "consumerPid")
     if message.type == "ContractRequestMessage":
-        offer, _ = _policy(message, "offer")
+        offer, _ = _policy(message, "offer", PolicyKind.OFFER)
         callback = message.literal("callbackAddress")
         if consumer_pid is None:
             raise BadRequest("ContractRequestMessage: 'consumerPid' is required")
@@ -106,7 +112,7 @@ def read_inbound(message: DspMessage) -> Inbound:
             purpose=purpose,
         )
     if message.type == "ContractOfferMessage":
-        offer, _ = _policy(message, "offer")
+        offer, _ = _policy(message, "offer", PolicyKind.OFFER)
         callback = message.literal("callbackAddress")
         if provider_pid is None:
             raise BadRequest("ContractOfferMessage: 'providerPid' is required")
@@ -126,7 +132,7 @@ def read_inbound(message: DspMessage) -> Inbound:
     if provider_pid is None or consumer_pid is None:
         raise BadRequest(f"{message.type}: 'providerPid' and 'consumerPid' are required")
     if message.type == "ContractAgreementMessage":
-        agreement, extra = _policy(message, "agreement")
+        agreement, extra = _policy(message, "agreement", PolicyKind.AGREEMENT)
         stamps = extra.get(DSPACE + "timestamp", [])
         stamp = stamps[0].get("@value") if stamps and isinstance(stamps[0], dict) else None
         return Inbound(

@@ -23,7 +23,7 @@ from connector.catalogue.offers import OfferRef
 from connector.catalogue.service import CatalogueService
 from connector.errors import BadRequest, Conflict, NotFound
 from connector.http.outbound import check_outbound_url
-from connector.negotiation.agreements import store_agreement
+from connector.negotiation.agreements import check_agreement_id, store_agreement
 from connector.negotiation.decisions import Decisions, Requester
 from connector.negotiation.errors import NegotiationProtocolError, UnknownNegotiation
 from connector.negotiation.intent import drop_stale_intent, settled
@@ -200,7 +200,7 @@ class NegotiationService:
         repeat, which changes nothing)."""
         provider_pid = message.provider_pid or ""
         offer = required(message.offer, "offer")
-        if not offer.target:
+        if not offer.target:  # read_inbound refuses such an offer already
             raise BadRequest("ContractOfferMessage: the offer needs a target")
         callback = (message.callback_address or "").strip()
         check_outbound_url(callback, self._security)
@@ -283,10 +283,14 @@ class NegotiationService:
         body: dict[str, Any],
     ) -> NegotiationRecord:
         repository = NegotiationRepository(session)
-        record = repository.find_own(path_pid, requester.id, roles)
+        record = repository.find_own(path_pid, requester.id, ROLES)
         if record is None:
             raise UnknownNegotiation(f"no contract negotiation {path_pid!r}")
         role: Role = record.role
+        if role not in roles:  # a known negotiation: the message is wrong, not the pid
+            raise NegotiationProtocolError(
+                f"{message.dsp_type} is not sent to the {role} of a negotiation"
+            )
         own_pid, their_pid = (
             (message.provider_pid, message.consumer_pid)
             if role == "provider"
@@ -311,7 +315,7 @@ class NegotiationService:
             # The peer may answer our message before our dispatcher has recorded its
             # acknowledgement: a message that is only valid after ours proves ours arrived.
             acknowledged = _acknowledged_by(record, sender, message.kind)
-            if acknowledged is None:
+            if acknowledged is None or not repository.may_have_sent(record):
                 raise NegotiationProtocolError(str(exc)) from None
             state, next_state = acknowledged
             # Ours arrived (the dispatcher may have died before recording it): the history
@@ -334,6 +338,8 @@ class NegotiationService:
             )
         updated = drop_stale_intent(replace(record, state=next_state, updated_at=now))
         updated = self._decisions.after(updated, requester, message)
+        if message.kind == Message.AGREE and updated.agreement is not None:
+            check_agreement_id(session, str(updated.agreement["@id"]), updated.id)
         if updated.state == State.FINALIZED and record.state != State.FINALIZED:
             updated = store_agreement(session, updated, participant_id=self.participant_id, now=now)
         saved = repository.save(updated, record.version)

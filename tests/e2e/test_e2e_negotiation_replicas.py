@@ -263,7 +263,11 @@ def test_two_replicas_per_node_send_each_message_exactly_once(replicated: Replic
 
     for negotiation in consumer_side:
         mirror = by_consumer_pid[negotiation["consumerPid"]]
-        assert negotiation["state"] == "FINALIZED", negotiation
+        assert negotiation["state"] == "FINALIZED", (
+            negotiation.get("errorDetail"),
+            mirror.get("errorDetail"),
+            mirror["state"],
+        )
         assert mirror["state"] == "FINALIZED", mirror
         assert mirror["providerPid"] == negotiation["providerPid"]
         assert mirror["contractAgreementId"] == negotiation["contractAgreementId"]

@@ -472,6 +472,25 @@ class ProcessRepository(Generic[P]):
         )
         return [self._seen(record_from(self._record_type, row._mapping)) for row in rows]
 
+    def may_have_sent(self, record: P) -> bool:
+        """Whether the message ``record`` intends may have reached the peer: an earlier attempt
+        went out, or a dispatcher claimed it and nothing saved the process since (it may be on
+        its way, or have arrived before that dispatcher died). A message that only waits in the
+        queue cannot have.
+
+        Also True when the process has moved on since ``record`` was read (PostgreSQL reads
+        each statement afresh: the dispatcher may have recorded the answer, clearing its lease,
+        in between): a save at ``record``'s version then fails as stale, and the caller reads
+        the process again."""
+        if record.attempts > 0:
+            return True
+        c = self._table.c
+        statement = select(
+            c.lease_holder.is_not(None) | (c.version != bindparam("version"))
+        ).where(c.id == bindparam("id"))
+        parameters = {"id": record.id, "version": record.version}
+        return bool(self._session.execute(statement, parameters).scalar())
+
     def release(self, claimed: Iterable[P], holder: str) -> None:
         """Hand back ``holder``'s leases on ``claimed`` (taken by :meth:`claim_due` in this
         transaction, or earlier): they are due again for any claimer."""

@@ -221,6 +221,13 @@ class Node:
         with self.database.transaction() as session:
             return NegotiationRepository(session).save(record, record.version)
 
+    def claim(self) -> list[NegotiationRecord]:
+        """The due negotiations, claimed as a dispatcher claims them before sending (leased)."""
+        with self.database.transaction() as session:
+            return NegotiationRepository(session).claim_due(
+                self.clock(), 100, "test-dispatcher", lease_seconds=30
+            )
+
     def agreements(self) -> list[AgreementRecord]:
         with self.database.read() as session:
             return AgreementRepository(session).query(QuerySpec(limit=100))

@@ -644,6 +644,57 @@ async def test_a_message_acknowledged_before_a_termination_stays_in_the_history(
     ]
 
 
+async def test_a_termination_decided_while_the_request_is_on_its_way_follows_its_answer(
+    consumer: Sender,
+) -> None:
+    # The request may arrive: the termination cannot stop the negotiation here (the provider
+    # would keep its own); it waits for the request's answer and goes to the pid it brings.
+    started = _started(consumer)
+
+    def terminate_meanwhile(_request: httpx.Request) -> httpx.Response:
+        terminating = consumer.node.actions.act(started.id, Message.TERMINATE, reason="stop")
+        assert (terminating.state, terminating.intent) == ("INITIAL", "TERMINATE")
+        return httpx.Response(
+            201, json=negotiation_body("urn:uuid:learned", started.id, "REQUESTED")
+        )
+
+    consumer.peer.answer = terminate_meanwhile
+    await consumer.round()
+    requested = consumer.get(started.id)
+    assert (requested.state, requested.provider_pid) == ("REQUESTED", "urn:uuid:learned")
+    assert (requested.intent, requested.pending) == ("TERMINATE", True)
+    consumer.peer.answer = acknowledge
+    await consumer.round()
+    assert consumer.get(started.id).state == "TERMINATED"
+    assert [path.removeprefix("/protocol/2025-1") for path in consumer.peer.paths()] == [
+        "/negotiations/request",
+        "/negotiations/urn:uuid:learned/termination",
+    ]
+    assert consumer.peer.bodies()[1]["reason"] == ["stop"]
+
+
+async def test_a_termination_after_an_unanswered_request_ends_the_negotiation_here(
+    consumer: Sender,
+) -> None:
+    # The request went out once (no answer): it may have arrived, so the administrator's
+    # termination waits to be sent; but with no providerPid there is nowhere to send it.
+    started = _started(consumer)
+    consumer.peer.answer = lambda r: httpx.Response(503)
+    await consumer.round()
+    assert consumer.get(started.id).attempts == 1
+    terminating = consumer.node.actions.act(started.id, Message.TERMINATE, reason="stop")
+    assert (terminating.state, terminating.intent, terminating.pending) == (
+        "INITIAL",
+        "TERMINATE",
+        True,
+    )
+    await consumer.round()
+    ended = consumer.get(started.id)
+    assert (ended.state, ended.intent, ended.pending) == ("TERMINATED", None, False)
+    assert ended.error_detail == "stop"
+    assert len(consumer.peer.received) == 1  # the request only
+
+
 async def test_a_claimed_negotiation_without_intent_is_settled(provider: Sender) -> None:
     stored = provider.node.store(
         negotiation(pending=True, intent=None, next_attempt_at=provider.node.clock.now)
@@ -676,6 +727,18 @@ WHERE: list[tuple[Role, Message, dict[str, Any], str]] = [
     ("provider", Message.FINALIZE, {}, f"/negotiations/{C}/events"),
     ("provider", Message.TERMINATE, {}, f"/negotiations/{C}/termination"),
 ]
+
+
+@pytest.mark.parametrize(
+    ("role", "pid", "path"),
+    [
+        ("consumer", "a/b?c#d%e", "/negotiations/a%2Fb%3Fc%23d%25e/termination"),
+        ("provider", "urn:x:1 2", "/negotiations/urn:x:1%202/termination"),
+    ],
+)
+def test_a_peer_pid_stays_one_path_segment(role: Role, pid: str, path: str) -> None:
+    record = negotiation(role=role, provider_pid=pid, consumer_pid=pid)
+    assert _path(record, Message.TERMINATE) == path
 
 
 @pytest.mark.parametrize(("role", "kind", "changes", "path"), WHERE)

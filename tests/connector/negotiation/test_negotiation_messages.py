@@ -266,6 +266,52 @@ MALFORMED: dict[str, tuple[dict[str, Any], str]] = {
         agreement_message(P, C, {k: v for k, v in agreement_body().items() if k != "@id"}),
         "the agreement needs an @id",
     ),
+    # DSP 2025-1 contract-schema.json: a message's offer is an Offer, an agreement an Agreement
+    # (@type required); the text wants a target on both.
+    "offer given as a bare IRI": (
+        request(C, "urn:uuid:offer-1"),  # type: ignore[arg-type]
+        "the offer must be an odrl:Offer",
+    ),
+    "request whose offer is an agreement": (
+        request(C, {**OFFER, "@type": "Agreement"}),
+        "the offer must be an odrl:Offer",
+    ),
+    "request whose offer has no @type": (
+        request(C, {k: v for k, v in OFFER.items() if k != "@type"}),
+        "the offer must be an odrl:Offer",
+    ),
+    "request whose offer has no target": (
+        request(C, {k: v for k, v in OFFER.items() if k != "target"}),
+        "the offer needs a target",
+    ),
+    "counter-request whose offer has no target": (
+        request(C, {k: v for k, v in OFFER.items() if k != "target"}, provider_pid=P),
+        "the offer needs a target",
+    ),
+    "initial offer whose offer has no target": (
+        offer_message(P, {k: v for k, v in OFFER.items() if k != "target"}),
+        "the offer needs a target",
+    ),
+    "counter-offer whose offer is a set": (
+        offer_message(P, {**OFFER, "@type": "Set"}, consumer_pid=C),
+        "the offer must be an odrl:Offer",
+    ),
+    "counter-offer whose offer has no target": (
+        offer_message(P, {k: v for k, v in OFFER.items() if k != "target"}, consumer_pid=C),
+        "the offer needs a target",
+    ),
+    "agreement typed as an offer": (
+        agreement_message(P, C, {**agreement_body(), "@type": "Offer"}),
+        "the agreement must be an odrl:Agreement",
+    ),
+    "agreement without @type": (
+        agreement_message(P, C, {k: v for k, v in agreement_body().items() if k != "@type"}),
+        "the agreement must be an odrl:Agreement",
+    ),
+    "agreement without target": (
+        agreement_message(P, C, {k: v for k, v in agreement_body().items() if k != "target"}),
+        "the agreement needs a target",
+    ),
     "verification without providerPid": (
         dsp("ContractAgreementVerificationMessage", consumerPid=C),
         "'providerPid' and 'consumerPid' are required",
@@ -296,8 +342,9 @@ def test_malformed_message_is_a_bad_request(name: str) -> None:
 
 
 RULELESS = {
-    "offer given as a bare IRI": request(C, "urn:uuid:offer-1"),  # type: ignore[arg-type]
-    "offer without rules": request(C, {"@id": "urn:uuid:offer-1", "@type": "Offer"}),
+    "offer without rules": request(
+        C, {"@id": "urn:uuid:offer-1", "@type": "Offer", "target": "visits"}
+    ),
     "agreement without rules": agreement_message(
         P,
         C,

@@ -303,13 +303,13 @@ def test_another_participant_cannot_touch_the_negotiation(provider: Node, offer:
     assert len(provider.history(created.id)) == 1
 
 
-def test_the_wrong_role_endpoint_does_not_find_the_negotiation(
-    provider: Node, offer: OfferRef
-) -> None:
+def test_a_message_for_the_other_role_is_a_protocol_error(provider: Node, offer: OfferRef) -> None:
+    # A known negotiation is never a 404 (DSP: invalid state transition → 400): the message
+    # is what is wrong, e.g. a message only a provider receives sent to our consumer side.
     created = _initial(provider, offer)
     assert created.provider_pid is not None
     message, body = inbound(termination(created.provider_pid, "urn:uuid:c1"))
-    with pytest.raises(UnknownNegotiation):
+    with pytest.raises(NegotiationProtocolError, match="not sent to the provider"):
         provider.service.receive(
             CONSUMER_ROLE,
             requester=requester(),
@@ -317,6 +317,7 @@ def test_the_wrong_role_endpoint_does_not_find_the_negotiation(
             message=message,
             body=body,
         )
+    assert provider.get(created.id) == created
     with pytest.raises(UnknownNegotiation):
         provider.service.for_peer(created.provider_pid, requester(), CONSUMER_ROLE)
 
@@ -398,6 +399,7 @@ def test_peer_message_acknowledges_our_pending_message(provider: Node, offer: Of
     created = _initial(provider, offer)
     assert (created.intent, created.state) == ("AGREE", "REQUESTED")
     assert created.provider_pid is not None
+    assert [claimed.id for claimed in provider.claim()] == [created.id]
     provider.clock.advance(2)
     # The consumer verifies our agreement before our dispatcher recorded its acknowledgement.
     verified = _send(provider, created, verification(created.provider_pid, "urn:uuid:c1"))
@@ -430,6 +432,7 @@ def test_consumer_learns_the_provider_pid_from_a_message_acknowledging_its_reque
         purpose=None,
     )
     assert (started.state, started.intent, started.provider_pid) == ("INITIAL", "REQUEST", None)
+    assert [claimed.id for claimed in consumer.claim()] == [started.id]
     agreed = _send(
         consumer,
         started,
@@ -456,6 +459,7 @@ def test_a_counter_offer_before_our_request_was_acknowledged_answers_the_request
     counter = offer_message(
         "urn:uuid:provider-p", offer_body(OPEN, uid="urn:uuid:counter"), consumer_pid=started.id
     )
+    assert [claimed.id for claimed in consumer.claim()] == [started.id]
     offered = _send(consumer, started, counter)
     assert offered.state == "OFFERED"
     assert offered.provider_pid == "urn:uuid:provider-p"
@@ -463,6 +467,137 @@ def test_a_counter_offer_before_our_request_was_acknowledged_answers_the_request
     assert offered.offered_by == "provider"
     assert offered.offer is not None
     assert offered.offer["@id"] == "urn:uuid:counter"
+
+
+def test_a_reply_to_our_unsent_message_is_a_protocol_error(provider: Node, offer: OfferRef) -> None:
+    # Our agreement waits to go out (no dispatcher claimed it, no attempt went out): the
+    # consumer cannot have seen it, so its verification proves nothing and is refused.
+    created = _initial(provider, offer)
+    assert (created.intent, created.pending, created.attempts) == ("AGREE", True, 0)
+    assert created.provider_pid is not None
+    with pytest.raises(NegotiationProtocolError):
+        _send(provider, created, verification(created.provider_pid, "urn:uuid:c1"))
+    assert provider.get(created.id) == created
+    assert len(provider.history(created.id)) == 1
+
+
+def test_a_reply_after_an_earlier_attempt_of_ours_acknowledges_it(
+    provider: Node, offer: OfferRef
+) -> None:
+    # An earlier attempt went out (its answer was lost, a retry is due later): it may have
+    # arrived, and the consumer's verification proves that it did.
+    created = _initial(provider, offer)
+    assert created.provider_pid is not None
+    retrying = provider.save(replace(created, attempts=1))
+    verified = _send(provider, retrying, verification(created.provider_pid, "urn:uuid:c1"))
+    assert (verified.state, verified.intent, verified.attempts) == ("VERIFIED", "FINALIZE", 0)
+
+
+def test_a_waiting_termination_wins_over_the_automatic_answer(database: Database) -> None:
+    # An administrator terminated while our request was on its way; the provider's agreement
+    # arrives before the termination went out: the termination is still what we send.
+    consumer = node(database, CONSUMER, public_url="https://consumer.test")
+    requested = consumer.store(
+        _consumer_negotiation(state="REQUESTED", offer=offer_body(), offered_by="provider")
+    )
+    terminating = consumer.actions.act(requested.id, Message.TERMINATE, reason="changed my mind")
+    assert (terminating.intent, terminating.pending) == ("TERMINATE", True)
+    agreed = _send(
+        consumer,
+        terminating,
+        agreement_message("urn:uuid:provider-p", requested.id, agreement_body()),
+    )
+    assert agreed.state == "AGREED"
+    assert (agreed.intent, agreed.pending) == ("TERMINATE", True)
+    assert agreed.error_detail == "changed my mind"
+
+
+def test_a_waiting_termination_wins_over_a_provider_decision(
+    provider: Node, offer: OfferRef
+) -> None:
+    created = _initial(provider, offer)
+    assert created.provider_pid is not None
+    agreed = provider.save(settled(replace(created, state="AGREED")))
+    terminating = provider.actions.act(agreed.id, Message.TERMINATE, reason="withdrawn")
+    verified = _send(provider, terminating, verification(created.provider_pid, "urn:uuid:c1"))
+    assert verified.state == "VERIFIED"
+    assert (verified.intent, verified.pending) == ("TERMINATE", True)
+
+
+def test_an_agreement_with_another_negotiations_id_is_refused(database: Database) -> None:
+    # DSP: agreement ids are unique. A provider reusing one (another negotiation's) would tie
+    # this negotiation to terms it never agreed to.
+    consumer = node(database, CONSUMER, public_url="https://consumer.test")
+    agreement = agreement_body()
+    verified = consumer.store(_consumer_negotiation(state="VERIFIED", agreement=agreement))
+    _send(consumer, verified, event("urn:uuid:provider-p", verified.id, "FINALIZED"))
+    other = consumer.store(
+        _consumer_negotiation(
+            id="urn:uuid:consumer-2",
+            consumer_pid="urn:uuid:consumer-2",
+            provider_pid="urn:uuid:provider-2",
+            state="REQUESTED",
+        )
+    )
+    with pytest.raises(NegotiationProtocolError, match="another negotiation's"):
+        _send(consumer, other, agreement_message("urn:uuid:provider-2", other.id, agreement))
+    assert consumer.get(other.id) == other
+    [kept] = consumer.agreements()
+    assert kept.negotiation_id == verified.id
+
+
+def test_finalizing_with_an_agreement_id_taken_meanwhile_is_refused(database: Database) -> None:
+    # Two negotiations verified agreements with one id (neither was stored yet): the second
+    # to be finalized is refused, the first keeps its agreement.
+    consumer = node(database, CONSUMER, public_url="https://consumer.test")
+    agreement = agreement_body()
+    first = consumer.store(_consumer_negotiation(state="VERIFIED", agreement=agreement))
+    second = consumer.store(
+        _consumer_negotiation(
+            id="urn:uuid:consumer-2",
+            consumer_pid="urn:uuid:consumer-2",
+            provider_pid="urn:uuid:provider-2",
+            state="VERIFIED",
+            agreement=agreement,
+        )
+    )
+    _send(consumer, first, event("urn:uuid:provider-p", first.id, "FINALIZED"))
+    with pytest.raises(NegotiationProtocolError, match="another negotiation's"):
+        _send(consumer, second, event("urn:uuid:provider-2", second.id, "FINALIZED"))
+    assert consumer.get(second.id) == second
+    [kept] = consumer.agreements()
+    assert kept.negotiation_id == first.id
+
+
+@pytest.mark.parametrize(
+    ("changes", "complaint"),
+    [
+        ({"uid": "urn:uuid:" + "a" * 300}, "1 to 256 characters"),
+        ({"timestamp": "not-a-date"}, "is not an xsd:dateTime"),
+        ({"timestamp": "2026-05-04"}, "is not an xsd:dateTime"),
+    ],
+    ids=["id too long", "timestamp not a date", "timestamp without time"],
+)
+def test_an_agreement_this_node_cannot_keep_is_refused(
+    database: Database, changes: dict[str, Any], complaint: str
+) -> None:
+    consumer = node(database, CONSUMER, public_url="https://consumer.test")
+    requested = consumer.store(_consumer_negotiation(state="REQUESTED"))
+    document = agreement_message("urn:uuid:provider-p", requested.id, agreement_body(**changes))
+    with pytest.raises(BadRequest, match=complaint):
+        _send(consumer, requested, document)
+    assert consumer.get(requested.id) == requested
+
+
+def test_a_counter_request_for_another_dataset_is_refused(database: Database) -> None:
+    provider = node(database, PROVIDER)
+    offered = provider.store(negotiation(state="OFFERED", offered_by="provider", mode="manual"))
+    counter = request(
+        "urn:uuid:negotiation-c", offer_body(target="presence"), provider_pid=offered.id
+    )
+    with pytest.raises(BadRequest, match="another dataset"):
+        _send(provider, offered, counter)
+    assert provider.get(offered.id) == offered
 
 
 def _offer_policy(consumer: Node) -> Any:
@@ -543,15 +678,6 @@ def test_initial_offer_creates_an_offered_negotiation_for_an_administrator(
     again = consumer.service.receive_initial_offer(requester(PROVIDER), message, body)
     assert again == created
     assert len(consumer.history(created.id)) == 1
-
-
-def test_initial_offer_without_target_is_a_bad_request(database: Database) -> None:
-    consumer = node(database, CONSUMER, public_url="https://consumer.test")
-    untargeted = {k: v for k, v in offer_body().items() if k != "target"}
-    message, body = inbound(offer_message("urn:uuid:p1", untargeted))
-    with pytest.raises(BadRequest, match="target"):
-        consumer.service.receive_initial_offer(requester(PROVIDER), message, body)
-    assert _all(database) == []
 
 
 # Lost races and unknown ids --------------------------------------------------------------------

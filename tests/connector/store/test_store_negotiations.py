@@ -1,12 +1,16 @@
-"""NegotiationRepository contract: pids, idempotent lookups, optimistic saves, history, claims."""
+"""NegotiationRepository contract: pids, idempotent lookups, optimistic saves, history, claims,
+queries by the names and states the management API shows."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
-from store_records import CONSUMER, PROVIDER, agreement, at, negotiation
+from store_records import CONSUMER, EDC, PROVIDER, agreement, at, negotiation
 
+from connector.negotiation import states
+from connector.negotiation.intent import display_state
 from connector.store.database import Database
 from connector.store.errors import (
     AlreadyExists,
@@ -17,7 +21,7 @@ from connector.store.errors import (
 )
 from connector.store.query import Criterion, QuerySpec
 from connector.store.repositories.agreements import AgreementRepository
-from connector.store.repositories.negotiations import NegotiationRepository
+from connector.store.repositories.negotiations import PENDING_NAMES, NegotiationRepository
 
 
 def test_create_get_and_defaults(database: Database) -> None:
@@ -196,6 +200,78 @@ def test_query_by_state_and_pending(database: Database) -> None:
             repository.query(QuerySpec(filters=(Criterion("offer", "=", "x"),)))
 
 
+# (id, role, stored state, intent, pending) → the state the management API shows.
+SHOWN = [
+    ("n-requesting", "consumer", "INITIAL", "REQUEST", True, "REQUESTING"),
+    ("n-agreeing", "provider", "REQUESTED", "AGREE", True, "AGREEING"),
+    ("n-requested", "provider", "REQUESTED", None, False, "REQUESTED"),
+    ("n-offered", "consumer", "OFFERED", "ACCEPT", False, "OFFERED"),
+    ("n-terminating", "consumer", "OFFERED", "TERMINATE", True, "TERMINATING"),
+    ("n-finalized", "provider", "FINALIZED", None, False, "FINALIZED"),
+]
+
+
+def _shown_states(database: Database) -> None:
+    with database.transaction() as session:
+        AgreementRepository(session).create(agreement("ag-1"))
+        repository = NegotiationRepository(session)
+        for n, (id, role, state, intent, pending, _) in enumerate(SHOWN):
+            repository.create(
+                negotiation(id, role=role, state=state, intent=intent, pending=pending,
+                            counterparty_id=PROVIDER if role == "consumer" else CONSUMER,
+                            agreement_id="ag-1" if state == "FINALIZED" else None,
+                            created_at=at(n))
+            )  # fmt: skip
+
+
+def _ids(database: Database, *filters: Criterion, **spec: Any) -> list[str]:
+    with database.read() as session:
+        found = NegotiationRepository(session).query(QuerySpec(filters=filters, **spec))
+    return [record.id for record in found]
+
+
+def test_the_store_knows_the_shown_names_of_every_intent() -> None:
+    assert {k.value: v for k, v in states.PENDING_NAMES.items()} == PENDING_NAMES
+
+
+@pytest.mark.parametrize("shown", sorted({row[-1] for row in SHOWN} | {"INITIAL", "ACCEPTING"}))
+def test_state_filters_compare_the_state_responses_show(database: Database, shown: str) -> None:
+    _shown_states(database)
+    matching = sorted(id for id, *_, state in SHOWN if state == shown)
+    others = sorted(id for id, *_, state in SHOWN if state != shown)
+    with database.read() as session:
+        records = {r.id: r for r in NegotiationRepository(session).query(QuerySpec())}
+    assert all(display_state(records[id]) == state for id, *_, state in SHOWN)
+    assert sorted(_ids(database, Criterion("state", "=", shown))) == matching
+    assert sorted(_ids(database, Criterion("state", "!=", shown))) == others
+    assert sorted(_ids(database, Criterion("state", "in", [shown, "FINALIZED"]))) == sorted(
+        {*matching, "n-finalized"}
+    )
+    assert sorted(_ids(database, Criterion("state", "not in", [shown]))) == others
+
+
+def test_state_patterns_and_sorting_use_the_shown_state(database: Database) -> None:
+    _shown_states(database)
+    pending = _ids(database, Criterion("state", "like", "%ING"))
+    assert sorted(pending) == ["n-agreeing", "n-requesting", "n-terminating"]
+    by_state = _ids(database, sort_field="state")
+    assert by_state == [id for id, *_, state in sorted(SHOWN, key=lambda row: row[-1])]
+
+
+def test_the_names_of_responses_are_query_fields(database: Database) -> None:
+    _shown_states(database)
+    consumers = sorted(id for id, role, *_ in SHOWN if role == "consumer")
+    assert sorted(_ids(database, Criterion("type", "=", "CONSUMER"))) == consumers
+    assert sorted(_ids(database, Criterion(EDC + "type", "in", ["CONSUMER"]))) == consumers
+    assert _ids(database, Criterion("type", "=", "consumer")) == []  # responses say CONSUMER
+    assert sorted(_ids(database, Criterion("counterPartyId", "=", PROVIDER))) == consumers
+    address = Criterion("counterPartyAddress", "like", "https://consumer.%")
+    assert len(_ids(database, address)) == len(SHOWN)
+    for name in ("contractAgreementId", "contractAgreement.id", "agreementId"):
+        assert _ids(database, Criterion(name, "=", "ag-1")) == ["n-finalized"], name
+    assert _ids(database, sort_field="type", limit=1) == ["n-offered"]
+
+
 def test_claim_due_leases_only_due_pending_unleased_rows(database: Database) -> None:
     with database.transaction() as session:
         repository = NegotiationRepository(session)
@@ -270,6 +346,29 @@ def test_save_clears_the_lease(database: Database) -> None:
         repository = NegotiationRepository(session)
         repository.save(replace(claimed, attempts=1, next_attempt_at=at(2)), expected_version=1)
         assert [r.id for r in repository.claim_due(at(3), 5, "worker-b", 300)] == ["n"]
+
+
+def test_may_have_sent_tells_a_queued_message_from_one_that_may_have_left(
+    database: Database,
+) -> None:
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        queued = repository.create(negotiation("n", pending=True, next_attempt_at=at(0)))
+        assert repository.may_have_sent(queued) is False  # it only waits in the queue
+        assert repository.may_have_sent(replace(queued, attempts=1)) is True  # one went out
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        (claimed,) = repository.claim_due(at(1), 5, "worker-a", 300)
+    with database.transaction() as session:
+        assert NegotiationRepository(session).may_have_sent(queued) is True  # on its way
+    with database.transaction() as session:
+        # The dispatcher records the answer (the save clears the lease): a reader still holding
+        # the version it read before is told so (its save at that version would be stale).
+        NegotiationRepository(session).save(replace(claimed, pending=False), expected_version=1)
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        assert repository.may_have_sent(queued) is True
+        assert repository.may_have_sent(repository.get("n")) is False
 
 
 def test_claim_due_refuses_nonsense(database: Database) -> None:
