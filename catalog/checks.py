@@ -7,7 +7,7 @@ tags are stored lower-case, as JSON-LD processors and rdflib normalise them).
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 MAX_IDENTIFIER = 2048
 MAX_TEXT = 20_000
@@ -80,6 +80,10 @@ def moment(value: object, what: str) -> date | datetime:
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError(f"{what} must be timezone-aware")
+        try:
+            value.astimezone(UTC)  # compared and stored in UTC
+        except OverflowError:
+            raise ValueError(f"{what} is out of range in UTC") from None
         return value
     if isinstance(value, date):
         return value

@@ -48,7 +48,9 @@ def _moment(text: str, what: str) -> date:
         value: date = datetime.fromisoformat(text) if "T" in text else date.fromisoformat(text)
         return checks.moment(value, what)
     except ValueError as exc:
-        raise FilterError(f"{what}: {text!r} is not an xsd:date or a zoned xsd:dateTime") from exc
+        raise FilterError(
+            f"{what}: {text!r} is not an xsd:date or a zoned xsd:dateTime (in range)"
+        ) from exc
 
 
 def _literal(value: Any) -> Any:

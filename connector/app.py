@@ -27,6 +27,7 @@ from connector.dsp import version
 from connector.dsp.version import dsp_base_url
 from connector.http import health
 from connector.http.limits import BodySizeLimitMiddleware
+from connector.http.paths import TrailingSlashMiddleware
 from connector.http.problem import install_problem_handlers
 from connector.http.requestlog import RequestLogMiddleware
 from connector.identity.dependency import install_identity
@@ -187,8 +188,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     install_identity(app, identity)
     app.state.settings = settings
     install_problem_handlers(app)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
-    app.add_middleware(RequestLogMiddleware)
+    _install_middleware(app, settings)
 
     app.include_router(health.router)
     app.include_router(version.router)
@@ -198,3 +198,10 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     for prefix in VERSION_PREFIXES:
         app.include_router(management, prefix=prefix)
     return app
+
+
+def _install_middleware(app: FastAPI, settings: Settings) -> None:
+    """The pure ASGI middleware, outermost last: trailing slashes, request log, body cap."""
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
+    app.add_middleware(RequestLogMiddleware)
+    app.add_middleware(TrailingSlashMiddleware)

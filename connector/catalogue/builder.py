@@ -107,10 +107,17 @@ class Publication:
 
 
 def _texts(properties: Mapping[str, Any], *iris_: str) -> tuple[LangString, ...]:
-    found = (
-        LangString(text, language) for iri in iris_ for text, language in literals(properties, iri)
-    )
-    return tuple(dict.fromkeys(text for text in found if text.value.strip()))
+    found = (_text(text, language) for iri in iris_ for text, language in literals(properties, iri))
+    return tuple(dict.fromkeys(text for text in found if text is not None and text.value.strip()))
+
+
+def _text(text: str, language: str | None) -> LangString | None:
+    """The text, or None when it cannot be shown (an asset stored before its language tags were
+    checked on write: it is left out rather than breaking the whole catalogue)."""
+    try:
+        return LangString(text, language)
+    except ValueError:
+        return None
 
 
 def _first_iri(properties: Mapping[str, Any], iri: str) -> str | None:

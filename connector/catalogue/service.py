@@ -27,6 +27,7 @@ from connector.catalogue.access import CatalogueAccess
 from connector.catalogue.builder import DatasetBuilder, Publication, series_members, split_member
 from connector.catalogue.offers import OfferRef
 from connector.errors import BadRequest, NotFound
+from connector.http.jsonbody import is_text
 from connector.store.database import Database
 from connector.store.errors import InvalidQuery
 from connector.store.errors import NotFound as StoreNotFound
@@ -66,6 +67,8 @@ class Cursor:
             raise BadRequest("invalid continuation token")
         key, value = next(iter(data.items()))
         if key not in ("a", "b") or not isinstance(value, str) or len(value) > 256:
+            raise BadRequest("invalid continuation token")
+        if not is_text(value):
             raise BadRequest("invalid continuation token")
         return cls(after=value) if key == "a" else cls(before=value)
 

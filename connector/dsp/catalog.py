@@ -21,7 +21,7 @@ from catalog.filters import FilterError, parse_catalog_filters
 from catalog.model import Catalog
 from catalog.rdf import serialize
 from connector.catalogue.service import Cursor
-from connector.dsp.errors import dsp_route_class
+from connector.dsp.errors import answer_unknown_paths, dsp_route_class
 from connector.dsp.messages import read_message
 from connector.dsp.version import BASE_PATH
 from connector.errors import BadRequest
@@ -120,3 +120,6 @@ async def get_dataset(
 
     body, media_type = await to_thread.run_sync(build)
     return _respond(request, body, media_type, {})
+
+
+answer_unknown_paths(router)

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -29,8 +29,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from catalog.contexts import DSPACE_CONTEXT_URL
-from connector.errors import ConnectorError
-from connector.http.problem import RETRY_AFTER_SECONDS, STORE_UNAVAILABLE
+from connector.errors import ConnectorError, NotFound
+from connector.http.problem import RETRY_AFTER_SECONDS, STORE_UNAVAILABLE, ErrorJSONResponse
 from connector.identity.dependency import SETTLES_PENDING_USE, settle_pending_use
 from connector.store.database import store_unavailable
 
@@ -56,7 +56,7 @@ def error_response(
     headers: dict[str, str] | None = None,
     **extra: str,
 ) -> JSONResponse:
-    return JSONResponse(
+    return ErrorJSONResponse(
         error_message(error_type, status, reasons, **extra), status_code=status, headers=headers
     )
 
@@ -119,3 +119,19 @@ def dsp_route_class(
             return handle
 
     return DspRoute
+
+
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def answer_unknown_paths(router: APIRouter) -> None:
+    """Route every other path under ``router``'s prefix (added last: routes match in order) to
+    a 404 in the router's DSP error type, instead of the management API's problem document (an
+    unknown path, or a method no endpoint of that path has)."""
+
+    async def unknown(path: str) -> Response:
+        raise NotFound(f"no protocol endpoint {router.prefix}/{path[:200]}")
+
+    router.add_api_route(
+        "/{path:path}", unknown, methods=ALL_METHODS, include_in_schema=False, name="unknown"
+    )

@@ -25,10 +25,10 @@ from anyio import to_thread
 from fastapi import APIRouter, BackgroundTasks, Request, Response
 from fastapi.responses import JSONResponse
 
-from connector.dsp.errors import dsp_route_class
+from connector.dsp.errors import answer_unknown_paths, dsp_route_class
 from connector.dsp.messages import read_message
 from connector.dsp.version import BASE_PATH
-from connector.errors import BadRequest
+from connector.errors import BadRequest, Conflict
 from connector.identity.claims import Participant
 from connector.identity.dependency import ParticipantDep, Sender, SenderDep
 from connector.negotiation.decisions import Requester
@@ -155,6 +155,10 @@ async def get_negotiation(
 ) -> Response:
     record = await to_thread.run_sync(node.negotiations.for_peer, pid, _requester(participant))
     _remember(request, record.provider_pid, record.consumer_pid)
+    if record.provider_pid is None:
+        # Our request reached the provider (it asks), but its answer is not recorded yet: a
+        # ContractNegotiation needs the providerPid, which that answer brings.
+        raise Conflict("the answer to our request is not recorded yet; ask again")
     return _ack(record)
 
 
@@ -191,3 +195,6 @@ for _path, _type, _roles, _summary in MESSAGES:
     router.add_api_route(
         _path, _endpoint(_type, _roles), methods=["POST"], summary=_summary, name=_type
     )
+
+
+answer_unknown_paths(router)

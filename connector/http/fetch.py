@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 
+from connector.http.jsonbody import holds_lone_surrogate
+
 DEFAULT_TIMEOUT_SECONDS = 5.0
 DEFAULT_MAX_BYTES = 256 * 1024
 
@@ -32,11 +34,14 @@ class Answer:
     body: bytes
 
     def json(self) -> Any:
-        """The body as JSON; :class:`FetchError` when it is not."""
+        """The body as JSON; :class:`FetchError` when it is not (or holds what is no text)."""
         try:
-            return json.loads(self.body)
+            document = json.loads(self.body)
         except ValueError:
             raise FetchError("the answer is not JSON") from None
+        if holds_lone_surrogate(document):  # valid JSON, but no text to store or show
+            raise FetchError("the answer holds a lone UTF-16 surrogate")
+        return document
 
 
 def new_async_client(timeout: float = DEFAULT_TIMEOUT_SECONDS) -> httpx.AsyncClient:

@@ -21,10 +21,12 @@ MAX_INTEGER = 2**63 - 1
 
 
 def check_complexity(document: Any, *, max_depth: int, max_nodes: int) -> None:
-    """Raise if ``document`` is nested too deep, is too large, or holds a NUL character.
+    """Raise if ``document`` is nested too deep, is too large, or holds a string that is not
+    storable text: one with a NUL character or a lone UTF-16 surrogate (an escape such as
+    ``"\\ud800"``, valid JSON but no Unicode text).
 
-    NUL cannot be stored by PostgreSQL (and is never meaningful in the node's documents), so it is
-    refused here for every backend alike.
+    Neither can be stored by PostgreSQL, encoded as UTF-8 into an answer, nor is meaningful in
+    the node's documents, so both are refused here for every backend alike.
     """
     stack: list[tuple[Any, int]] = [(document, 1)]
     nodes = 0
@@ -36,6 +38,10 @@ def check_complexity(document: Any, *, max_depth: int, max_nodes: int) -> None:
         if isinstance(value, str):
             if "\x00" in value:
                 raise BadRequest("the JSON document contains a NUL character (\\u0000)")
+            if not value.isascii() and not is_text(value):
+                raise BadRequest(
+                    "the JSON document contains a lone UTF-16 surrogate (such as \\ud800)"
+                )
         elif isinstance(value, dict | list):
             if depth > max_depth:
                 raise RequestTooComplex(
@@ -46,6 +52,31 @@ def check_complexity(document: Any, *, max_depth: int, max_nodes: int) -> None:
                 stack.extend((child, depth + 1) for child in value.values())
             else:
                 stack.extend((child, depth + 1) for child in value)
+
+
+def is_text(value: str) -> bool:
+    """Whether ``value`` is Unicode text (encodable as UTF-8: no lone surrogate)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def holds_lone_surrogate(document: Any) -> bool:
+    """Whether a string (value or key) anywhere in ``document`` is not Unicode text."""
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if not value.isascii() and not is_text(value):
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
 
 
 def _integer(text: str) -> int:

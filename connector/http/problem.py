@@ -7,6 +7,7 @@ stack trace, the log does.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -48,7 +49,19 @@ def problem_response(
         body["instance"] = instance
     if errors:
         body["errors"] = [{"location": e.location, "message": e.message} for e in errors]
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+    return ErrorJSONResponse(
+        body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
+
+
+class ErrorJSONResponse(JSONResponse):
+    """JSON with every non-ASCII character escaped: an error that quotes what the client sent
+    renders whatever that was (even a lone surrogate, which UTF-8 cannot encode)."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(
+            content, ensure_ascii=True, allow_nan=False, indent=None, separators=(",", ":")
+        ).encode("ascii")
 
 
 def _connector_error(request: Request, exc: Exception) -> JSONResponse:

@@ -30,6 +30,7 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 
 from connector.errors import Unauthorized
+from connector.http.paths import CALLED_PATH
 from connector.identity import replay
 from connector.identity.algorithms import DEFAULT_ALGORITHMS
 from connector.identity.dpop import DpopFailure, replay_expiry, verify_proof
@@ -65,9 +66,9 @@ def credentials(authorization: Sequence[str], dpop: Sequence[str]) -> Credential
 
 
 def request_url(request: Request, public_url: str) -> str:
-    """The URL a peer called: our public URL + the path the application routes (query and
-    fragment are not part of a DPoP ``htu``)."""
-    path = str(request.scope.get("path", "/"))
+    """The URL a peer called: our public URL + the path it called (query and fragment are not
+    part of a DPoP ``htu``; a trailing slash, which routing ignores, is)."""
+    path = str(request.scope.get(CALLED_PATH) or request.scope.get("path", "/"))
     root = str(request.scope.get("root_path", ""))
     if root and path.startswith(root):
         path = path[len(root) :]

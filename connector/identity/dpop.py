@@ -58,7 +58,10 @@ def access_token_hash(access_token: str) -> str:
 def normalise_htu(url: str) -> str:
     """``url`` as proofs compare it: lower-case scheme and host, no default port, no query, no
     fragment, ``/`` for an empty path (RFC 9449 §4.3 with RFC 3986 §6.2.2-6.2.3)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. "http://[::1" (an unclosed IPv6 literal)
+        raise DpopFailure("htu is not a URL") from None
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     if ":" in host:

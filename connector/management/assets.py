@@ -14,7 +14,8 @@ from typing import Any
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
-from catalog.jsonld import JsonLdProcessor, JsonObject
+from catalog.checks import language_tag
+from catalog.jsonld import JsonLdProcessingError, JsonLdProcessor, JsonObject
 from connector.catalogue.profiler import describe
 from connector.errors import BadRequest, FieldError, UnprocessableData
 from connector.management.auth import AdminPrincipal
@@ -101,8 +102,9 @@ def asset_from_request(node: JsonObject, node_services: Node, *, generate_id: bo
             + ", ".join(duplicated)
         )
     properties[EDC + "id"] = asset_id
+    _check_languages(properties_node, "properties")
     now = datetime.now(UTC)
-    return AssetRecord(
+    record = AssetRecord(
         id=asset_id,
         properties=properties,
         private_properties=private,
@@ -111,6 +113,30 @@ def asset_from_request(node: JsonObject, node_services: Node, *, generate_id: bo
         updated_at=now,
         version=0,
     )
+    try:  # what is stored must render back (e.g. no key left a compact IRI by its context)
+        render_asset(node_services.jsonld, record)
+    except JsonLdProcessingError as exc:
+        raise BadRequest(f"the asset cannot be written back as JSON-LD: {exc}") from None
+    return record
+
+
+def _check_languages(node: Any, where: str) -> None:
+    """Refuse a language tag that is not BCP 47 (the catalogue shows the asset's texts with
+    their languages, and could not show one with a malformed tag)."""
+    stack: list[tuple[Any, str]] = [(node, where)]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, list):
+            stack.extend((item, path) for item in value)
+        elif isinstance(value, dict):
+            if "@language" in value:
+                try:
+                    language_tag(value["@language"], path)
+                except ValueError as exc:
+                    raise BadRequest(str(exc), errors=[FieldError(path, str(exc))]) from None
+            for key, child in value.items():
+                if not key.startswith("@"):
+                    stack.append((child, f"{path}.{key.removeprefix(EDC)}"))
 
 
 def render_asset(processor: JsonLdProcessor, asset: AssetRecord) -> JsonObject:

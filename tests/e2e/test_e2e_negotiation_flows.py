@@ -237,6 +237,60 @@ async def test_dsp_the_negotiation_is_the_consumers_own(nodes: TwoNodes, dsp: Ds
 async def test_dsp_unknown_negotiation_is_not_found(dsp: Dsp) -> None:
     response = await dsp.a.get("/negotiations/urn:uuid:00000000-0000-0000-0000-000000000000")
     assert_error(response, 404)
+    # No such endpoint (a pid that is no path segment, a method no endpoint has): still a
+    # ContractNegotiationError, as everything under /negotiations answers.
+    assert_error(await dsp.a.get("/negotiations/a%2Fb"), 404, "no protocol endpoint")
+    assert_error(await dsp.a.delete("/negotiations/urn:uuid:x"), 404, "no protocol endpoint")
+
+
+@pytest.mark.anyio
+async def test_dsp_a_message_for_the_other_role_is_a_bad_request(nodes: TwoNodes, dsp: Dsp) -> None:
+    # The provider's negotiation is known to A: an agreement (a message only a consumer
+    # receives) sent to it is refused as a message, not answered "unknown" (DSP: never 404 a
+    # known process).
+    pair = requested(nodes)
+    provider_pid, consumer_pid = pair.pids()
+    response = await dsp.a.post(
+        f"/negotiations/{provider_pid}/agreement",
+        json=message(
+            "ContractAgreementMessage",
+            provider_pid,
+            consumer_pid,
+            agreement={
+                "@id": "urn:uuid:44444444-4444-4444-4444-444444444444",
+                "@type": "Agreement",
+                "target": ASSET,
+                "assigner": NODE_B,
+                "assignee": NODE_A,
+                "timestamp": "2026-12-06T10:00:00Z",
+                "permission": [{"action": "use"}],
+            },
+        ),
+    )
+    assert_error(response, 400, "not sent to the provider")
+    assert (await dsp.a.get(f"/negotiations/{provider_pid}/")).json()["state"] == "REQUESTED"
+
+
+@pytest.mark.anyio
+async def test_dsp_asking_before_our_request_is_answered_is_a_conflict(
+    dataspace: Dataspace, nodes: TwoNodes
+) -> None:
+    # A's request cannot get through (nothing listens at the address): A's negotiation has no
+    # providerPid yet, and a ContractNegotiation without one would be invalid.
+    negotiation_id = start(nodes, counterPartyAddress="http://127.0.0.1:9/protocol/2025-1")
+    async with (
+        httpx.AsyncClient(trust_env=False, timeout=10) as http,
+        httpx.AsyncClient(
+            base_url=nodes.consumer.url + DSP_PATH,
+            auth=DataspaceAuth(dataspace.token_client(NODE_B, http), audience=NODE_A),
+            trust_env=False,
+            timeout=10,
+        ) as as_b,
+    ):
+        response = await as_b.get(f"/negotiations/{negotiation_id}")
+    body = assert_error(response, 409, "not recorded yet")
+    assert body["consumerPid"] == negotiation_id
+    assert get(nodes.consumer.url, negotiation_id)["state"] == "REQUESTING"
 
 
 @pytest.mark.anyio
@@ -395,6 +449,7 @@ async def test_dsp_an_initial_request_proof_is_good_for_one_request(
         "urn:uuid:33333333-3333-3333-3333-333333333333",
         offer={
             "@id": "urn:etds:offer:no-such-offer",
+            "@type": "Offer",
             "target": ASSET,
             "permission": [{"action": "use"}],
         },

@@ -16,12 +16,14 @@ from dcat_ap_reference import official_shapes
 from dsp_provider import CATALOG_REQUEST, DATASETS, Provider, define_contracts, generate_data
 from dsp_provider import provider_app as make_provider
 from dsp_schemas import errors
-from sqlalchemy import event
+from sqlalchemy import event, select, update
 
+from catalog.contexts import DCT
 from catalog.dsp_read import catalog_from_dsp
 from catalog.validation import validate
 from connector.catalogue.offers import OfferRef
 from connector.store.database import Database
+from connector.store.models import Asset
 
 pytestmark = pytest.mark.anyio
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
@@ -86,6 +88,55 @@ async def test_version_metadata_is_public(provider: Provider) -> None:
     assert version["binding"] == "HTTPS"
     assert "dpop" in version["auth"]["profile"]
     assert errors("common/protocol-version-schema.json", response.json()) == []
+
+
+async def test_an_unknown_protocol_path_is_a_catalog_error(provider: Provider) -> None:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(provider.app), base_url="http://node-b.test"
+    ) as client:
+        for method, path in (("GET", "/nowhere"), ("DELETE", "/request"), ("GET", "/a%2Fb")):
+            response = await client.request(method, "/protocol/2025-1/catalog" + path)
+            assert response.status_code == 404, (method, path)
+            assert response.json()["@type"] == "CatalogError"
+            assert errors("catalog/catalog-error-schema.json", response.json()) == []
+
+
+async def test_a_trailing_slash_reaches_the_same_endpoint(
+    provider: Provider, dataspace: Dataspace, http: httpx.AsyncClient
+) -> None:
+    # DSP 2025-1: paths are accepted with and without a trailing "/" (no redirect).
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(provider.app), base_url="http://node-b.test"
+    ) as client:
+        version = await client.get("/.well-known/dspace-version/")
+    assert version.status_code == 200
+    async with provider.client(dataspace, NODE_A, http) as client:
+        catalog = await client.post("/protocol/2025-1/catalog/request/", json=CATALOG_REQUEST)
+    assert catalog.status_code == 200, catalog.text
+
+
+async def test_an_asset_stored_with_texts_it_cannot_show_does_not_break_the_catalogue(
+    provider: Provider, dataspace: Dataspace, http: httpx.AsyncClient
+) -> None:
+    # Stored before the API checked language tags on write (the API refuses them now): such
+    # texts are left out, and every dataset is still listed.
+    table = Asset.__table__
+    with provider.node.database.transaction() as connection:
+        properties = connection.execute(
+            select(table.c.properties).where(table.c.id == "visitor-presence")
+        ).scalar_one()
+        properties[DCT + "title"] = [
+            {"@value": "Présence", "@language": "x y"},
+            {"@value": "  ", "@language": "fr"},
+            {"@value": "Visitor presence", "@language": "en"},
+        ]
+        connection.execute(
+            update(table).where(table.c.id == "visitor-presence").values(properties=properties)
+        )
+    response = await _catalog(provider, dataspace, http)
+    assert response.status_code == 200, response.text
+    [presence] = [d for d in response.json()["dataset"] if d["@id"] == "visitor-presence"]
+    assert presence["dct:title"] == {"@value": "Visitor presence", "@language": "en"}
 
 
 async def test_regional_agency_sees_the_three_datasets_valid_dsp_and_dcat_ap(
@@ -228,8 +279,10 @@ async def test_pages_are_linked_with_continuation_tokens(
         page_ids = [_assets(r) for r in (first, second, back)]
         assert page_ids[0] == page_ids[2]
         assert sorted(page_ids[0] + page_ids[1]) == sorted(DATASETS)
-        bad = await _catalog(provider, dataspace, http, params={"continuationToken": "!!"})
-        assert bad.status_code == 400
+        for token in ("!!", "eyJhIjogIlx1ZDgwMCJ9"):  # the second: {"a": "\ud800"}
+            bad = await _catalog(provider, dataspace, http, params={"continuationToken": token})
+            assert bad.status_code == 400, bad.text
+            assert bad.json()["@type"] == "CatalogError"
     finally:
         await provider.node.identity.aclose()
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 
 from connector.errors import BadRequest, RequestTooComplex
-from connector.http.jsonbody import check_complexity, parse_json
+from connector.http.fetch import Answer, FetchError
+from connector.http.jsonbody import check_complexity, holds_lone_surrogate, parse_json
+from connector.http.problem import problem_response
 
 
 def test_valid_document_is_returned() -> None:
@@ -43,3 +46,38 @@ def test_node_limit() -> None:
     with pytest.raises(RequestTooComplex, match="more than 50 values"):
         check_complexity(list(range(60)), max_depth=8, max_nodes=50)
     check_complexity(list(range(40)), max_depth=8, max_nodes=50)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        rb'{"@context": "\udfff"}',
+        rb'{"a": ["ok", {"b": "x\ud800y"}]}',
+        rb'{"\ud800": 1}',
+        b'{"a": "\xed\xa0\x80"}',  # the surrogate as (invalid) UTF-8 bytes
+    ],
+    ids=["value", "nested value", "key", "utf-8 bytes"],
+)
+def test_a_lone_surrogate_is_a_bad_request(raw: bytes) -> None:
+    # Valid JSON, but no Unicode text: it could be neither stored nor written back as UTF-8.
+    with pytest.raises(BadRequest, match="lone UTF-16 surrogate"):
+        parse_json(raw, max_depth=8, max_nodes=100)
+
+
+def test_surrogate_pairs_and_other_text_are_accepted() -> None:
+    document = parse_json(rb'{"emoji": "\ud83c\udfd5", "accent": "Occitanie \u00e9t\u00e9"}',
+                          max_depth=8, max_nodes=100)  # fmt: skip
+    assert document == {"emoji": "\U0001f3d5", "accent": "Occitanie été"}
+    assert not holds_lone_surrogate(document)
+
+
+def test_a_peer_answer_with_a_lone_surrogate_is_refused() -> None:
+    answer = Answer(200, httpx.Headers(), rb'{"dataset": [{"title": "\ud800"}]}')
+    with pytest.raises(FetchError, match="surrogate"):
+        answer.json()
+    assert Answer(200, httpx.Headers(), b'{"title": "ok"}').json() == {"title": "ok"}
+
+
+def test_an_error_quoting_a_lone_surrogate_still_renders() -> None:
+    response = problem_response(status=400, slug="x", title="Bad Request", detail="bad '\udfff'")
+    assert json.loads(response.body)["detail"] == "bad '\udfff'"

@@ -71,6 +71,12 @@ def test_htu_normalisation(url: str, normal: str) -> None:
     assert normalise_htu(url) == normal
 
 
+@pytest.mark.parametrize("url", ["http://[::1", "http://node.example:99999/x"])
+def test_an_htu_that_is_no_url_is_a_failure(url: str) -> None:
+    with pytest.raises(DpopFailure, match="htu"):
+        normalise_htu(url)
+
+
 def test_a_proof_for_another_request_is_refused() -> None:
     key = keys.ephemeral_key()
     proof = create_proof(key, method="POST", url=URL, now=time.time(), access_token=TOKEN)

@@ -147,6 +147,22 @@ def test_duplicate_id_is_a_conflict_and_keeps_the_original(client: TestClient) -
             lambda b: b.update({"@context": "https://example.org/remote.jsonld"}),
             id="remote-context",
         ),
+        # Found by fuzzing: each was stored, then broke every read of the assets or the
+        # catalogue (a lone surrogate, a malformed language tag, a key left a compact IRI).
+        pytest.param(lambda b: b["properties"].update(x="a\ud800"), id="lone-surrogate"),
+        pytest.param(
+            lambda b: b.update(privateProperties={"k": "a\udfff"}), id="lone-surrogate-private"
+        ),
+        pytest.param(
+            lambda b: b["properties"].update(title={"@value": "t", "@language": "x y"}),
+            id="malformed-language-tag",
+        ),
+        pytest.param(
+            lambda b: b.update(
+                {"@context": {"@vocab": EDC, "dct": None}, "properties": {"dct:title": "t"}}
+            ),
+            id="prefix-undefined-by-the-context",
+        ),
     ],
 )
 def test_invalid_asset_is_refused_and_nothing_is_stored(client: TestClient, mutate: Any) -> None:
@@ -154,8 +170,10 @@ def test_invalid_asset_is_refused_and_nothing_is_stored(client: TestClient, muta
     before = _stored(client)
     body = _asset("kept")
     mutate(body)
-    _assert_problem(client.post(f"{V3}/assets", headers=HEADERS, json=body), 400)
-    _assert_problem(client.put(f"{V3}/assets", headers=HEADERS, json=body), 400)
+    raw = json.dumps(body)  # ASCII: a lone surrogate travels as its \u escape
+    headers = HEADERS | {"content-type": "application/json"}
+    _assert_problem(client.post(f"{V3}/assets", headers=headers, content=raw), 400)
+    _assert_problem(client.put(f"{V3}/assets", headers=headers, content=raw), 400)
     assert _stored(client) == before
 
 
