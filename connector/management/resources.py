@@ -76,13 +76,14 @@ def one_node(node: JsonObject, term: str) -> JsonObject | None:
 
 
 def epoch_millis(moment: datetime) -> int:
-    """``moment`` in milliseconds since the epoch (EDC's ``createdAt``)."""
-    return int(moment.timestamp() * 1000)
+    """The whole millisecond since the epoch ``moment`` falls in (EDC's ``createdAt``; queries
+    compare it so: :mod:`connector.store.shown_time`)."""
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
 
 
 def epoch_seconds(moment: datetime) -> int:
     """The whole second since the epoch ``moment`` falls in (EDC's ``contractSigningDate``;
-    queries compare it so: :mod:`connector.store.seconds`)."""
+    queries compare it so: :mod:`connector.store.shown_time`)."""
     return (moment - _EPOCH) // timedelta(seconds=1)
 
 

@@ -10,7 +10,7 @@ checked here first, and refused with :class:`~connector.store.errors.InvalidQuer
 * strings must not contain NUL (PostgreSQL's ``text`` cannot hold it) and must be valid Unicode
   (a lone surrogate cannot be encoded as UTF-8 by either driver);
 * datetimes must lie within years 1 to 9999 once converted to UTC, whether given as a datetime,
-  an ISO-8601 string, epoch milliseconds or (:func:`epoch_second`) a whole epoch second.
+  an ISO-8601 string, or whole epoch milliseconds or seconds (:func:`epoch_span`).
 """
 
 from __future__ import annotations
@@ -77,11 +77,12 @@ def _from_epoch_milliseconds(value: int | float, name: str) -> datetime:
         raise _out_of_range(name, value) from None
 
 
-def epoch_second(value: int, name: str) -> tuple[datetime, datetime]:
-    """The whole second ``value`` seconds after the epoch, as ``[start, end)`` (both in range)."""
+def epoch_span(value: int, unit: timedelta, name: str) -> tuple[datetime, datetime]:
+    """The whole ``unit`` number ``value`` after the epoch (e.g. a millisecond or a second), as
+    ``[start, end)`` (both in range)."""
     try:
-        start = _EPOCH + timedelta(seconds=value)
-        return start, start + timedelta(seconds=1)
+        start = _EPOCH + value * unit
+        return start, start + unit
     except (OverflowError, ValueError):
         raise _out_of_range(name, value) from None
 

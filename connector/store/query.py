@@ -16,8 +16,9 @@ one-character Unicode lowercase (``É``→``é``, ``Ω``→``ω``, ``Д``→``д
 :mod:`connector.store.patterns`). ``contains`` tests JSON array membership. Datetime operands
 may be aware datetimes, ISO-8601 strings with an offset, or epoch milliseconds (EDC's
 ``createdAt``); a field that responses show in whole epoch seconds (EDC's
-``contractSigningDate``, :attr:`Kind.EPOCH_SECONDS`) takes epoch seconds instead, compared as
-shown (:mod:`.seconds`). Sorting always ends with the id, so pages are deterministic; NULLs sort
+``contractSigningDate``, :attr:`Kind.EPOCH_SECONDS`) takes epoch seconds instead. A whole epoch
+number is compared as responses show it: the whole millisecond (second) it names
+(:mod:`.shown_time`). Sorting always ends with the id, so pages are deterministic; NULLs sort
 last. Sorting on a JSON property orders numbers first, then strings, then everything else.
 
 Operands must be values both databases can bind (see :mod:`connector.store.operands`): integers
@@ -41,7 +42,7 @@ from typing import Any, Literal
 
 from sqlalchemy import BigInteger, ColumnElement, Float, Select, literal, or_
 
-from connector.store import jsonfilter, operands, patterns, seconds
+from connector.store import jsonfilter, operands, patterns, shown_time
 from connector.store.errors import InvalidQuery
 
 EDC_NAMESPACE = "https://w3id.org/edc/v0.0.1/ns/"
@@ -102,6 +103,9 @@ class Kind(Enum):
     EPOCH_SECONDS = "datetime (shown in epoch seconds)"
     """A datetime that responses show in whole epoch seconds: see :mod:`.seconds`."""
 
+
+_SHOWN_UNITS = {Kind.DATETIME: shown_time.MILLISECOND, Kind.EPOCH_SECONDS: shown_time.SECOND}
+"""How responses show each datetime kind (epoch milliseconds, as EDC's ``createdAt``)."""
 
 _OPERATORS_BY_KIND = {
     Kind.STRING: OPERATORS - {"contains"},
@@ -215,9 +219,9 @@ def _column_condition(field_: Field, criterion: Criterion, backend: str) -> Colu
     name, op = criterion.left, criterion.op
     if op not in _OPERATORS_BY_KIND[field_.kind]:
         raise InvalidQuery(f"operator {op!r} does not apply to {field_.kind.value} field {name!r}")
-    if field_.kind is Kind.EPOCH_SECONDS:
+    if field_.kind in _SHOWN_UNITS:  # compared as responses show them (whole units)
         right = _operands(criterion) if op in _LIST_OPERATORS else criterion.right
-        return seconds.condition(field_.column, op, right, name)
+        return shown_time.condition(field_.column, op, right, name, unit=_SHOWN_UNITS[field_.kind])
     if op in _LIST_OPERATORS:
         value: Any = [_operand(field_.kind, item, name) for item in _operands(criterion)]
     else:

@@ -485,9 +485,9 @@ class ProcessRepository(Generic[P]):
         if record.attempts > 0:
             return True
         c = self._table.c
-        statement = select(
-            c.lease_holder.is_not(None) | (c.version != bindparam("version"))
-        ).where(c.id == bindparam("id"))
+        statement = select(c.lease_holder.is_not(None) | (c.version != bindparam("version"))).where(
+            c.id == bindparam("id")
+        )
         parameters = {"id": record.id, "version": record.version}
         return bool(self._session.execute(statement, parameters).scalar())
 

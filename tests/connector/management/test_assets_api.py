@@ -308,6 +308,27 @@ def test_query_filters_sorts_and_pages(client: TestClient) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("op", "offset", "found"),
+    [("=", 0, 1), ("!=", 0, 0), ("<", 0, 0), ("<=", 0, 1), (">", 0, 0), (">=", 0, 1),
+     ("<", 1, 1), (">", -1, 1), ("in", 0, 1)],
+)  # fmt: skip
+def test_created_at_filters_compare_the_milliseconds_shown(
+    client: TestClient, op: str, offset: int, found: int
+) -> None:
+    # Stored times have microseconds; responses show whole milliseconds: a filter on the value
+    # a response showed finds that record.
+    assert client.post(f"{V3}/assets", headers=HEADERS, json=_asset("a")).status_code == 200
+    shown = client.get(f"{V3}/assets/a", headers=HEADERS).json()["createdAt"]
+    right: Any = [shown + offset] if op == "in" else shown + offset
+    spec = {
+        "filterExpression": [{"operandLeft": "createdAt", "operator": op, "operandRight": right}]
+    }
+    response = client.post(f"{V3}/assets/request", headers=HEADERS, json=spec)
+    assert response.status_code == 200, response.text
+    assert len(response.json()) == found
+
+
 def test_empty_query_body_lists_everything(client: TestClient) -> None:
     _seed(client)
     response = client.post(f"{V3}/assets/request", headers=HEADERS)
