@@ -9,9 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from connector.app import create_app
-from connector.settings import DEVELOPMENT_API_KEY, load_settings
-from connector.store.database import Database
+from connector.settings import DEVELOPMENT_API_KEY
 
 EDC = "https://w3id.org/edc/v0.0.1/ns/"
 HEADERS = {"X-Api-Key": DEVELOPMENT_API_KEY}
@@ -34,14 +32,6 @@ def _asset(asset_id: str | None = "barometer", **properties: Any) -> dict[str, A
     if asset_id is not None:
         body["@id"] = asset_id
     return body
-
-
-@pytest.fixture
-def client(database: Database, tmp_path: Any) -> Iterator[TestClient]:
-    settings = load_settings(storage={"data_roots": [str(tmp_path)]})
-    app = create_app(settings, database=database)
-    with TestClient(app, raise_server_exceptions=False) as test_client:
-        yield test_client
 
 
 def _stored(client: TestClient) -> list[dict[str, Any]]:

@@ -3,16 +3,12 @@ empty body where one is optional (the default query), and still a 400 where one 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from connector.app import create_app
-from connector.settings import DEVELOPMENT_API_KEY, load_settings
-from connector.store.database import Database
+from connector.settings import DEVELOPMENT_API_KEY
 
 HEADERS = {"X-Api-Key": DEVELOPMENT_API_KEY}
 V3 = "/management/v3"
@@ -28,13 +24,6 @@ QUERIES = [
 ]
 EDC_VOCAB = {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"}
 NO_NODE: list[Any] = [{}, {"@context": EDC_VOCAB}, {"@context": [EDC_VOCAB, {"x": "urn:x"}]}]
-
-
-@pytest.fixture
-def client(database: Database, tmp_path: Path) -> Iterator[TestClient]:
-    settings = load_settings(storage={"data_roots": [str(tmp_path)]})
-    with TestClient(create_app(settings, database=database)) as test_client:
-        yield test_client
 
 
 def _policy(policy_id: str) -> dict[str, Any]:

@@ -5,18 +5,15 @@ stored."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from management_support import node_of
 
 from catalog.search import SearchQuery
-from connector.app import create_app
-from connector.node import Node
-from connector.settings import DEVELOPMENT_API_KEY, load_settings
-from connector.store.database import Database
+from connector.settings import DEVELOPMENT_API_KEY
 from connector.store.query import QuerySpec
 from connector.store.records import ContractDefinitionRecord
 from connector.store.repositories.contract_definitions import ContractDefinitionRepository
@@ -59,13 +56,11 @@ def _definition(definition_id: str | None = "cd-1", **members: Any) -> dict[str,
 
 
 @pytest.fixture
-def client(database: Database, tmp_path: Path) -> Iterator[TestClient]:
-    settings = load_settings(storage={"data_roots": [str(tmp_path)]})
-    app = create_app(settings, database=database)
-    with TestClient(app, raise_server_exceptions=False) as test_client:
-        for name in ("indicators-access", "indicators-contract"):
-            _add_policy(test_client, name)
-        yield test_client
+def client(client: TestClient) -> TestClient:
+    """The suite's client (conftest) with the two policies the definitions refer to."""
+    for name in ("indicators-access", "indicators-contract"):
+        _add_policy(client, name)
+    return client
 
 
 def _add_policy(client: TestClient, name: str) -> None:
@@ -74,15 +69,9 @@ def _add_policy(client: TestClient, name: str) -> None:
     assert response.status_code == 200, response.text
 
 
-def _node(client: TestClient) -> Node:
-    node = client.app.state.node  # type: ignore[attr-defined]
-    assert isinstance(node, Node)
-    return node
-
-
 def _records(client: TestClient) -> dict[str, ContractDefinitionRecord]:
     """Every stored contract definition, straight from the store."""
-    with _node(client).database.read() as session:
+    with node_of(client).database.read() as session:
         found = ContractDefinitionRepository(session).query(QuerySpec(limit=1000))
     return {record.id: record for record in found}
 
@@ -468,7 +457,7 @@ def _add_assets(client: TestClient) -> None:
 
 def _catalogue(client: TestClient, claims: dict[str, Any]) -> dict[str, int]:
     """Dataset id → number of offers, in the catalogue ``claims`` may see."""
-    page = _node(client).catalogue.page(claims, SearchQuery(), None, 50)
+    page = node_of(client).catalogue.page(claims, SearchQuery(), None, 50)
     return {dataset.id: len(dataset.offers) for dataset in page.catalogue.datasets}
 
 

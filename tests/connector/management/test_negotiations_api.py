@@ -5,16 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from management_support import node_of
 
-from connector.app import create_app
-from connector.node import Node
-from connector.settings import DEVELOPMENT_API_KEY, load_settings
-from connector.store.database import Database
+from connector.settings import DEVELOPMENT_API_KEY
 from connector.store.records import AgreementRecord, NegotiationRecord
 from connector.store.repositories.agreements import AgreementRepository
 from connector.store.repositories.negotiations import NegotiationRepository
@@ -70,20 +67,6 @@ AGREEMENT = {
 }
 
 
-@pytest.fixture
-def client(database: Database, tmp_path: Path) -> Iterator[TestClient]:
-    settings = load_settings(storage={"data_roots": [str(tmp_path)]})
-    app = create_app(settings, database=database)
-    with TestClient(app, raise_server_exceptions=False) as test_client:
-        yield test_client
-
-
-def _node(client: TestClient) -> Node:
-    node = client.app.state.node  # type: ignore[attr-defined]
-    assert isinstance(node, Node)
-    return node
-
-
 def _negotiation(id: str, **overrides: Any) -> NegotiationRecord:
     """A provider's negotiation with the consumer on ``visits``, every field overridable."""
     fields: dict[str, Any] = {
@@ -115,7 +98,7 @@ def _seed(client: TestClient) -> None:
         _negotiation("n-finalized", state="FINALIZED", agreement_id="agreement-1",
                      agreement=AGREEMENT),
     ]  # fmt: skip
-    with _node(client).database.transaction() as session:
+    with node_of(client).database.transaction() as session:
         AgreementRepository(session).create(
             AgreementRecord(
                 id="agreement-1",
@@ -237,7 +220,7 @@ def _odrl_nodes(expanded: Any) -> Iterator[dict[str, Any]]:
 def _assert_odrl(client: TestClient, document: Any, kind: str) -> None:
     """``document`` expanded offline holds one ODRL policy of ``kind`` with the seeded terms,
     and no ODRL name read as an EDC term."""
-    expanded = _node(client).jsonld.expand(document)
+    expanded = node_of(client).jsonld.expand(document)
     nodes = list(_odrl_nodes(expanded))
     keys = {key for node in nodes for key in node}
     assert not {EDC + name for name in ("permission", "action", "constraint", "target")} & keys
@@ -263,7 +246,7 @@ def test_policies_in_responses_expand_to_odrl_iris(client: TestClient) -> None:
     agreement = client.get(f"{NEGOTIATIONS}/n-finalized/agreement", headers=HEADERS)
     assert agreement.status_code == 200, agreement.text
     _assert_odrl(client, agreement.json(), "Agreement")
-    (expanded,) = _node(client).jsonld.expand(agreement.json())
+    (expanded,) = node_of(client).jsonld.expand(agreement.json())
     stamp = expanded["https://w3id.org/dspace/2025/1/timestamp"]
     assert stamp == [{"@value": AGREEMENT["timestamp"]}]
     _assert_odrl(
@@ -275,11 +258,11 @@ def test_policies_in_responses_expand_to_odrl_iris(client: TestClient) -> None:
 def test_a_policy_this_node_cannot_read_is_shown_with_its_own_context(client: TestClient) -> None:
     _seed(client)
     unknown = {**OFFER, "permission": [{"action": "use", "unknownTerm": "x"}]}
-    with _node(client).database.transaction() as session:
+    with node_of(client).database.transaction() as session:
         NegotiationRepository(session).create(_negotiation("n-odd", offer=unknown))
     shown = client.get(f"{NEGOTIATIONS}/n-odd", headers=HEADERS).json()
     assert shown["offer"]["@context"]
-    (expanded,) = _node(client).jsonld.expand(shown)
+    (expanded,) = node_of(client).jsonld.expand(shown)
     (offer,) = expanded[EDC + "offer"]
     assert ODRL + "permission" in offer
 
@@ -304,7 +287,7 @@ def test_the_offer_a_get_shows_is_a_counter_offer_body(client: TestClient) -> No
 
 
 def test_the_offer_a_get_shows_is_a_counter_request_body(client: TestClient) -> None:
-    with _node(client).database.transaction() as session:
+    with node_of(client).database.transaction() as session:
         NegotiationRepository(session).create(
             _negotiation("n-offered", role="consumer", state="OFFERED", mode="manual",
                          counterparty_id=PROVIDER)

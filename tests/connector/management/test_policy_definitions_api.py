@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from management_support import node_of
 
-from connector.app import create_app
-from connector.node import Node
-from connector.settings import DEVELOPMENT_API_KEY, load_settings
-from connector.store.database import Database
+from connector.settings import DEVELOPMENT_API_KEY
 from connector.store.query import QuerySpec
 from connector.store.records import PolicyDefinitionRecord
 from connector.store.repositories.policies import PolicyDefinitionRepository
@@ -69,23 +66,9 @@ def _membership_policy(policy_id: str | None = "members", value: str = "active")
     return body
 
 
-@pytest.fixture
-def client(database: Database, tmp_path: Path) -> Iterator[TestClient]:
-    settings = load_settings(storage={"data_roots": [str(tmp_path)]})
-    app = create_app(settings, database=database)
-    with TestClient(app, raise_server_exceptions=False) as test_client:
-        yield test_client
-
-
-def _node(client: TestClient) -> Node:
-    node = client.app.state.node  # type: ignore[attr-defined]
-    assert isinstance(node, Node)
-    return node
-
-
 def _records(client: TestClient) -> dict[str, PolicyDefinitionRecord]:
     """Every stored policy definition, straight from the store."""
-    with _node(client).database.read() as session:
+    with node_of(client).database.read() as session:
         repository = PolicyDefinitionRepository(session)
         return {record.id: record for record in repository.query(QuerySpec(limit=1000))}
 
@@ -124,9 +107,9 @@ def test_every_example_is_accepted_as_is_and_stored_in_dsp_form(
     assert created.json()["@type"] == "IdResponse"
     assert isinstance(created.json()["createdAt"], int)
 
-    processor = _node(client).jsonld
+    processor = node_of(client).jsonld
     expected = parse_policy(document["policy"], processor=processor, context=document["@context"])
-    with _node(client).database.read() as session:
+    with node_of(client).database.read() as session:
         record = PolicyDefinitionRepository(session).get(name)
     assert record.policy == to_dsp(expected)  # the form the catalogue reads
     assert parse_policy(record.policy, processor=processor) == expected
@@ -177,7 +160,7 @@ def test_json_ld_with_its_own_prefixes_is_read_through_its_context(client: TestC
         },
     }
     _create(client, body)
-    processor = _node(client).jsonld
+    processor = node_of(client).jsonld
     policy = parse_policy(_records(client)["own-prefixes"].policy, processor=processor)
     constraint = policy.permissions[0].constraints[0]
     assert isinstance(constraint, Constraint)
@@ -455,7 +438,7 @@ def test_invalid_queries_are_400(client: TestClient, spec: dict[str, Any]) -> No
 def _store_raw(client: TestClient, policy_id: str, policy: dict[str, Any]) -> None:
     """Store a policy as an older node version may have (bypassing today's validation)."""
     now = datetime.now(UTC)
-    with _node(client).database.transaction() as session:
+    with node_of(client).database.transaction() as session:
         PolicyDefinitionRepository(session).create(
             PolicyDefinitionRecord(id=policy_id, policy=policy, created_at=now, updated_at=now)
         )

@@ -524,6 +524,16 @@ def test_a_waiting_termination_wins_over_a_provider_decision(
     assert (verified.intent, verified.pending) == ("TERMINATE", True)
 
 
+def _second_consumer_negotiation(**changes: Any) -> NegotiationRecord:
+    """Another consumer negotiation, with another provider pid."""
+    return _consumer_negotiation(
+        id="urn:uuid:consumer-2",
+        consumer_pid="urn:uuid:consumer-2",
+        provider_pid="urn:uuid:provider-2",
+        **changes,
+    )
+
+
 def test_an_agreement_with_another_negotiations_id_is_refused(database: Database) -> None:
     # DSP: agreement ids are unique. A provider reusing one (another negotiation's) would tie
     # this negotiation to terms it never agreed to.
@@ -531,14 +541,7 @@ def test_an_agreement_with_another_negotiations_id_is_refused(database: Database
     agreement = agreement_body()
     verified = consumer.store(_consumer_negotiation(state="VERIFIED", agreement=agreement))
     _send(consumer, verified, event("urn:uuid:provider-p", verified.id, "FINALIZED"))
-    other = consumer.store(
-        _consumer_negotiation(
-            id="urn:uuid:consumer-2",
-            consumer_pid="urn:uuid:consumer-2",
-            provider_pid="urn:uuid:provider-2",
-            state="REQUESTED",
-        )
-    )
+    other = consumer.store(_second_consumer_negotiation(state="REQUESTED"))
     with pytest.raises(NegotiationProtocolError, match="another negotiation's"):
         _send(consumer, other, agreement_message("urn:uuid:provider-2", other.id, agreement))
     assert consumer.get(other.id) == other
@@ -552,15 +555,7 @@ def test_finalizing_with_an_agreement_id_taken_meanwhile_is_refused(database: Da
     consumer = node(database, CONSUMER, public_url="https://consumer.test")
     agreement = agreement_body()
     first = consumer.store(_consumer_negotiation(state="VERIFIED", agreement=agreement))
-    second = consumer.store(
-        _consumer_negotiation(
-            id="urn:uuid:consumer-2",
-            consumer_pid="urn:uuid:consumer-2",
-            provider_pid="urn:uuid:provider-2",
-            state="VERIFIED",
-            agreement=agreement,
-        )
-    )
+    second = consumer.store(_second_consumer_negotiation(state="VERIFIED", agreement=agreement))
     _send(consumer, first, event("urn:uuid:provider-p", first.id, "FINALIZED"))
     with pytest.raises(NegotiationProtocolError, match="another negotiation's"):
         _send(consumer, second, event("urn:uuid:provider-2", second.id, "FINALIZED"))
