@@ -19,6 +19,7 @@ intended over a termination that waits to go out: it is sent as decided.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -34,6 +35,12 @@ from connector.store.records import NegotiationRecord
 from policies import EvaluationContext, Evaluator, Policy, PolicyError, Scope
 
 log = logging.getLogger("etds.negotiation")
+
+_DATE_TIME = re.compile(
+    r"-?([1-9][0-9]{3,}|0[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"T(([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?|24:00:00(\.0+)?)"
+    r"(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00))?"
+)
 
 
 @dataclass(frozen=True)
@@ -204,12 +211,6 @@ class Decisions:
 
 
 def _is_date_time(text: str) -> bool:
-    """Whether ``text`` is an xsd:dateTime with a date and a time (as the agreement schema's
-    ``timestamp`` pattern wants; the time zone may be left out)."""
-    if "T" not in text:
-        return False
-    try:
-        datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return True
+    """Whether ``text`` is an xsd:dateTime (the lexical form the agreement schema's
+    ``timestamp`` pattern allows: years of four digits or more, ``24:00:00``, an optional zone)."""
+    return _DATE_TIME.fullmatch(text) is not None

@@ -38,6 +38,7 @@ from urllib.parse import quote
 
 import httpx
 from anyio import to_thread
+from sqlalchemy import Connection
 
 from catalog.contexts import DSPACE
 from catalog.jsonld import JsonLdProcessingError, JsonLdProcessor
@@ -46,6 +47,7 @@ from connector.http.outbound import OutboundRefused, check_outbound_url
 from connector.identity.client import TokenRequestFailed
 from connector.identity.service import NodeIdentity
 from connector.negotiation.agreements import store_agreement
+from connector.negotiation.errors import NegotiationProtocolError
 from connector.negotiation.intent import MAX_DETAIL, intend, settled
 from connector.negotiation.messages import message_body
 from connector.negotiation.states import DSP_TYPES, Message, Role, State, advance, allowed
@@ -335,21 +337,22 @@ class NegotiationDispatcher:
             self._clients[audience] = client
         return client
 
-    def _unsendable(self, record: NegotiationRecord, kind: Message) -> str | None:
-        """Why ``kind`` cannot be sent at all, or None."""
+    def _not_now(self, record: NegotiationRecord, kind: Message) -> Sent | None:
+        """Why ``kind`` cannot be sent now (the outcome to record instead), or None."""
         if self._identity.tokens is None:
-            return "this node has no identity to call peers with"
+            return Sent(False, unsent=True, detail="this node has no identity to call peers with")
         their_pid = record.provider_pid if record.role == "consumer" else record.consumer_pid
         if their_pid is None and not _first_message(record, kind):
-            # E.g. a termination decided while our first message was on its way, whose
-            # answer was never recorded: the peer's pid is unknown.
-            return "the peer never acknowledged our first message"
+            # A termination decided while our first message was on its way: it waits (with
+            # backoff) for that message's answer, which brings the peer's pid; if none ever
+            # comes, it ends the negotiation here after the last attempt.
+            return Sent(False, retry=True, detail="the answer to our first message is not in")
         return None
 
     async def _send(self, record: NegotiationRecord, kind: Message) -> Sent:
-        unsendable = self._unsendable(record, kind)
-        if unsendable is not None:
-            return Sent(False, unsent=True, detail=unsendable)
+        not_now = self._not_now(record, kind)
+        if not_now is not None:
+            return not_now
         try:
             url = check_outbound_url(
                 record.counterparty_address + _path(record, kind), self._security
@@ -414,12 +417,7 @@ class NegotiationDispatcher:
                         updated = self._outcome(current, claimed, kind, outcome)
                     if updated is not None:
                         if updated.state == State.FINALIZED and current.state != State.FINALIZED:
-                            updated = store_agreement(
-                                session,
-                                updated,
-                                participant_id=self._participant_id,
-                                now=self._clock(),
-                            )
+                            updated = self._kept(session, updated, current)
                         current = repository.save(updated, current.version)
                     if kind is not None and outcome.acknowledged and outcome.body is not None:
                         self._record_sent(
@@ -431,6 +429,20 @@ class NegotiationDispatcher:
                 continue
         log.warning("negotiation outcome not recorded (busy)", extra={"negotiation": claimed.id})
         return True  # look again
+
+    def _kept(
+        self, session: Connection, updated: NegotiationRecord, current: NegotiationRecord
+    ) -> NegotiationRecord:
+        """``updated`` (becoming FINALIZED) with its agreement stored; TERMINATED, with the
+        reason, if the agreement's id is another negotiation's (the outcome must be recorded:
+        an error here would leave the message to be sent again and again)."""
+        try:
+            return store_agreement(
+                session, updated, participant_id=self._participant_id, now=self._clock()
+            )
+        except NegotiationProtocolError as exc:
+            log.error("agreement not kept", extra={"negotiation": current.id, "reason": str(exc)})
+            return self._terminated(current, f"the agreement cannot be kept: {exc}")
 
     def _record_sent(
         self,
@@ -517,6 +529,8 @@ class NegotiationDispatcher:
         still_valid = current.intent is not None and Message(current.intent) in allowed(role, state)
         if current.intent == kind.value or not still_valid:
             updated = settled(updated)
+        elif updated.pending:  # a message decided while ours was on its way: it goes now
+            updated = replace(updated, next_attempt_at=self._clock())
         return updated
 
     def _later(self, record: NegotiationRecord, attempts: int, detail: str) -> NegotiationRecord:

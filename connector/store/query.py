@@ -101,7 +101,7 @@ class Kind(Enum):
     BOOLEAN = "boolean"
     DATETIME = "datetime"
     EPOCH_SECONDS = "datetime (shown in epoch seconds)"
-    """A datetime that responses show in whole epoch seconds: see :mod:`.seconds`."""
+    """A datetime that responses show in whole epoch seconds: see :mod:`.shown_time`."""
 
 
 _SHOWN_UNITS = {Kind.DATETIME: shown_time.MILLISECOND, Kind.EPOCH_SECONDS: shown_time.SECOND}

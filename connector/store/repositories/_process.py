@@ -481,12 +481,16 @@ class ProcessRepository(Generic[P]):
         Also True when the process has moved on since ``record`` was read (PostgreSQL reads
         each statement afresh: the dispatcher may have recorded the answer, clearing its lease,
         in between): a save at ``record``'s version then fails as stale, and the caller reads
-        the process again."""
+        the process again. The row stays locked until the caller's transaction ends, so that no
+        dispatcher claims the message in between (a claim skips locked rows; on SQLite the
+        write transaction already keeps every other writer out)."""
         if record.attempts > 0:
             return True
         c = self._table.c
-        statement = select(c.lease_holder.is_not(None) | (c.version != bindparam("version"))).where(
-            c.id == bindparam("id")
+        statement = (
+            select(c.lease_holder.is_not(None) | (c.version != bindparam("version")))
+            .where(c.id == bindparam("id"))
+            .with_for_update()
         )
         parameters = {"id": record.id, "version": record.version}
         return bool(self._session.execute(statement, parameters).scalar())

@@ -8,6 +8,7 @@ import hmac
 import json
 
 import pytest
+from joserfc import jws
 
 from connector.identity import jose, keys
 
@@ -79,3 +80,15 @@ def test_a_tampered_payload_does_not_verify() -> None:
     tampered = f"{head}.{_b64(json.dumps({'sub': 'b'}).encode())}.{signature}"
     with pytest.raises(jose.JoseFailure):
         jose.verify(tampered, keys.import_public_jwk(key.public_jwk()), ["ES256"])
+
+
+def test_a_lone_surrogate_in_a_signed_payload_or_a_header_is_refused() -> None:
+    # Validly signed by its sender, but no text: a jti like this could be neither stored nor
+    # logged (it gave a 500 when the proof's single use was recorded).
+    key = keys.ephemeral_key()
+    payload = json.dumps({"jti": "\ud800abc"}).encode()  # ASCII: the surrogate as its escape
+    token = jws.serialize_compact({"alg": "ES256"}, payload, key.key)
+    with pytest.raises(jose.JoseFailure, match="surrogate"):
+        jose.verify(token, keys.import_public_jwk(key.public_jwk()), ["ES256"])
+    with pytest.raises(jose.JoseFailure, match="surrogate"):
+        jose.unverified_header(_forge({"alg": "ES256", "kid": "\udfff"}, {}, b"sig"))

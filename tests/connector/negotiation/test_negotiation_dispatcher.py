@@ -48,7 +48,8 @@ from connector.negotiation.messages import message_body, negotiation_body
 from connector.negotiation.states import DSP_TYPES, Message, Role
 from connector.settings import NegotiationSettings
 from connector.store.database import Database
-from connector.store.records import NegotiationRecord
+from connector.store.records import AgreementRecord, NegotiationRecord
+from connector.store.repositories.agreements import AgreementRepository
 from connector.store.repositories.negotiations import NegotiationRepository
 
 pytestmark = pytest.mark.anyio
@@ -470,6 +471,46 @@ async def test_finalized_by_the_dispatcher_stores_the_agreement_once(provider: S
     assert (kept.negotiation_id, kept.purpose) == (P, OFFICIAL_STATISTICS)
 
 
+async def test_an_agreement_whose_id_is_another_negotiations_is_not_kept(
+    provider: Sender,
+) -> None:
+    # The id is taken by an agreement this node keeps for another negotiation (e.g. one where a
+    # peer, as provider, reused it): the outcome is recorded, not retried forever.
+    agreement = agreement_body()
+    with provider.node.database.transaction() as session:
+        AgreementRepository(session).create(
+            AgreementRecord(
+                id=agreement["@id"],
+                asset_id="visits",
+                provider_id=CONSUMER,
+                consumer_id=PROVIDER,
+                policy=agreement,
+                signed_at=provider.node.clock.now,
+                negotiation_id="urn:uuid:another",
+                created_at=provider.node.clock.now,
+            )
+        )
+    verified = provider.node.store(
+        negotiation(
+            id=P,
+            provider_pid=P,
+            consumer_pid=C,
+            state="VERIFIED",
+            agreement=agreement,
+            intent="FINALIZE",
+            pending=True,
+            next_attempt_at=provider.node.clock.now,
+        )
+    )
+    await provider.round()
+    ended = provider.get(verified.id)
+    assert (ended.state, ended.pending, ended.agreement_id) == ("TERMINATED", False, None)
+    assert ended.error_detail is not None
+    assert "another negotiation's" in ended.error_detail
+    [kept] = provider.node.agreements()
+    assert kept.negotiation_id == "urn:uuid:another"
+
+
 # Not acknowledged ------------------------------------------------------------------------------
 
 
@@ -677,7 +718,8 @@ async def test_a_termination_after_an_unanswered_request_ends_the_negotiation_he
     consumer: Sender,
 ) -> None:
     # The request went out once (no answer): it may have arrived, so the administrator's
-    # termination waits to be sent; but with no providerPid there is nowhere to send it.
+    # termination waits for its answer (the providerPid) to be sent; none ever comes, so after
+    # the last attempt the negotiation ends here alone, and nothing is sent without a pid.
     started = _started(consumer)
     consumer.peer.answer = lambda r: httpx.Response(503)
     await consumer.round()
@@ -688,11 +730,61 @@ async def test_a_termination_after_an_unanswered_request_ends_the_negotiation_he
         "TERMINATE",
         True,
     )
-    await consumer.round()
+    for _ in range(SETTINGS.max_attempts):
+        await consumer.round()
+        consumer.node.clock.advance(SETTINGS.retry_max_seconds)
     ended = consumer.get(started.id)
     assert (ended.state, ended.intent, ended.pending) == ("TERMINATED", None, False)
     assert ended.error_detail == "stop"
     assert len(consumer.peer.received) == 1  # the request only
+
+
+async def test_a_termination_while_the_running_dispatcher_sends_the_request_reaches_the_peer(
+    consumer: Sender,
+) -> None:
+    # As in a node: the dispatcher runs, the request waits for its answer, the administrator
+    # terminates (the dispatcher is woken and claims again meanwhile). The termination must
+    # not end the negotiation here alone: it goes out once the answer brings the providerPid.
+    started = _started(consumer)
+    arrived, release = asyncio.Event(), asyncio.Event()
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/negotiations/request"):
+            arrived.set()
+            await release.wait()
+            return httpx.Response(
+                201, json=negotiation_body("urn:uuid:learned", started.id, "REQUESTED")
+            )
+        return httpx.Response(200)
+
+    consumer.peer.answer = answer  # type: ignore[assignment]
+    running = asyncio.create_task(consumer.dispatcher.run())
+    try:
+        await asyncio.wait_for(arrived.wait(), 10)
+        consumer.node.actions.act(started.id, Message.TERMINATE, reason="stop")
+        consumer.dispatcher.wake()
+        for _ in range(20):  # let it claim (and try) the termination while the answer waits
+            await asyncio.sleep(0.01)
+        waiting = consumer.get(started.id)
+        assert (waiting.state, waiting.intent, waiting.pending) == ("INITIAL", "TERMINATE", True)
+        release.set()
+        for _ in range(500):
+            if consumer.get(started.id).state == "TERMINATED":
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        consumer.dispatcher.stop()
+        await running
+    ended = consumer.get(started.id)
+    assert (ended.state, ended.provider_pid, ended.error_detail) == (
+        "TERMINATED",
+        "urn:uuid:learned",
+        "stop",
+    )
+    assert [path.removeprefix("/protocol/2025-1") for path in consumer.peer.paths()] == [
+        "/negotiations/request",
+        "/negotiations/urn:uuid:learned/termination",
+    ]
 
 
 async def test_a_claimed_negotiation_without_intent_is_settled(provider: Sender) -> None:
