@@ -183,6 +183,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         summary="European Tourism Data Space connector node",
         version="0.1.0",
         lifespan=lifespan,
+        # Trailing slashes are stripped before routing (TrailingSlashMiddleware): a redirect
+        # to the slashed path would come back stripped, again and again.
+        redirect_slashes=False,
     )
     app.state.node = node
     install_identity(app, identity)

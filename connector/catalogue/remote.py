@@ -19,6 +19,7 @@ import httpx
 
 from catalog.contexts import DSPACE_CONTEXT_URL
 from catalog.dsp_read import CatalogParseError, catalog_from_dsp
+from catalog.expanded import Bounds, DocumentTooLarge, check_bounds
 from catalog.jsonld import JsonLdProcessor
 from connector.errors import BadGateway, ServiceUnavailable
 from connector.http.fetch import FetchError, send
@@ -86,9 +87,13 @@ class RemoteCatalogues:
                 log_detail=answer.body[:500].decode(errors="replace"),
             )
         try:
-            return answer.json(), answer.headers
-        except FetchError:
-            raise BadGateway("the peer's answer is not JSON") from None
+            document = answer.json()
+            check_bounds(document, Bounds())  # before any JSON-LD processing recurses into it
+        except FetchError as exc:
+            raise BadGateway(f"the peer's answer is not usable JSON: {exc}") from None
+        except DocumentTooLarge as exc:
+            raise BadGateway(f"the peer's answer is too large: {exc}") from None
+        return document, answer.headers
 
     async def fetch(
         self, participant_id: str, address: str, filters: Sequence[str] = ()

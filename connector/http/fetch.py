@@ -39,6 +39,8 @@ class Answer:
             document = json.loads(self.body)
         except ValueError:
             raise FetchError("the answer is not JSON") from None
+        except RecursionError:
+            raise FetchError("the answer is JSON nested too deep") from None
         if holds_lone_surrogate(document):  # valid JSON, but no text to store or show
             raise FetchError("the answer holds a lone UTF-16 surrogate")
         return document

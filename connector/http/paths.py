@@ -10,10 +10,6 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-CALLED_PATH = "etds.called_path"
-"""Scope key: the path as the client called it, when routing reads it without its trailing
-slashes (a DPoP proof's ``htu`` names the URL called)."""
-
 
 class TrailingSlashMiddleware:
     """Route ``/a/b/`` as ``/a/b`` (the root ``/`` stays as it is)."""
@@ -25,8 +21,6 @@ class TrailingSlashMiddleware:
         if scope["type"] == "http":
             path: str = scope["path"]
             if len(path) > 1 and path.endswith("/"):
-                scope = {**scope, "path": path.rstrip("/") or "/", CALLED_PATH: path}
-                raw: bytes | None = scope.get("raw_path")
-                if raw is not None:
-                    scope["raw_path"] = raw.rstrip(b"/") or b"/"
+                # ``raw_path`` stays as called: a DPoP proof's ``htu`` names that URL.
+                scope = {**scope, "path": path.rstrip("/") or "/"}
         await self.app(scope, receive, send)

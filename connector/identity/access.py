@@ -30,7 +30,6 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 
 from connector.errors import Unauthorized
-from connector.http.paths import CALLED_PATH
 from connector.identity import replay
 from connector.identity.algorithms import DEFAULT_ALGORITHMS
 from connector.identity.dpop import DpopFailure, replay_expiry, verify_proof
@@ -66,9 +65,12 @@ def credentials(authorization: Sequence[str], dpop: Sequence[str]) -> Credential
 
 
 def request_url(request: Request, public_url: str) -> str:
-    """The URL a peer called: our public URL + the path it called (query and fragment are not
-    part of a DPoP ``htu``; a trailing slash, which routing ignores, is)."""
-    path = str(request.scope.get(CALLED_PATH) or request.scope.get("path", "/"))
+    """The URL a peer called: our public URL + the path exactly as it called it (``raw_path``:
+    percent-encoded as sent, with a trailing slash, which routing ignores); query and fragment
+    are not part of a DPoP ``htu``."""
+    raw: bytes | None = request.scope.get("raw_path")
+    # latin-1 maps each byte to one character: a byte no URL has still compares unequal.
+    path = raw.decode("latin-1") if raw else str(request.scope.get("path", "/"))
     root = str(request.scope.get("root_path", ""))
     if root and path.startswith(root):
         path = path[len(root) :]

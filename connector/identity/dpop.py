@@ -14,6 +14,7 @@ be accepted anyway: :func:`replay_expiry`).
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
@@ -57,7 +58,8 @@ def access_token_hash(access_token: str) -> str:
 
 def normalise_htu(url: str) -> str:
     """``url`` as proofs compare it: lower-case scheme and host, no default port, no query, no
-    fragment, ``/`` for an empty path (RFC 9449 §4.3 with RFC 3986 §6.2.2-6.2.3)."""
+    fragment, percent-encodings normalised, ``/`` for an empty path (RFC 9449 §4.3 with RFC 3986
+    §6.2.2-6.2.3)."""
     try:
         parts = urlsplit(url)
     except ValueError:  # e.g. "http://[::1" (an unclosed IPv6 literal)
@@ -71,7 +73,18 @@ def normalise_htu(url: str) -> str:
     except ValueError:
         raise DpopFailure("htu has an invalid port") from None
     netloc = host if port is None or port == _DEFAULT_PORTS.get(scheme) else f"{host}:{port}"
-    return f"{scheme}://{netloc}{parts.path or '/'}"
+    return f"{scheme}://{netloc}{_PERCENT.sub(_percent, parts.path) or '/'}"
+
+
+_PERCENT = re.compile("%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _percent(match: re.Match[str]) -> str:
+    """One percent-encoding as RFC 3986 §6.2.2 normalises it: an unreserved character decoded,
+    anything else with upper-case hex digits."""
+    character = chr(int(match.group(1), 16))
+    return character if character in _UNRESERVED else "%" + match.group(1).upper()
 
 
 def create_proof(

@@ -319,7 +319,11 @@ class NegotiationDispatcher:
             await to_thread.run_sync(self._settle, record, None, Sent(False, detail="no intent"))
             return
         kind = Message(record.intent)
-        outcome = await self._send(record, kind)
+        try:
+            outcome = await self._send(record, kind)
+        except Exception as exc:  # whatever went wrong, the attempt is recorded (and retried)
+            log.exception("negotiation message: sending failed", extra={"negotiation": record.id})
+            outcome = Sent(False, retry=True, detail=f"sending failed ({type(exc).__name__})")
         if await to_thread.run_sync(self._settle, record, kind, outcome):
             self.wake()  # the answer left another message due (e.g. a decision taken meanwhile)
 

@@ -101,6 +101,27 @@ async def test_an_unknown_protocol_path_is_a_catalog_error(provider: Provider) -
             assert errors("catalog/catalog-error-schema.json", response.json()) == []
 
 
+async def test_a_percent_encoded_path_passes_the_dpop_check(
+    provider: Provider, dataspace: Dataspace, http: httpx.AsyncClient
+) -> None:
+    # The client's proof names the URL as sent (percent-encoded); the node compares it with the
+    # path as called, not as decoded: the request is answered (404: no such dataset), not 401.
+    async with provider.client(dataspace, NODE_A, http) as client:
+        response = await client.get("/protocol/2025-1/catalog/datasets/visites-été")
+    assert response.request.url.raw_path.endswith(b"visites-%C3%A9t%C3%A9")
+    assert response.status_code == 404, response.text
+    assert response.json()["@type"] == "CatalogError"
+
+
+async def test_a_bare_protocol_prefix_is_not_found_without_redirects(provider: Provider) -> None:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(provider.app), base_url="http://node-b.test"
+    ) as client:
+        for path in ("/protocol/2025-1/catalog", "/protocol/2025-1/negotiations/"):
+            response = await client.get(path)
+            assert response.status_code == 404, (path, response.status_code)
+
+
 async def test_a_trailing_slash_reaches_the_same_endpoint(
     provider: Provider, dataspace: Dataspace, http: httpx.AsyncClient
 ) -> None:

@@ -319,6 +319,12 @@ async def test_key_rotation_publishes_old_and_new_and_signs_with_the_newest(
             "client_assertion": "é",
         },
         {"grant_type": "client_credentials", "scope": ["a", "b"]},
+        {  # an unsigned assertion whose subject is no text (read before any signature check)
+            "grant_type": "client_credentials",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9"
+            ".eyJzdWIiOiJcdWQ4MDAifQ.AAAA",  # {"alg":"ES256","typ":"JWT"}.{"sub":"\ud800"}
+        },
         {"grant_type": ["client_credentials", "client_credentials"]},
         {f"field{n}": "x" for n in range(40)},
     ],

@@ -65,6 +65,12 @@ def test_the_ath_of_the_rfc_example() -> None:
         ("http://node.example:80", "http://node.example/"),
         ("http://127.0.0.1:8181/x", "http://127.0.0.1:8181/x"),
         ("http://[::1]:8181/x", "http://[::1]:8181/x"),
+        # percent-encodings: hex digits upper-cased, unreserved characters decoded
+        (
+            "http://n.example/datasets/visites-%c3%a9t%C3%A9",
+            "http://n.example/datasets/visites-%C3%A9t%C3%A9",
+        ),
+        ("http://n.example/%7Ea%2Db%2fc", "http://n.example/~a-b%2Fc"),
     ],
 )
 def test_htu_normalisation(url: str, normal: str) -> None:

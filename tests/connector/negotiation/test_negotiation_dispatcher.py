@@ -787,6 +787,25 @@ async def test_a_termination_while_the_running_dispatcher_sends_the_request_reac
     ]
 
 
+async def test_an_unexpected_failure_while_sending_is_recorded_as_an_attempt(
+    provider: Sender,
+) -> None:
+    # E.g. a bug, or a peer's answer no code path expected: the attempt is recorded and tried
+    # again later, instead of the message staying leased and unrecorded.
+    created = _requested(provider)
+
+    def broken(_request: httpx.Request) -> httpx.Response:
+        raise RuntimeError("unexpected")
+
+    provider.peer.answer = broken
+    await provider.round()
+    current = provider.get(created.id)
+    assert (current.state, current.intent, current.pending) == ("REQUESTED", "AGREE", True)
+    assert current.attempts == 1
+    assert current.next_attempt_at is not None
+    assert current.next_attempt_at > provider.node.clock.now
+
+
 async def test_a_claimed_negotiation_without_intent_is_settled(provider: Sender) -> None:
     stored = provider.node.store(
         negotiation(pending=True, intent=None, next_attempt_at=provider.node.clock.now)

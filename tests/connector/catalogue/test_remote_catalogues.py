@@ -1,0 +1,66 @@
+"""Peers' catalogue answers that are no usable documents get a 502, never a crash: the peer
+(a stand-in behind a mock transport) is reached with a real token and DPoP proofs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+import pytest
+from dataspace_support import NODE_A, NODE_B, Dataspace
+
+from catalog.contexts import dsp_processor
+from connector.catalogue.remote import RemoteCatalogues
+from connector.errors import BadGateway
+from connector.identity.service import NodeIdentity
+from connector.identity.settings import IdentitySettings, TrustedIssuer
+from connector.settings import SecuritySettings
+from connector.store.database import Database
+
+pytestmark = pytest.mark.anyio
+PEER = "https://provider.test/protocol/2025-1"
+SECURITY = SecuritySettings(callback_allow_hosts=["provider.test"], allow_http_callbacks=False)
+DEEP = b"[" * 5000 + b"]" * 5000  # beyond the JSON parser's recursion limit
+NESTED = b'{"@context": [], "a": ' + b"[" * 700 + b"]" * 700 + b"}"  # parses; JSON-LD would not
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def identity(dataspace: Dataspace, database: Database) -> AsyncIterator[NodeIdentity]:
+    made = NodeIdentity.from_settings(
+        IdentitySettings(
+            trusted_issuers=[TrustedIssuer(issuer=dataspace.issuer)],
+            authority=dataspace.issuer,
+            client_key_file=dataspace.key_files[NODE_A],
+        ),
+        participant_id=NODE_A,
+        public_url="https://consumer.test",
+        database=database,
+    )
+    try:
+        yield made
+    finally:
+        await made.aclose()
+
+
+def _catalogues(
+    database: Database, identity: NodeIdentity, answer: Callable[[httpx.Request], httpx.Response]
+) -> RemoteCatalogues:
+    return RemoteCatalogues(
+        database, identity, SECURITY, dsp_processor(), transport=httpx.MockTransport(answer)
+    )
+
+
+@pytest.mark.parametrize("body", [DEEP, NESTED], ids=["too deep to parse", "too deep to use"])
+async def test_a_dataset_answer_nested_too_deep_is_a_bad_gateway(
+    database: Database, identity: NodeIdentity, body: bytes
+) -> None:
+    catalogues = _catalogues(database, identity, lambda r: httpx.Response(200, content=body))
+    with pytest.raises(BadGateway, match="deep"):
+        await catalogues.dataset(NODE_B, PEER, "visits")
+    with pytest.raises(BadGateway, match="deep"):
+        await catalogues.fetch(NODE_B, PEER)
