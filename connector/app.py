@@ -22,6 +22,7 @@ from connector.catalogue.profiler import Profiler
 from connector.catalogue.remote import RemoteCatalogues
 from connector.catalogue.service import CatalogueService
 from connector.dsp import catalog as dsp_catalog
+from connector.dsp import errors as dsp_errors
 from connector.dsp import negotiations as dsp_negotiations
 from connector.dsp import version
 from connector.dsp.version import dsp_base_url
@@ -205,6 +206,10 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
     """The pure ASGI middleware, outermost last: trailing slashes, request log, body cap."""
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.limits.max_body_bytes,
+        refusal=dsp_errors.protocol_refusal,
+    )
     app.add_middleware(RequestLogMiddleware)
     app.add_middleware(TrailingSlashMiddleware)

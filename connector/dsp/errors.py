@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from catalog.contexts import DSPACE_CONTEXT_URL
+from connector.dsp.version import BASE_PATH
 from connector.errors import ConnectorError, NotFound
 from connector.http.problem import RETRY_AFTER_SECONDS, STORE_UNAVAILABLE, ErrorJSONResponse
 from connector.identity.dependency import SETTLES_PENDING_USE, settle_pending_use
@@ -135,3 +136,25 @@ def answer_unknown_paths(router: APIRouter) -> None:
     router.add_api_route(
         "/{path:path}", unknown, methods=ALL_METHODS, include_in_schema=False, name="unknown"
     )
+
+
+UNKNOWN_PID = "urn:etds:unknown"
+"""The pid a ContractNegotiationError names when the request did not make it known."""
+
+
+def protocol_refusal(path: str, status: int, detail: str) -> Response | None:
+    """A refusal made before routing (e.g. a body over the size limit, see
+    :class:`connector.http.limits.BodySizeLimitMiddleware`) as the DSP error message of the
+    endpoint ``path`` belongs to; None for a path outside the negotiation and catalogue
+    endpoints (the problem document then)."""
+    if path.startswith(BASE_PATH + "/negotiations/"):
+        return error_response(
+            "ContractNegotiationError",
+            status,
+            [detail],
+            providerPid=UNKNOWN_PID,
+            consumerPid=UNKNOWN_PID,
+        )
+    if path.startswith(BASE_PATH + "/catalog/"):
+        return error_response("CatalogError", status, [detail])
+    return None

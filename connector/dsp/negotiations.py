@@ -25,7 +25,7 @@ from anyio import to_thread
 from fastapi import APIRouter, BackgroundTasks, Request, Response
 from fastapi.responses import JSONResponse
 
-from connector.dsp.errors import answer_unknown_paths, dsp_route_class
+from connector.dsp.errors import UNKNOWN_PID, answer_unknown_paths, dsp_route_class
 from connector.dsp.messages import read_message
 from connector.dsp.version import BASE_PATH
 from connector.errors import BadRequest, Conflict
@@ -36,8 +36,6 @@ from connector.negotiation.messages import Inbound, negotiation_body, read_inbou
 from connector.negotiation.states import Role, State
 from connector.node import Node, NodeDep
 from connector.store.records import NegotiationRecord
-
-UNKNOWN_PID = "urn:etds:unknown"
 
 
 def _error_pids(request: Request) -> dict[str, str]:

@@ -8,17 +8,25 @@ the application never sees the oversized body.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from connector.http.problem import problem_response
 
+Refusal = Callable[[str, int, str], Response | None]
+"""``(path, status, detail)`` → the answer for that path (None: the problem document)."""
+
 
 class BodySizeLimitMiddleware:
-    """Refuse request bodies larger than ``max_bytes`` with 413."""
+    """Refuse request bodies larger than ``max_bytes`` with 413 (a problem document, or what
+    ``refusal`` answers for the path, e.g. a protocol's own error message)."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, refusal: Refusal | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.refusal = refusal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -26,7 +34,7 @@ class BodySizeLimitMiddleware:
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
-            await _send_too_large(send, self.max_bytes)
+            await self._send_too_large(scope, send)
             return
 
         received = 0
@@ -44,7 +52,7 @@ class BodySizeLimitMiddleware:
                     # Answer now and tell the application the client went away.
                     rejected = True
                     if not response_started:
-                        await _send_too_large(send, self.max_bytes)
+                        await self._send_too_large(scope, send)
                     return {"type": "http.disconnect"}
             return message
 
@@ -62,6 +70,17 @@ class BodySizeLimitMiddleware:
             if not rejected:
                 raise
 
+    async def _send_too_large(self, scope: Scope, send: Send) -> None:
+        detail = _detail(self.max_bytes)
+        response = self.refusal(scope["path"], 413, detail) if self.refusal else None
+        await _send_closing(
+            send,
+            response
+            or problem_response(
+                status=413, slug="payload-too-large", title="Payload Too Large", detail=detail
+            ),
+        )
+
 
 def _content_length(scope: Scope) -> int | None:
     for name, value in scope.get("headers", ()):
@@ -77,10 +96,7 @@ def _detail(max_bytes: int) -> str:
     return f"the request body exceeds the limit of {max_bytes} bytes"
 
 
-async def _send_too_large(send: Send, max_bytes: int) -> None:
-    response = problem_response(
-        status=413, slug="payload-too-large", title="Payload Too Large", detail=_detail(max_bytes)
-    )
+async def _send_closing(send: Send, response: Response) -> None:
     await send(
         {
             "type": "http.response.start",

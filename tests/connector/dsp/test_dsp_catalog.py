@@ -113,6 +113,35 @@ async def test_a_percent_encoded_path_passes_the_dpop_check(
     assert response.json()["@type"] == "CatalogError"
 
 
+async def test_a_body_over_the_limit_is_refused_in_the_protocols_error_form(
+    provider: Provider,
+) -> None:
+    # Refused before routing (the body never reaches an endpoint), yet as the DSP error of the
+    # endpoint called; elsewhere, a problem document.
+    too_large = b"x" * (provider.node.settings.limits.max_body_bytes + 1)
+    headers = {"content-type": "application/json"}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(provider.app), base_url="http://node-b.test"
+    ) as client:
+        for path, error_type in (
+            ("/protocol/2025-1/catalog/request", "CatalogError"),
+            ("/protocol/2025-1/negotiations/request", "ContractNegotiationError"),
+        ):
+            response = await client.post(path, content=too_large, headers=headers)
+            assert response.status_code == 413
+            assert response.json()["@type"] == error_type
+            assert errors(f"{SCHEMA_DIRS[error_type]}", response.json()) == []
+        other = await client.post("/management/v3/assets", content=too_large, headers=headers)
+    assert other.status_code == 413
+    assert other.headers["content-type"] == "application/problem+json"
+
+
+SCHEMA_DIRS = {
+    "CatalogError": "catalog/catalog-error-schema.json",
+    "ContractNegotiationError": "negotiation/contract-negotiation-error-schema.json",
+}
+
+
 async def test_a_bare_protocol_prefix_is_not_found_without_redirects(provider: Provider) -> None:
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(provider.app), base_url="http://node-b.test"
