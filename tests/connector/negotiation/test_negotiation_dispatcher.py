@@ -445,9 +445,9 @@ async def test_request_acknowledged_without_a_provider_pid_terminates(
     assert (ended.intent, ended.pending) == (None, False)
 
 
-async def test_finalized_by_the_dispatcher_stores_the_agreement_once(provider: Sender) -> None:
-    agreement = agreement_body()
-    verified = provider.node.store(
+def _finalizing(provider: Sender, agreement: dict[str, Any], **changes: Any) -> NegotiationRecord:
+    """A provider's verified negotiation whose FINALIZED event is due now."""
+    return provider.node.store(
         negotiation(
             id=P,
             provider_pid=P,
@@ -457,9 +457,14 @@ async def test_finalized_by_the_dispatcher_stores_the_agreement_once(provider: S
             intent="FINALIZE",
             pending=True,
             next_attempt_at=provider.node.clock.now,
-            purpose=OFFICIAL_STATISTICS,
+            **changes,
         )
     )
+
+
+async def test_finalized_by_the_dispatcher_stores_the_agreement_once(provider: Sender) -> None:
+    agreement = agreement_body()
+    verified = _finalizing(provider, agreement, purpose=OFFICIAL_STATISTICS)
     await provider.round()
     assert provider.peer.paths() == [f"/protocol/2025-1/negotiations/{C}/events"]
     assert provider.peer.bodies()[0]["eventType"] == "FINALIZED"
@@ -490,18 +495,7 @@ async def test_an_agreement_whose_id_is_another_negotiations_is_not_kept(
                 created_at=provider.node.clock.now,
             )
         )
-    verified = provider.node.store(
-        negotiation(
-            id=P,
-            provider_pid=P,
-            consumer_pid=C,
-            state="VERIFIED",
-            agreement=agreement,
-            intent="FINALIZE",
-            pending=True,
-            next_attempt_at=provider.node.clock.now,
-        )
-    )
+    verified = _finalizing(provider, agreement)
     await provider.round()
     ended = provider.get(verified.id)
     assert (ended.state, ended.pending, ended.agreement_id) == ("TERMINATED", False, None)
