@@ -114,10 +114,7 @@ def _own_offer(node: JsonObject | None, kind: Message) -> Policy:
         try:
             validate_policy(replace(offer, kind=PolicyKind.SET))
         except PolicyValidationError as exc:
-            raise InvalidPolicy(
-                f"the offer is refused ({len(exc.issues)} issue(s)): {exc}",
-                errors=[FieldError(issue.path, issue.message) for issue in exc.issues],
-            ) from None
+            raise InvalidPolicy.refused("offer", exc) from None
     return offer
 
 

@@ -76,6 +76,14 @@ class InvalidPolicy(BadRequest):
     slug = "invalid-policy"
     title = "Invalid Policy"
 
+    @classmethod
+    def refused(cls, what: str, exc: PolicyValidationError) -> InvalidPolicy:
+        """``what`` (a policy, an offer) refused for every issue ``exc`` lists."""
+        return cls(
+            f"the {what} is refused ({len(exc.issues)} issue(s)): {exc}",
+            errors=[FieldError(issue.path, issue.message) for issue in exc.issues],
+        )
+
 
 def _edc_named_odrl_terms(policy_node: JsonObject) -> list[str]:
     found = [name for name in _ODRL_NAMES if EDC + name in policy_node]
@@ -92,8 +100,8 @@ def _read_policy(policy_node: JsonObject) -> Policy:
         detail = f"the policy cannot be read: {exc}"
         errors = [FieldError(exc.path or "policy", exc.message)]
     except PolicyValidationError as exc:
-        detail = f"the policy is refused ({len(exc.issues)} issue(s)): {exc}"
-        errors = [FieldError(issue.path, issue.message) for issue in exc.issues]
+        refused = InvalidPolicy.refused("policy", exc)
+        detail, errors = refused.detail, list(refused.errors)
     misnamed = _edc_named_odrl_terms(policy_node)
     if misnamed:
         detail += (

@@ -29,7 +29,7 @@ from connector.negotiation.states import (
     advance,
     allowed,
 )
-from connector.negotiation.terms import PROTOCOL, Terms, dataset_id, new_pid
+from connector.negotiation.terms import PROTOCOL, Terms, dataset_id, new_pid, their_pid
 from connector.settings import SecuritySettings
 from connector.store.database import Database
 from connector.store.errors import NotFound as StoreNotFound
@@ -154,7 +154,7 @@ class AdministratorActions:
         # peer's pid) and goes out (the dispatcher stops it here if no answer ever comes).
         if (
             kind == Message.TERMINATE
-            and _unknown_to_peer(record)
+            and their_pid(record) is None  # the peer has not acknowledged our first message
             and not repository.may_have_sent(record)
         ):
             stopped = replace(
@@ -194,12 +194,6 @@ class AdministratorActions:
         return replace(
             record, offer={**self._terms.compact(policy), "target": target}, offered_by=record.role
         )
-
-
-def _unknown_to_peer(record: NegotiationRecord) -> bool:
-    """Whether the counterparty has not acknowledged our first message (no pid of theirs)."""
-    theirs = record.provider_pid if record.role == "consumer" else record.consumer_pid
-    return theirs is None
 
 
 def _names(messages: frozenset[Message]) -> str:

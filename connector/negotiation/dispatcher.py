@@ -51,6 +51,7 @@ from connector.negotiation.errors import NegotiationProtocolError
 from connector.negotiation.intent import MAX_DETAIL, intend, settled
 from connector.negotiation.messages import message_body
 from connector.negotiation.states import DSP_TYPES, Message, Role, State, advance, allowed
+from connector.negotiation.terms import their_pid
 from connector.settings import NegotiationSettings, SecuritySettings
 from connector.store.database import Database
 from connector.store.errors import StaleRecord
@@ -122,9 +123,8 @@ def _segment(pid: str | None) -> str:
 
 def _first_message(record: NegotiationRecord, kind: Message) -> bool:
     """Whether ``kind`` opens the negotiation (the peer has no pid for it yet)."""
-    if record.role == "consumer":
-        return kind == Message.REQUEST and record.provider_pid is None
-    return kind == Message.OFFER and record.consumer_pid is None
+    opening = Message.REQUEST if record.role == "consumer" else Message.OFFER
+    return kind == opening and their_pid(record) is None
 
 
 def _path(record: NegotiationRecord, kind: Message) -> str:
@@ -345,8 +345,7 @@ class NegotiationDispatcher:
         """Why ``kind`` cannot be sent now (the outcome to record instead), or None."""
         if self._identity.tokens is None:
             return Sent(False, unsent=True, detail="this node has no identity to call peers with")
-        their_pid = record.provider_pid if record.role == "consumer" else record.consumer_pid
-        if their_pid is None and not _first_message(record, kind):
+        if their_pid(record) is None and not _first_message(record, kind):
             # A termination decided while our first message was on its way: it waits (with
             # backoff) for that message's answer, which brings the peer's pid; if none ever
             # comes, it ends the negotiation here after the last attempt.

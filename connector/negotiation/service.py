@@ -37,7 +37,15 @@ from connector.negotiation.states import (
     advance,
     other,
 )
-from connector.negotiation.terms import PROTOCOL, Terms, dataset_of, new_pid, required, same_terms
+from connector.negotiation.terms import (
+    PROTOCOL,
+    Terms,
+    dataset_of,
+    new_pid,
+    required,
+    same_terms,
+    their_pid,
+)
 from connector.settings import SecuritySettings
 from connector.store.database import Database
 from connector.store.errors import NotFound as StoreNotFound
@@ -291,7 +299,7 @@ class NegotiationService:
             raise NegotiationProtocolError(
                 f"{message.dsp_type} is not sent to the {role} of a negotiation"
             )
-        own_pid, their_pid = (
+        own_pid, peer_pid = (
             (message.provider_pid, message.consumer_pid)
             if role == "provider"
             else (message.consumer_pid, message.provider_pid)
@@ -328,13 +336,13 @@ class NegotiationService:
                 settled(record),
                 state=state,
                 attempts=0,
-                provider_pid=record.provider_pid or (their_pid if role == "consumer" else None),
+                provider_pid=record.provider_pid or (peer_pid if role == "consumer" else None),
             )
-        stored_their = record.consumer_pid if role == "provider" else record.provider_pid
-        if stored_their is not None and their_pid != stored_their:
+        stored_their = their_pid(record)
+        if stored_their is not None and peer_pid != stored_their:
             raise BadRequest(
                 f"this negotiation's {'consumerPid' if role == 'provider' else 'providerPid'} "
-                f"is not {their_pid!r}"
+                f"is not {peer_pid!r}"
             )
         updated = drop_stale_intent(replace(record, state=next_state, updated_at=now))
         updated = self._decisions.after(updated, requester, message)

@@ -33,6 +33,12 @@ from policies import Policy, PolicyKind, dsp_context, parse_policy, to_dsp
 PROTOCOL = "dataspace-protocol-http:2025-1"
 
 
+def their_pid(record: NegotiationRecord) -> str | None:
+    """The pid the counterparty issued for ``record`` (None until it acknowledged our first
+    message)."""
+    return record.provider_pid if record.role == "consumer" else record.consumer_pid
+
+
 def new_pid() -> str:
     return f"urn:uuid:{uuid.uuid4()}"
 

@@ -34,7 +34,6 @@ from authlib.oauth2.rfc6749.errors import (  # type: ignore[import-untyped]
 )
 from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant  # type: ignore[import-untyped]
 
-from connector.http.jsonbody import is_text
 from connector.identity import replay
 from connector.identity.authority.assertions import PrivateKeyJwt
 from connector.identity.authority.oauth import (
@@ -124,10 +123,6 @@ class AuthorityServer(AuthorizationServer):  # type: ignore[misc]
     # authlib's integration points ------------------------------------------------------------
 
     def query_client(self, client_id: str) -> RegisteredClient | None:
-        if not isinstance(client_id, str) or not is_text(client_id):
-            # Read from the assertion before its signature is checked: anything may be there.
-            log.info("token refused", extra={"reason": "client id is not text"})
-            return None
         with self.database.read() as session:
             record = ParticipantRepository(session).find(client_id)
         if record is None or record.status != "active":

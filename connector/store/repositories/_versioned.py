@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from sqlalchemy import Connection, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from connector.store import operands
 from connector.store import query as q
 from connector.store.errors import AlreadyExists, InvalidQuery, NotFound, StaleRecord
 from connector.store.repositories._support import (
@@ -80,11 +81,15 @@ class VersionedRepository(Generic[V]):
     # Reads ----------------------------------------------------------------------------------
 
     def _row(self, id: str) -> V | None:
+        if _names_no_row(id):
+            return None
         row = self._session.execute(by_id(self._table), {"id": id}).first()
         return None if row is None else record_from(self._record_type, row._mapping)
 
     def exists(self, id: str) -> bool:
         """Whether a record ``id`` exists."""
+        if _names_no_row(id):
+            return False
         found = self._session.execute(select(self._table.c.id).where(self._table.c.id == id))
         return found.first() is not None
 
@@ -185,3 +190,14 @@ class VersionedRepository(Generic[V]):
             if not self.exists(id):
                 raise NotFound(self.kind, id)
             raise StaleRecord(self.kind, id, expected_version=expected_version)
+
+
+def _names_no_row(id: str) -> bool:
+    """Whether ``id`` can name no stored row: text neither database stores (a NUL, a lone
+    surrogate), as an id read from an unchecked source may be (e.g. an unsigned assertion's
+    subject). Looking it up would fail in the driver."""
+    try:
+        operands.text(id, "id")
+    except InvalidQuery:
+        return True
+    return False

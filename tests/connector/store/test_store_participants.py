@@ -60,6 +60,16 @@ def test_create_get_and_list(database: Database) -> None:
         assert repository.count(spec) == 2
 
 
+@pytest.mark.parametrize("id", ["urn:x:\ud800", "urn:x:\x00"], ids=["lone surrogate", "NUL"])
+def test_an_id_no_database_stores_names_no_row(database: Database, id: str) -> None:
+    # As an id read from an unchecked source may be (the authority looks a client up by the
+    # subject of an assertion before checking its signature): not found, not a driver error.
+    with database.read() as session:
+        repository = ParticipantRepository(session)
+        assert repository.find(id) is None
+        assert repository.exists(id) is False
+
+
 def test_status_changes(database: Database) -> None:
     with database.transaction() as session:
         ParticipantRepository(session).create(participant())
