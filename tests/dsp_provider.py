@@ -100,6 +100,10 @@ class Provider:
     app: FastAPI
     node: Node
 
+    def anonymous(self) -> httpx.AsyncClient:
+        """A client with no credentials at all."""
+        return httpx.AsyncClient(transport=httpx.ASGITransport(self.app), base_url=B_URL)
+
     def admin(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
             transport=httpx.ASGITransport(self.app),

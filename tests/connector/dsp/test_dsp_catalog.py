@@ -77,9 +77,7 @@ def _dataset_ids(document: dict[str, Any]) -> list[str]:
 
 
 async def test_version_metadata_is_public(provider: Provider) -> None:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(provider.app), base_url="http://node-b.test"
-    ) as client:
+    async with provider.anonymous() as client:
         response = await client.get("/.well-known/dspace-version")
     assert response.status_code == 200
     (version,) = response.json()["protocolVersions"]
@@ -91,9 +89,7 @@ async def test_version_metadata_is_public(provider: Provider) -> None:
 
 
 async def test_an_unknown_protocol_path_is_a_catalog_error(provider: Provider) -> None:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(provider.app), base_url="http://node-b.test"
-    ) as client:
+    async with provider.anonymous() as client:
         for method, path in (("GET", "/nowhere"), ("DELETE", "/request"), ("GET", "/a%2Fb")):
             response = await client.request(method, "/protocol/2025-1/catalog" + path)
             assert response.status_code == 404, (method, path)
@@ -120,9 +116,7 @@ async def test_a_body_over_the_limit_is_refused_in_the_protocols_error_form(
     # endpoint called; elsewhere, a problem document.
     too_large = b"x" * (provider.node.settings.limits.max_body_bytes + 1)
     headers = {"content-type": "application/json"}
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(provider.app), base_url="http://node-b.test"
-    ) as client:
+    async with provider.anonymous() as client:
         for path, error_type in (
             ("/protocol/2025-1/catalog/request", "CatalogError"),
             ("/protocol/2025-1/negotiations/request", "ContractNegotiationError"),
@@ -143,9 +137,7 @@ SCHEMA_DIRS = {
 
 
 async def test_a_bare_protocol_prefix_is_not_found_without_redirects(provider: Provider) -> None:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(provider.app), base_url="http://node-b.test"
-    ) as client:
+    async with provider.anonymous() as client:
         for path in ("/protocol/2025-1/catalog", "/protocol/2025-1/negotiations/"):
             response = await client.get(path)
             assert response.status_code == 404, (path, response.status_code)
@@ -155,9 +147,7 @@ async def test_a_trailing_slash_reaches_the_same_endpoint(
     provider: Provider, dataspace: Dataspace, http: httpx.AsyncClient
 ) -> None:
     # DSP 2025-1: paths are accepted with and without a trailing "/" (no redirect).
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(provider.app), base_url="http://node-b.test"
-    ) as client:
+    async with provider.anonymous() as client:
         version = await client.get("/.well-known/dspace-version/")
     assert version.status_code == 200
     async with provider.client(dataspace, NODE_A, http) as client:
@@ -251,9 +241,7 @@ async def test_unknown_dataset_and_unauthenticated_requests_are_catalog_errors(
     for response in (unknown, member):
         assert response.status_code == 404
         assert errors("catalog/catalog-error-schema.json", response.json()) == []
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(provider.app), base_url="http://node-b.test"
-    ) as anonymous:
+    async with provider.anonymous() as anonymous:
         refused = await anonymous.post("/protocol/2025-1/catalog/request", json=CATALOG_REQUEST)
     assert refused.status_code == 401
     assert refused.json()["@type"] == "CatalogError"
