@@ -10,7 +10,12 @@ it).
 
 Usage::
 
-    .venv/bin/python bench/bench_http_floor.py --requests 3000 --in-flight 1 16
+    .venv/bin/python bench/bench_http_floor.py --requests 3000 --in-flight 1 16 \
+        --transport httpx aiohttp
+
+``--transport aiohttp`` puts the client on :class:`connector.http.transport.AiohttpTransport`,
+the transport the negotiation dispatcher sends peer messages with; ``httpx`` is httpx's own.
+The client runs on uvloop, as the node's dispatcher does under uvicorn.
 """
 
 from __future__ import annotations
@@ -25,8 +30,11 @@ from typing import Any
 
 import httpx
 import psutil
+import uvloop
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+from connector.http.transport import AiohttpTransport
 
 BODY: dict[str, Any] = {
     "@context": ["https://w3id.org/dspace/2025/1/context.jsonld"],
@@ -79,8 +87,11 @@ def _cpu(process: psutil.Process) -> float:
     return float(times.user + times.system)
 
 
-async def measure(url: str, server: psutil.Process, requests: int, in_flight: int) -> str:
-    async with httpx.AsyncClient(base_url=url, trust_env=False) as client:
+async def measure(
+    url: str, server: psutil.Process, requests: int, in_flight: int, transport: str
+) -> str:
+    chosen = AiohttpTransport(max_connections=in_flight) if transport == "aiohttp" else None
+    async with httpx.AsyncClient(base_url=url, trust_env=False, transport=chosen) as client:
         for _ in range(200):  # warm-up: connections, caches
             (await client.post("/negotiations/request", json=BODY)).raise_for_status()
         me = psutil.Process()
@@ -99,8 +110,8 @@ async def measure(url: str, server: psutil.Process, requests: int, in_flight: in
         server_ms = (_cpu(server) - server_before) / requests * 1000
         client_ms = (_cpu(me) - client_before) / requests * 1000
     return (
-        f"| {in_flight} | {requests} | {requests / elapsed:,.0f} | {server_ms:.2f} | "
-        f"{client_ms:.2f} |"
+        f"| {transport} | {in_flight} | {requests:,} | {requests / elapsed:,.0f} "
+        f"| {server_ms:.2f} | {client_ms:.2f} |"
     )
 
 
@@ -108,6 +119,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--in-flight", type=int, nargs="+", default=[1, 16])
+    parser.add_argument(
+        "--transport", nargs="+", choices=["httpx", "aiohttp"], default=["httpx", "aiohttp"]
+    )
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # the server process
     args = parser.parse_args()
     if args.serve is not None:
@@ -127,11 +141,14 @@ def main() -> None:
                     raise SystemExit("the server did not start") from None
                 time.sleep(0.05)
         print(
-            "| in flight | requests | requests/s | server CPU ms/request | client CPU ms/request |"
+            "| client transport | in flight | requests | requests/s | server CPU ms/request "
+            "| client CPU ms/request |"
         )
-        print("|---:|---:|---:|---:|---:|")
-        for in_flight in args.in_flight:
-            print(asyncio.run(measure(url, psutil.Process(process.pid), args.requests, in_flight)))
+        print("|---|---:|---:|---:|---:|---:|")
+        server = psutil.Process(process.pid)
+        for transport in args.transport:
+            for in_flight in args.in_flight:
+                print(uvloop.run(measure(url, server, args.requests, in_flight, transport)))
     finally:
         process.terminate()
         process.wait(10)

@@ -44,6 +44,7 @@ from catalog.contexts import DSPACE
 from catalog.jsonld import JsonLdProcessingError, JsonLdProcessor
 from connector.http.fetch import FetchError, send
 from connector.http.outbound import OutboundRefused, check_outbound_url
+from connector.http.transport import AiohttpTransport
 from connector.identity.client import TokenRequestFailed
 from connector.identity.service import NodeIdentity
 from connector.negotiation.agreements import store_agreement
@@ -71,13 +72,10 @@ connection to its peer)."""
 MAX_PER_PEER = 16
 """Messages one replica has on their way to one peer at once: a peer slow to answer, or one that
 starts many negotiations at once, holds at most this many of the :data:`MAX_SENDING` places."""
-PEER_LIMITS = httpx.Limits(max_connections=MAX_PER_PEER, max_keepalive_connections=16)
+PEER_CONNECTIONS = MAX_PER_PEER
 """Connections to one peer: as many as messages on their way to it (a message never waits for a
-connection, which would count against its timeout), and all of them kept open between messages.
-httpx's pool checks every idle connection for a dropped socket twice per request (a poll each),
-so a large idle pool costs CPU on every message (bench_negotiation at 64 in flight, medians of 3
-runs: 36 negotiations/s with pools of 2 to 6 connections, 33/s with httpx's default of 100, 20
-kept; 16 kept measured as 8 kept, within the noise)."""
+connection, which would count against its timeout), all of them kept open between messages
+(:class:`~connector.http.transport.AiohttpTransport`)."""
 BATCH_WINDOW_SECONDS = 0.05
 """How long new intent may wait for the messages on their way before it is claimed: one claim
 then takes many messages. Claiming each message as it becomes due costs more CPU per message
@@ -332,11 +330,10 @@ class NegotiationDispatcher:
         if client is None:
             client = httpx.AsyncClient(
                 auth=self._identity.auth(audience),
-                transport=self._transport,
+                transport=self._transport or AiohttpTransport(max_connections=PEER_CONNECTIONS),
                 trust_env=False,
                 follow_redirects=False,
                 timeout=self._settings.timeout_seconds,
-                limits=PEER_LIMITS,
             )
             self._clients[audience] = client
         return client

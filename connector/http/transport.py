@@ -1,0 +1,163 @@
+"""``AiohttpTransport``: httpx's API on aiohttp's connection pool and HTTP parser.
+
+Peer messages keep everything httpx gives the node (``httpx.Request``, the ``httpx.Auth`` flow
+that adds tokens and DPoP proofs, httpx's exception tree, its decoding of ``Content-Encoding``)
+and leave the wire to aiohttp through httpx's transport seam. The reason is CPU: against the same
+uvicorn server on loopback, a request through httpx's own transport costs its client 0.7 to 1.0
+ms of CPU, through this one 0.3 to 0.4 ms (``bench/bench_http_floor.py``); between two nodes that
+was a sixth of the CPU of a whole negotiation (``docs/benchmarks.md``).
+
+The rules of :mod:`connector.http.fetch` hold here as well:
+
+* no proxy from the environment (aiohttp reads none without ``trust_env``), no redirect followed
+  (httpx follows none with ``follow_redirects=False``; aiohttp is told the same), and aiohttp
+  keeps no cookie;
+* the body is handed to httpx as it arrives (httpx decodes it once; the caller caps its size);
+* TLS is verified against certifi's bundle, as httpx's own transport does;
+* every aiohttp error becomes the matching ``httpx.TransportError``, so callers catch one tree.
+
+The aiohttp session is opened on first use, on the event loop that uses it, and closed by
+:meth:`AiohttpTransport.aclose` (``httpx.AsyncClient.aclose`` calls it).
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+
+import aiohttp
+import certifi
+import httpx
+from multidict import CIMultiDict
+from yarl import URL
+
+KEEPALIVE_SECONDS = 4.0
+"""How long an idle connection is kept: under the 5 s after which uvicorn (and httpx's own pool)
+give one up, so the node seldom reuses a connection its peer is closing."""
+CHUNK_BYTES = 64 * 1024
+
+
+def default_ssl_context() -> ssl.SSLContext:
+    """Certificates verified against certifi's bundle (httpx's default trust)."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+@contextmanager
+def _as_httpx(request: httpx.Request) -> Iterator[None]:
+    """aiohttp's errors raised as httpx's (the most specific that fits)."""
+    try:
+        yield
+    except aiohttp.ConnectionTimeoutError as exc:
+        raise httpx.ConnectTimeout(str(exc) or "connecting timed out", request=request) from exc
+    except aiohttp.SocketTimeoutError as exc:
+        raise httpx.ReadTimeout(str(exc) or "reading timed out", request=request) from exc
+    except aiohttp.ServerTimeoutError as exc:
+        raise httpx.TimeoutException(str(exc) or "timed out", request=request) from exc
+    except aiohttp.ClientConnectorError as exc:
+        raise httpx.ConnectError(str(exc), request=request) from exc
+    except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError) as exc:
+        raise httpx.RemoteProtocolError(str(exc), request=request) from exc
+    except aiohttp.ClientResponseError as exc:  # an answer aiohttp's parser refused
+        raise httpx.RemoteProtocolError(str(exc), request=request) from exc
+    except aiohttp.ClientOSError as exc:  # reset or broken once connected
+        raise httpx.ReadError(str(exc), request=request) from exc
+    except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
+        raise httpx.UnsupportedProtocol(str(exc), request=request) from exc
+    except aiohttp.ClientError as exc:
+        raise httpx.TransportError(f"{type(exc).__name__}: {exc}", request=request) from exc
+
+
+class _Body(httpx.AsyncByteStream):
+    """An answer's body, read from aiohttp as the caller iterates."""
+
+    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+        self._response = response
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _as_httpx(self._request):
+            async for chunk in self._response.content.iter_chunked(CHUNK_BYTES):
+                yield chunk
+
+    async def aclose(self) -> None:
+        # The connection goes back to the pool, or is closed when the body was left unread.
+        self._response.release()
+
+
+async def _chunks(stream: httpx.AsyncByteStream) -> AsyncIterator[bytes]:
+    async for chunk in stream:
+        yield chunk
+
+
+def _timeout(request: httpx.Request) -> aiohttp.ClientTimeout:
+    """httpx's per-request timeouts in aiohttp's terms (aiohttp has no write timeout)."""
+    timeouts = request.extensions.get("timeout", {})
+    pool, connect = timeouts.get("pool"), timeouts.get("connect")
+    return aiohttp.ClientTimeout(
+        total=None,
+        connect=None if pool is None or connect is None else pool + connect,
+        sock_connect=connect,
+        sock_read=timeouts.get("read"),
+    )
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """At most ``max_connections`` connections at once (all hosts), each kept
+    :data:`KEEPALIVE_SECONDS` when idle."""
+
+    def __init__(self, *, max_connections: int, ssl_context: ssl.SSLContext | None = None) -> None:
+        self._max_connections = max_connections
+        self._ssl_context = ssl_context
+        self._session: aiohttp.ClientSession | None = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=self._max_connections,
+            keepalive_timeout=KEEPALIVE_SECONDS,
+            ssl=self._ssl_context or default_ssl_context(),
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            auto_decompress=False,
+            trust_env=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            timeout=aiohttp.ClientTimeout(total=None),
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._session is None or self._session.closed:
+            self._session = self._open()
+        headers = CIMultiDict(request.headers.multi_items())
+        data: bytes | AsyncIterator[bytes] | None
+        try:
+            data = request.content or None
+        except httpx.RequestNotRead:  # a streamed body: aiohttp chooses how to frame it
+            headers.popall("transfer-encoding", None)
+            data = _chunks(request.stream)  # type: ignore[arg-type]
+        with _as_httpx(request):
+            response = await self._session.request(
+                request.method,
+                URL(str(request.url), encoded=True),  # sent as httpx wrote it (DPoP's htu)
+                headers=headers,
+                data=data,
+                allow_redirects=False,
+                compress=None,
+                timeout=_timeout(request),
+                server_hostname=request.extensions.get("sni_hostname"),
+            )
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.raw_headers,
+            stream=_Body(response, request),
+            request=request,
+            extensions={
+                "http_version": b"HTTP/1.1",
+                "reason_phrase": (response.reason or "").encode("latin-1", "replace"),
+            },
+        )
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

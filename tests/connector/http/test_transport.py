@@ -1,0 +1,332 @@
+"""``AiohttpTransport`` against scripted HTTP/1.1 peers on 127.0.0.1: what httpx callers see
+(status, headers, body, decoding), what goes on the wire (the URL as written, bodies, reused
+connections), and every failure as an ``httpx.TransportError``."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import gzip
+import ipaddress
+import socket
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from connector.http.transport import AiohttpTransport
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@dataclass
+class Received:
+    head: str
+    body: bytes
+
+    @property
+    def target(self) -> str:
+        return self.head.split(" ")[1]
+
+    def header(self, name: str) -> list[str]:
+        lines = self.head.split("\r\n")[1:]
+        return [
+            line.split(":", 1)[1].strip()
+            for line in lines
+            if line.split(":", 1)[0].strip().lower() == name.lower()
+        ]
+
+
+async def read_request(reader: asyncio.StreamReader) -> Received | None:
+    """One request from ``reader`` (None when the client closed the connection)."""
+    try:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+    except asyncio.IncompleteReadError:
+        return None
+    received = Received(head, b"")
+    if received.header("content-length"):
+        received.body = await reader.readexactly(int(received.header("content-length")[0]))
+    elif "chunked" in ",".join(received.header("transfer-encoding")).lower():
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).strip(), 16)
+            chunk = await reader.readexactly(size + 2)
+            if size == 0:
+                break
+            received.body += chunk[:-2]
+    return received
+
+
+Handler = Callable[[Received, asyncio.StreamWriter], Awaitable[None]]
+
+
+@dataclass
+class Peer:
+    """Answers each request with ``handler``; counts connections, keeps what it received."""
+
+    handler: Handler
+    connections: int = 0
+    requests: list[Received] = field(default_factory=list)
+    port: int = 0
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while (received := await read_request(reader)) is not None:
+                self.requests.append(received)
+                await self.handler(received, writer)
+                await writer.drain()
+                if writer.is_closing():
+                    return
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+
+def answer(status: str, body: bytes = b"", headers: tuple[str, ...] = ()) -> bytes:
+    lines = [f"HTTP/1.1 {status}", f"Content-Length: {len(body)}", *headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def replying(data: bytes, *, close: bool = False) -> Handler:
+    async def handler(received: Received, writer: asyncio.StreamWriter) -> None:
+        writer.write(data)
+        if close:
+            await writer.drain()
+            writer.close()
+
+    return handler
+
+
+OK = answer("200 OK", b'{"ok":true}', ("Content-Type: application/json",))
+
+
+async def started(peer: Peer, tls: ssl.SSLContext | None = None) -> asyncio.Server:
+    server = await asyncio.start_server(peer._serve, "127.0.0.1", 0, ssl=tls)
+    peer.port = server.sockets[0].getsockname()[1]
+    return server
+
+
+def client(**options: object) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=AiohttpTransport(max_connections=4, **options),  # type: ignore[arg-type]
+        trust_env=False,
+        follow_redirects=False,
+        timeout=5,
+    )
+
+
+async def test_an_answer_reaches_httpx_whole() -> None:
+    peer = Peer(replying(answer("201 Created", b'{"a":1}', ("X-Thing: one", "X-Thing: two"))))
+    async with await started(peer), client() as http:
+        response = await http.post(
+            f"http://127.0.0.1:{peer.port}/negotiations/request",
+            json={"consumerPid": "urn:uuid:1"},
+            headers={"Authorization": "DPoP abc"},
+        )
+    assert response.status_code == 201
+    assert response.reason_phrase == "Created"
+    assert response.headers.get_list("x-thing") == ["one", "two"]
+    assert response.json() == {"a": 1}
+    assert response.http_version == "HTTP/1.1"
+    [received] = peer.requests
+    assert received.head.startswith("POST /negotiations/request HTTP/1.1\r\n")
+    assert received.header("authorization") == ["DPoP abc"]
+    assert received.header("content-type") == ["application/json"]
+    assert received.header("host") == [f"127.0.0.1:{peer.port}"]
+    assert received.body == b'{"consumerPid":"urn:uuid:1"}'
+
+
+async def test_the_url_goes_out_as_httpx_wrote_it() -> None:
+    # A DPoP proof names the URL httpx built; the request line must carry that same URL.
+    peer = Peer(replying(OK))
+    path = "/negotiations/urn%3Auuid%3Aa%2Fb/%C3%A9t%C3%A9%7E?q=a%20b%2Fc"
+    async with await started(peer), client() as http:
+        response = await http.get(f"http://127.0.0.1:{peer.port}{path}")
+        assert str(response.request.url) == f"http://127.0.0.1:{peer.port}{path}"
+    assert peer.requests[0].target == path
+    assert peer.requests[0].header("content-length") == []  # no body, no length
+    assert peer.requests[0].body == b""
+
+
+async def test_connections_are_kept_and_reused() -> None:
+    peer = Peer(replying(OK))
+    async with await started(peer), client() as http:
+        for _ in range(5):
+            assert (await http.get(f"http://127.0.0.1:{peer.port}/")).json() == {"ok": True}
+    assert peer.connections == 1
+
+
+async def test_a_body_left_unread_costs_only_its_connection() -> None:
+    peer = Peer(replying(answer("200 OK", b"x" * 1_000_000)))
+    async with await started(peer), client() as http:
+        url = f"http://127.0.0.1:{peer.port}/"
+        async with http.stream("GET", url) as response:
+            assert response.status_code == 200
+            async for _ in response.aiter_bytes():
+                break
+        assert len((await http.get(url)).content) == 1_000_000
+    assert peer.connections == 2
+
+
+async def test_a_redirect_is_answered_not_followed() -> None:
+    peer = Peer(replying(answer("302 Found", headers=("Location: http://169.254.169.254/",))))
+    async with await started(peer), client() as http:
+        response = await http.post(f"http://127.0.0.1:{peer.port}/a", json={})
+    assert response.status_code == 302
+    assert response.headers["location"] == "http://169.254.169.254/"
+    assert len(peer.requests) == 1
+
+
+async def test_a_compressed_body_is_decoded_once() -> None:
+    text = b'{"compressed": true}' * 50
+    peer = Peer(replying(answer("200 OK", gzip.compress(text), ("Content-Encoding: gzip",))))
+    async with await started(peer), client() as http:
+        response = await http.get(f"http://127.0.0.1:{peer.port}/")
+    assert response.content == text
+
+
+async def test_a_streamed_request_body_arrives_whole() -> None:
+    async def parts() -> AsyncIterator[bytes]:
+        for number in range(100):
+            yield f"part {number};".encode()
+
+    peer = Peer(replying(OK))
+    async with await started(peer), client() as http:
+        response = await http.post(f"http://127.0.0.1:{peer.port}/push", content=parts())
+    assert response.status_code == 200
+    assert peer.requests[0].body == b"".join(f"part {n};".encode() for n in range(100))
+
+
+async def test_no_cookie_is_kept_by_the_transport() -> None:
+    peer = Peer(replying(answer("200 OK", headers=("Set-Cookie: session=secret; Path=/",))))
+    async with await started(peer):
+        url = f"http://localhost:{peer.port}/"  # aiohttp's own jar keeps no cookie of an IP
+        transport = AiohttpTransport(max_connections=2)
+        try:
+            for _ in range(2):  # a bare transport: no httpx cookie jar around it
+                response = await transport.handle_async_request(httpx.Request("GET", url))
+                await response.aread()
+                await response.aclose()
+        finally:
+            await transport.aclose()
+    assert peer.requests[1].header("cookie") == []
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+async def test_a_refused_connection_is_a_connect_error() -> None:
+    async with client() as http:
+        with pytest.raises(httpx.ConnectError):
+            await http.get(f"http://127.0.0.1:{_closed_port()}/")
+
+
+async def test_a_peer_that_does_not_answer_is_a_read_timeout() -> None:
+    async def silent(received: Received, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(10)
+
+    peer = Peer(silent)
+    async with await started(peer), client() as http:
+        with pytest.raises(httpx.ReadTimeout):
+            await http.get(f"http://127.0.0.1:{peer.port}/", timeout=httpx.Timeout(5, read=0.2))
+
+
+async def read_whole(http: httpx.AsyncClient, url: str) -> bytes:
+    async with http.stream("GET", url) as response:
+        return await response.aread()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b"", id="closed without answering"),
+        pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", id="body cut"),
+        pytest.param(b"NOT HTTP AT ALL\r\n\r\n", id="no status line"),
+        pytest.param(b"HTTP/1.1 200 OK\r\nX: " + b"a" * 100_000 + b"\r\n\r\n", id="huge header"),
+        pytest.param(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", id="bad chunk size"
+        ),
+    ],
+)
+async def test_a_broken_answer_is_a_transport_error(data: bytes) -> None:
+    peer = Peer(replying(data, close=True))
+    async with await started(peer), client() as http:
+        with pytest.raises(httpx.TransportError) as raised:
+            await read_whole(http, f"http://127.0.0.1:{peer.port}/")
+    assert isinstance(raised.value, httpx.RemoteProtocolError | httpx.ReadError)
+    assert raised.value.request.url.port == peer.port
+
+
+def _tls_pair(directory: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A server context with a self-signed certificate for 127.0.0.1, and a client context that
+    trusts exactly that certificate."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert_file, key_file)
+    return server, ssl.create_default_context(cafile=str(cert_file))
+
+
+async def test_tls_certificates_are_verified(tmp_path: Path) -> None:
+    server_tls, trusting = _tls_pair(tmp_path)
+    peer = Peer(replying(OK))
+    async with await started(peer, tls=server_tls):
+        url = f"https://127.0.0.1:{peer.port}/"
+        async with client() as http:  # certifi's bundle does not hold a self-signed certificate
+            with pytest.raises(httpx.ConnectError):
+                await http.get(url)
+        async with client(ssl_context=trusting) as http:
+            assert (await http.get(url)).json() == {"ok": True}
+    assert len(peer.requests) == 1
+
+
+async def test_a_closed_transport_opens_a_new_session_when_used_again() -> None:
+    peer = Peer(replying(OK))
+    transport = AiohttpTransport(max_connections=2)
+    async with await started(peer):
+        for _ in range(2):
+            async with httpx.AsyncClient(transport=transport) as http:
+                assert (await http.get(f"http://127.0.0.1:{peer.port}/")).status_code == 200
+    assert peer.connections == 2
