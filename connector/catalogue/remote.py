@@ -23,7 +23,8 @@ from catalog.expanded import Bounds, DocumentTooLarge, check_bounds
 from catalog.jsonld import JsonLdProcessor
 from connector.errors import BadGateway, ServiceUnavailable
 from connector.http.fetch import FetchError, send
-from connector.http.outbound import check_outbound_url
+from connector.http.outbound import PublicAddressResolver, check_outbound_url
+from connector.http.transport import AiohttpTransport
 from connector.identity.client import TokenRequestFailed
 from connector.identity.service import NodeIdentity
 from connector.settings import SecuritySettings
@@ -66,7 +67,9 @@ class RemoteCatalogues:
             )
         return httpx.AsyncClient(
             auth=self._identity.auth(participant_id),
-            transport=self._transport,
+            # connects only where check_outbound_url would let it (DNS rebinding)
+            transport=self._transport
+            or AiohttpTransport(max_connections=2, resolver=PublicAddressResolver(self._security)),
             trust_env=False,
             follow_redirects=False,
             timeout=self._timeout,

@@ -9,9 +9,12 @@
   private, link-local (cloud metadata services), multicast, reserved and unspecified addresses
   are refused.
 
-The check resolves the name when it runs; a name that resolves differently a moment later (DNS
-rebinding) is not caught here. Requests are then sent without redirects, without proxies from the
-environment, with timeouts and size caps (:mod:`connector.http.fetch`).
+The check resolves the name when it runs. A name that resolves differently a moment later (DNS
+rebinding) is caught when connecting, for the requests that go through
+:class:`~connector.http.transport.AiohttpTransport` (peer messages): its
+:class:`PublicAddressResolver` keeps only the addresses this check would accept. Requests are
+sent without redirects, without proxies from the environment, with timeouts and size caps
+(:mod:`connector.http.fetch`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ import ipaddress
 import socket
 from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
+
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import ThreadedResolver
 
 from connector.errors import BadRequest
 from connector.settings import SecuritySettings
@@ -52,6 +58,10 @@ def _public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+def _allowed_hosts(security: SecuritySettings) -> frozenset[str]:
+    return frozenset(host.lower().strip("[]") for host in security.callback_allow_hosts)
+
+
 def check_outbound_url(
     url: str, security: SecuritySettings, *, resolver: Resolver = resolve
 ) -> str:
@@ -69,7 +79,7 @@ def check_outbound_url(
         raise OutboundRefused("the URL has no host")
     if parts.username is not None or parts.password is not None:
         raise OutboundRefused("the URL must not carry credentials")
-    if host.lower() in {h.lower().strip("[]") for h in security.callback_allow_hosts}:
+    if host.lower() in _allowed_hosts(security):
         return url
     addresses = list(resolver(host, port or (443 if parts.scheme == "https" else 80)))
     if not addresses:
@@ -79,3 +89,32 @@ def check_outbound_url(
             f"the host {host!r} resolves to a loopback, private or link-local address"
         )
     return url
+
+
+class PublicAddressResolver(AbstractResolver):
+    """aiohttp's resolver (``getaddrinfo`` in a thread) keeping only public addresses, unless the
+    host is in ``security.callback_allow_hosts``: a connection goes only where
+    :func:`check_outbound_url` would let it, whatever the name resolves to by then. A name left
+    with no address fails to connect (``httpx.ConnectError`` through the transport). Addresses
+    written in the URL are not resolved; :func:`check_outbound_url` checks them."""
+
+    def __init__(self, security: SecuritySettings) -> None:
+        self._allowed = _allowed_hosts(security)
+        self._resolver: ThreadedResolver | None = None  # made on the event loop that resolves
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        if self._resolver is None:
+            self._resolver = ThreadedResolver()
+        found = await self._resolver.resolve(host, port, family)
+        if host.lower() in self._allowed:
+            return found
+        public = [result for result in found if _public(result["host"])]
+        if not public:
+            raise OSError(f"{host!r} resolves to no public address")
+        return public
+
+    async def close(self) -> None:
+        if self._resolver is not None:
+            await self._resolver.close()

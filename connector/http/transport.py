@@ -29,6 +29,7 @@ from contextlib import contextmanager
 import aiohttp
 import certifi
 import httpx
+from aiohttp.abc import AbstractResolver
 from multidict import CIMultiDict
 from yarl import URL
 
@@ -55,7 +56,9 @@ def _as_httpx(request: httpx.Request) -> Iterator[None]:
     except aiohttp.ServerTimeoutError as exc:
         raise httpx.TimeoutException(str(exc) or "timed out", request=request) from exc
     except aiohttp.ClientConnectorError as exc:
-        raise httpx.ConnectError(str(exc), request=request) from exc
+        raise httpx.ConnectError(
+            f"cannot connect to {exc.host}:{exc.port}: {exc.os_error}", request=request
+        ) from exc
     except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError) as exc:
         raise httpx.RemoteProtocolError(str(exc), request=request) from exc
     except aiohttp.ClientResponseError as exc:  # an answer aiohttp's parser refused
@@ -104,10 +107,18 @@ def _timeout(request: httpx.Request) -> aiohttp.ClientTimeout:
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """At most ``max_connections`` connections at once (all hosts), each kept
-    :data:`KEEPALIVE_SECONDS` when idle."""
+    :data:`KEEPALIVE_SECONDS` when idle; names resolved by ``resolver`` (aiohttp's default when
+    None; :class:`~connector.http.outbound.PublicAddressResolver` for peers)."""
 
-    def __init__(self, *, max_connections: int, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        max_connections: int,
+        resolver: AbstractResolver | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self._max_connections = max_connections
+        self._resolver = resolver
         self._ssl_context = ssl_context
         self._session: aiohttp.ClientSession | None = None
 
@@ -115,6 +126,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         connector = aiohttp.TCPConnector(
             limit=self._max_connections,
             keepalive_timeout=KEEPALIVE_SECONDS,
+            resolver=self._resolver,
             ssl=self._ssl_context or default_ssl_context(),
         )
         return aiohttp.ClientSession(

@@ -43,7 +43,7 @@ from sqlalchemy import Connection
 from catalog.contexts import DSPACE
 from catalog.jsonld import JsonLdProcessingError, JsonLdProcessor
 from connector.http.fetch import FetchError, send
-from connector.http.outbound import OutboundRefused, check_outbound_url
+from connector.http.outbound import OutboundRefused, PublicAddressResolver, check_outbound_url
 from connector.http.transport import AiohttpTransport
 from connector.identity.client import TokenRequestFailed
 from connector.identity.service import NodeIdentity
@@ -330,13 +330,18 @@ class NegotiationDispatcher:
         if client is None:
             client = httpx.AsyncClient(
                 auth=self._identity.auth(audience),
-                transport=self._transport or AiohttpTransport(max_connections=PEER_CONNECTIONS),
+                transport=self._transport or self._peer_transport(),
                 trust_env=False,
                 follow_redirects=False,
                 timeout=self._settings.timeout_seconds,
             )
             self._clients[audience] = client
         return client
+
+    def _peer_transport(self) -> AiohttpTransport:
+        return AiohttpTransport(
+            max_connections=PEER_CONNECTIONS, resolver=PublicAddressResolver(self._security)
+        )
 
     def _not_now(self, record: NegotiationRecord, kind: Message) -> Sent | None:
         """Why ``kind`` cannot be sent now (the outcome to record instead), or None."""

@@ -21,7 +21,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from connector.http.outbound import PublicAddressResolver, check_outbound_url
 from connector.http.transport import AiohttpTransport
+from connector.settings import SecuritySettings
 
 pytestmark = pytest.mark.anyio
 
@@ -110,6 +112,7 @@ def replying(data: bytes, *, close: bool = False) -> Handler:
     return handler
 
 
+DEVELOPMENT_NO_HOSTS = SecuritySettings(callback_allow_hosts=[], allow_http_callbacks=True)
 OK = answer("200 OK", b'{"ok":true}', ("Content-Type: application/json",))
 
 
@@ -330,3 +333,23 @@ async def test_a_closed_transport_opens_a_new_session_when_used_again() -> None:
             async with httpx.AsyncClient(transport=transport) as http:
                 assert (await http.get(f"http://127.0.0.1:{peer.port}/")).status_code == 200
     assert peer.connections == 2
+
+
+async def test_a_name_is_connected_to_only_at_addresses_the_outbound_check_accepts() -> None:
+    # DNS rebinding: check_outbound_url saw a public address for the name; when connecting,
+    # the name resolves to loopback. The connection must not be made.
+    checked = check_outbound_url(
+        "http://localhost/", DEVELOPMENT_NO_HOSTS, resolver=lambda _host, _port: ["8.8.8.8"]
+    )
+    assert checked == "http://localhost/"
+    peer = Peer(replying(OK))
+    async with await started(peer):
+        refusing = client(resolver=PublicAddressResolver(DEVELOPMENT_NO_HOSTS))
+        async with refusing as http:
+            with pytest.raises(httpx.ConnectError, match="no public address"):
+                await http.get(f"http://localhost:{peer.port}/")
+        assert peer.connections == 0
+        allowing = client(resolver=PublicAddressResolver(SecuritySettings()))  # lists localhost
+        async with allowing as http:
+            assert (await http.get(f"http://localhost:{peer.port}/")).status_code == 200
+    assert peer.connections == 1
