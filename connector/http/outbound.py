@@ -11,8 +11,8 @@
 
 The check resolves the name when it runs. A name that resolves differently a moment later (DNS
 rebinding) is caught when connecting, for the requests that go through
-:class:`~connector.http.transport.AiohttpTransport` (peer messages): its
-:class:`PublicAddressResolver` keeps only the addresses this check would accept. Requests are
+:class:`~connector.http.transport.AiohttpTransport` (negotiation messages, peers' catalogues):
+its :class:`PublicAddressResolver` keeps only the addresses this check would accept. Requests are
 sent without redirects, without proxies from the environment, with timeouts and size caps
 (:mod:`connector.http.fetch`).
 """
