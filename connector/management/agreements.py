@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from catalog.jsonld import JsonLdProcessor
@@ -15,8 +16,9 @@ from connector.management.body import OptionalExpandedBody
 from connector.management.negotiations import query_field, render
 from connector.management.policy_forms import edc_policy, response_context
 from connector.management.querying import parse_query_spec
-from connector.management.resources import epoch_seconds, path_id
-from connector.node import NodeDep
+from connector.management.resources import epoch_seconds
+from connector.node import Node, NodeDep
+from connector.store.models import ID_LENGTH
 from connector.store.records import AgreementRecord
 from connector.store.repositories.agreements import AgreementRepository
 
@@ -55,19 +57,45 @@ def query_agreements(
     return JSONResponse([render_agreement(node.jsonld, record) for record in found])
 
 
+def _agreement(node: Node, agreement_id: str) -> AgreementRecord:
+    """The stored agreement ``agreement_id``. Its id was chosen by the provider, the peer when
+    this node is the consumer: any text of 1 to 256 characters, ``/`` included."""
+    if not 0 < len(agreement_id) <= ID_LENGTH:
+        raise NotFound(f"{KIND} {agreement_id[:ID_LENGTH]!r} does not exist")
+    with node.database.read() as session:
+        return AgreementRepository(session).get(agreement_id)
+
+
+def _negotiation_of(node: Node, record: AgreementRecord) -> JSONResponse:
+    if record.negotiation_id is None:
+        raise NotFound(f"agreement {record.id!r} has no negotiation on this node")
+    return JSONResponse(render(node.jsonld, node.negotiations.get(record.negotiation_id)))
+
+
 @router.get("/{agreement_id}", summary="Get a contract agreement")
 def get_agreement(_admin: AdminPrincipal, agreement_id: str, node: NodeDep) -> JSONResponse:
-    with node.database.read() as session:
-        record = AgreementRepository(session).get(path_id(agreement_id, KIND))
-    return JSONResponse(render_agreement(node.jsonld, record))
+    return JSONResponse(render_agreement(node.jsonld, _agreement(node, agreement_id)))
 
 
 @router.get("/{agreement_id}/negotiation", summary="The negotiation that made an agreement")
 def get_agreement_negotiation(
     _admin: AdminPrincipal, agreement_id: str, node: NodeDep
 ) -> JSONResponse:
-    with node.database.read() as session:
-        record = AgreementRepository(session).get(path_id(agreement_id, KIND))
-    if record.negotiation_id is None:
-        raise NotFound(f"agreement {agreement_id!r} has no negotiation on this node")
-    return JSONResponse(render(node.jsonld, node.negotiations.get(record.negotiation_id)))
+    return _negotiation_of(node, _agreement(node, agreement_id))
+
+
+@router.get("/{encoded:path}", include_in_schema=False)
+def get_agreement_with_slash(
+    _admin: AdminPrincipal, encoded: str, request: Request, node: NodeDep
+) -> JSONResponse:
+    """The two routes above for an id holding ``/``, written ``%2F`` in the path (as EDC's own
+    routes take it): routing sees the decoded path, so the segments are read from the path as
+    called."""
+    raw = request.scope.get("raw_path", b"").decode("latin-1")
+    _, marker, rest = raw.partition(f"{router.prefix}/")
+    segments = rest.removesuffix("/").split("/") if marker else []
+    if len(segments) == 1:
+        return get_agreement(_admin, unquote(segments[0]), node)
+    if len(segments) == 2 and segments[1] == "negotiation":
+        return get_agreement_negotiation(_admin, unquote(segments[0]), node)
+    raise NotFound(f"no {KIND} resource at {request.url.path!r}")

@@ -81,14 +81,14 @@ class VersionedRepository(Generic[V]):
     # Reads ----------------------------------------------------------------------------------
 
     def _row(self, id: str) -> V | None:
-        if _names_no_row(id):
+        if names_no_row(id):
             return None
         row = self._session.execute(by_id(self._table), {"id": id}).first()
         return None if row is None else record_from(self._record_type, row._mapping)
 
     def exists(self, id: str) -> bool:
         """Whether a record ``id`` exists."""
-        if _names_no_row(id):
+        if names_no_row(id):
             return False
         found = self._session.execute(select(self._table.c.id).where(self._table.c.id == id))
         return found.first() is not None
@@ -192,7 +192,7 @@ class VersionedRepository(Generic[V]):
             raise StaleRecord(self.kind, id, expected_version=expected_version)
 
 
-def _names_no_row(id: str) -> bool:
+def names_no_row(id: str) -> bool:
     """Whether ``id`` can name no stored row: text neither database stores (a NUL, a lone
     surrogate), as an id read from an unchecked source may be (e.g. an unsigned assertion's
     subject). Looking it up would fail in the driver."""

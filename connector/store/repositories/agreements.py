@@ -31,6 +31,7 @@ from connector.store.repositories._support import (
     validate,
     values_of,
 )
+from connector.store.repositories._versioned import names_no_row
 
 KIND = "contract agreement"
 _TABLE: Table = ContractAgreement.__table__  # type: ignore[assignment]
@@ -81,6 +82,8 @@ class AgreementRepository:
 
     def get(self, id: str) -> AgreementRecord:
         """The agreement ``id``; :class:`NotFound` if there is none."""
+        if names_no_row(id):  # a peer's or a URL's text that no database stores
+            raise NotFound(KIND, id)
         row = self._session.execute(by_id(_TABLE), {"id": id}).first()
         if row is None:
             raise NotFound(KIND, id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -293,3 +294,43 @@ def test_the_offer_a_get_shows_is_a_counter_request_body(client: TestClient) -> 
                          counterparty_id=PROVIDER)
         )  # fmt: skip
     _send_back(client, "n-offered", "counter")
+
+
+def test_an_agreement_id_holding_a_slash_is_reached_percent_encoded(client: TestClient) -> None:
+    # A peer provider chooses the agreement's id; EDC's base64 ids can hold "/" and "+".
+    agreement_id = "urn:edc:Y29u/dHJh+Y3Q=:é"
+    encoded = quote(agreement_id, safe="")
+    with node_of(client).database.transaction() as session:
+        NegotiationRepository(session).create(
+            _negotiation("n-slash", role="consumer", state="VERIFIED", counterparty_id=PROVIDER)
+        )
+        AgreementRepository(session).create(
+            AgreementRecord(
+                id=agreement_id,
+                asset_id="visits",
+                provider_id=PROVIDER,
+                consumer_id=CONSUMER,
+                policy=AGREEMENT,
+                signed_at=T0,
+                negotiation_id="n-slash",
+                created_at=T0,
+            )
+        )
+    for suffix in ("", "/"):
+        shown = client.get(f"{AGREEMENTS}/{encoded}{suffix}", headers=HEADERS)
+        assert shown.status_code == 200, shown.text
+        assert shown.json()["@id"] == agreement_id
+        negotiation = client.get(f"{AGREEMENTS}/{encoded}/negotiation{suffix}", headers=HEADERS)
+        assert negotiation.status_code == 200, negotiation.text
+        assert negotiation.json()["@id"] == "n-slash"
+    for path in (
+        "urn:edc:Y29u/dHJh+Y3Q=",  # "/" not encoded: two segments
+        f"{encoded}/history",
+        f"{encoded}/negotiation/more",
+        "a%00b",  # no database stores a NUL
+        "x" * 257,
+    ):
+        missing = client.get(f"{AGREEMENTS}/{path}", headers=HEADERS)
+        assert missing.status_code == 404, (path, missing.text)
+        assert missing.headers["content-type"] == "application/problem+json"
+    assert client.get(f"{AGREEMENTS}/{encoded}").status_code == 401  # still administrators only
