@@ -9,6 +9,7 @@ and redirects are not followed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -77,7 +78,12 @@ class RemoteCatalogues:
 
     async def _json(self, client: httpx.AsyncClient, request: httpx.Request) -> tuple[Any, Any]:
         try:
-            answer = await send(client, request, max_bytes=MAX_CATALOGUE_BYTES)
+            # One deadline for each answer (token, connection, every byte): a peer trickling
+            # its body keeps each read under the read timeout, but not the whole under this.
+            async with asyncio.timeout(self._timeout):
+                answer = await send(client, request, max_bytes=MAX_CATALOGUE_BYTES)
+        except TimeoutError:
+            raise BadGateway(f"the peer did not answer within {self._timeout:g} s") from None
         except FetchError as exc:
             raise BadGateway(f"the peer's catalogue could not be fetched: {exc}") from None
         except TokenRequestFailed as exc:

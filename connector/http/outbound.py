@@ -24,6 +24,7 @@ import socket
 from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
+import httpx
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
@@ -48,18 +49,46 @@ def resolve(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052's well-known prefix
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # RFC 4291 §2.5.5.1 (deprecated)
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries to an IPv4 host: mapped, 6to4, NAT64 or
+    IPv4-compatible (a translator or tunnel would deliver it there)."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64 or (ip in _IPV4_COMPATIBLE and int(ip) > 1):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def _public(address: str) -> bool:
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None and not (embedded.is_global and not embedded.is_multicast):
+            return False
     return ip.is_global and not ip.is_multicast
 
 
+def _host_key(host: str) -> str:
+    """``host`` as allow-list entries are compared: lower case, without IPv6 brackets, and in
+    the ASCII (IDNA) form httpx sends, which is the form a resolver is asked for."""
+    host = host.lower().strip("[]")
+    try:
+        return httpx.URL(scheme="http", host=host).raw_host.decode("ascii").lower().strip("[]")
+    except (httpx.InvalidURL, UnicodeError, ValueError):
+        return host
+
+
 def _allowed_hosts(security: SecuritySettings) -> frozenset[str]:
-    return frozenset(host.lower().strip("[]") for host in security.callback_allow_hosts)
+    return frozenset(_host_key(host) for host in security.callback_allow_hosts)
 
 
 def check_outbound_url(
@@ -79,7 +108,7 @@ def check_outbound_url(
         raise OutboundRefused("the URL has no host")
     if parts.username is not None or parts.password is not None:
         raise OutboundRefused("the URL must not carry credentials")
-    if host.lower() in _allowed_hosts(security):
+    if _host_key(host) in _allowed_hosts(security):
         return url
     addresses = list(resolver(host, port or (443 if parts.scheme == "https" else 80)))
     if not addresses:
@@ -100,15 +129,13 @@ class PublicAddressResolver(AbstractResolver):
 
     def __init__(self, security: SecuritySettings) -> None:
         self._allowed = _allowed_hosts(security)
-        self._resolver: ThreadedResolver | None = None  # made on the event loop that resolves
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
-        if self._resolver is None:
-            self._resolver = ThreadedResolver()
-        found = await self._resolver.resolve(host, port, family)
-        if host.lower() in self._allowed:
+        # A ThreadedResolver belongs to the event loop it was made on: one per lookup.
+        found = await ThreadedResolver().resolve(host, port, family)
+        if _host_key(host) in self._allowed:
             return found
         public = [result for result in found if _public(result["host"])]
         if not public:
@@ -116,5 +143,4 @@ class PublicAddressResolver(AbstractResolver):
         return public
 
     async def close(self) -> None:
-        if self._resolver is not None:
-            await self._resolver.close()
+        """Nothing is held between lookups."""

@@ -3,18 +3,21 @@
 Peer messages keep everything httpx gives the node (``httpx.Request``, the ``httpx.Auth`` flow
 that adds tokens and DPoP proofs, httpx's exception tree, its decoding of ``Content-Encoding``)
 and leave the wire to aiohttp through httpx's transport seam. The reason is CPU: against the same
-uvicorn server on loopback, a request through httpx's own transport costs its client 0.7 to 1.0
-ms of CPU, through this one 0.3 to 0.4 ms (``bench/bench_http_floor.py``); between two nodes that
-was a sixth of the CPU of a whole negotiation (``docs/benchmarks.md``).
+uvicorn server on loopback, a request through httpx's own transport costs its client 0.95 to 1.6
+ms of CPU, through this one 0.4 to 0.65 ms (``bench/bench_http_floor.py``); between two nodes
+that was a sixth of the CPU of a whole negotiation (``docs/benchmarks.md``).
 
 The rules of :mod:`connector.http.fetch` hold here as well:
 
 * no proxy from the environment (aiohttp reads none without ``trust_env``), no redirect followed
   (httpx follows none with ``follow_redirects=False``; aiohttp is told the same), and aiohttp
   keeps no cookie;
-* the body is handed to httpx as it arrives (httpx decodes it once; the caller caps its size);
+* the body is handed to httpx as it arrives (httpx decodes it once; the caller caps its size),
+  each read within httpx's read timeout;
 * TLS is verified against certifi's bundle, as httpx's own transport does;
-* every aiohttp error becomes the matching ``httpx.TransportError``, so callers catch one tree.
+* every failure becomes the matching ``httpx.TransportError``, so callers catch one tree;
+* the request goes out as httpx built it: its URL as written (a DPoP proof names it), its
+  headers, no ``Content-Type`` of aiohttp's own.
 
 The aiohttp session is opened on first use, on the event loop that uses it, and closed by
 :meth:`AiohttpTransport.aclose` (``httpx.AsyncClient.aclose`` calls it).
@@ -22,6 +25,8 @@ The aiohttp session is opened on first use, on the event loop that uses it, and 
 
 from __future__ import annotations
 
+import asyncio
+import io
 import ssl
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -29,6 +34,7 @@ from contextlib import contextmanager
 import aiohttp
 import certifi
 import httpx
+from aiohttp import http_exceptions
 from aiohttp.abc import AbstractResolver
 from multidict import CIMultiDict
 from yarl import URL
@@ -36,7 +42,9 @@ from yarl import URL
 KEEPALIVE_SECONDS = 4.0
 """How long an idle connection is kept: under the 5 s after which uvicorn (and httpx's own pool)
 give one up, so the node seldom reuses a connection its peer is closing."""
-CHUNK_BYTES = 64 * 1024
+LARGE_BODY_BYTES = 1024 * 1024
+"""A request body above this size goes to aiohttp as a file-like object (aiohttp warns that raw
+bytes that large hold up the event loop while being written)."""
 
 
 def default_ssl_context() -> ssl.SSLContext:
@@ -59,8 +67,12 @@ def _as_httpx(request: httpx.Request) -> Iterator[None]:
         raise httpx.ConnectError(
             f"cannot connect to {exc.host}:{exc.port}: {exc.os_error}", request=request
         ) from exc
-    except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError) as exc:
-        raise httpx.RemoteProtocolError(str(exc), request=request) from exc
+    except (
+        aiohttp.ServerDisconnectedError,
+        aiohttp.ClientPayloadError,
+        http_exceptions.HttpProcessingError,  # what aiohttp's Python parser raises as it is
+    ) as exc:
+        raise httpx.RemoteProtocolError(str(exc) or type(exc).__name__, request=request) from exc
     except aiohttp.ClientResponseError as exc:  # an answer aiohttp's parser refused
         raise httpx.RemoteProtocolError(str(exc), request=request) from exc
     except aiohttp.ClientOSError as exc:  # reset or broken once connected
@@ -69,18 +81,42 @@ def _as_httpx(request: httpx.Request) -> Iterator[None]:
         raise httpx.UnsupportedProtocol(str(exc), request=request) from exc
     except aiohttp.ClientError as exc:
         raise httpx.TransportError(f"{type(exc).__name__}: {exc}", request=request) from exc
+    except UnicodeError as exc:  # a host name IDNA cannot encode
+        raise httpx.ConnectError(f"the host cannot be encoded: {exc}", request=request) from exc
+    except ValueError as exc:  # a request aiohttp refuses to write (e.g. CR or LF in a header)
+        raise httpx.LocalProtocolError(str(exc), request=request) from exc
+    except OSError as exc:  # anything aiohttp did not wrap
+        raise httpx.NetworkError(f"{type(exc).__name__}: {exc}", request=request) from exc
 
 
 class _Body(httpx.AsyncByteStream):
-    """An answer's body, read from aiohttp as the caller iterates."""
+    """An answer's body, read from aiohttp as the caller iterates; each read waits at most
+    ``read_timeout`` seconds.
 
-    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+    The read timeout is kept here rather than left to aiohttp: when its C parser fails on a
+    body (a malformed chunk arriving after the first ones), aiohttp stops its own read timer and
+    the stream gets neither data nor an error, so a read would wait for ever."""
+
+    def __init__(
+        self, response: aiohttp.ClientResponse, request: httpx.Request, read_timeout: float | None
+    ) -> None:
         self._response = response
         self._request = request
+        self._read_timeout = read_timeout
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        content = self._response.content
         with _as_httpx(self._request):
-            async for chunk in self._response.content.iter_chunked(CHUNK_BYTES):
+            while True:
+                try:
+                    async with asyncio.timeout(self._read_timeout):
+                        chunk = await content.readany()
+                except TimeoutError:
+                    raise httpx.ReadTimeout(
+                        "the answer's body stopped arriving", request=self._request
+                    ) from None
+                if not chunk:
+                    return
                 yield chunk
 
     async def aclose(self) -> None:
@@ -131,6 +167,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
         return aiohttp.ClientSession(
             connector=connector,
+            skip_auto_headers=("Content-Type",),  # no body type httpx did not set
             auto_decompress=False,
             trust_env=False,
             cookie_jar=aiohttp.DummyCookieJar(),
@@ -140,10 +177,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._session is None or self._session.closed:
             self._session = self._open()
+        # One turn of the event loop first: a pooled connection whose peer closed it right
+        # after its last answer is then known closed, and not reused for this request.
+        await asyncio.sleep(0)
         headers = CIMultiDict(request.headers.multi_items())
-        data: bytes | AsyncIterator[bytes] | None
+        data: bytes | io.BytesIO | AsyncIterator[bytes] | None
         try:
             data = request.content or None
+            if data is not None and len(data) > LARGE_BODY_BYTES:
+                data = io.BytesIO(data)
         except httpx.RequestNotRead:  # a streamed body: aiohttp chooses how to frame it
             headers.popall("transfer-encoding", None)
             data = _chunks(request.stream)  # type: ignore[arg-type]
@@ -161,7 +203,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return httpx.Response(
             status_code=response.status,
             headers=response.raw_headers,
-            stream=_Body(response, request),
+            stream=_Body(response, request, request.extensions.get("timeout", {}).get("read")),
             request=request,
             extensions={
                 "http_version": b"HTTP/1.1",

@@ -248,9 +248,14 @@ class NegotiationDispatcher:
         finally:
             if sending:  # each send ends within timeout_seconds, then its outcome is stored
                 await asyncio.wait(sending)
-            for client in self._clients.values():
-                await client.aclose()
-            self._clients.clear()
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connections to peers (:meth:`run` does on its way out; callers of
+        :meth:`dispatch_due` do when they are done)."""
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
 
     # One round -----------------------------------------------------------------------------------
 

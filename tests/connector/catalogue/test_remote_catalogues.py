@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 
+import anyio
 import httpx
 import pytest
 from dataspace_support import NODE_A, NODE_B, Dataspace
@@ -64,3 +67,37 @@ async def test_a_dataset_answer_nested_too_deep_is_a_bad_gateway(
         await catalogues.dataset(NODE_B, PEER, "visits")
     with pytest.raises(BadGateway, match="deep"):
         await catalogues.fetch(NODE_B, PEER)
+
+
+async def test_a_peer_trickling_its_answer_is_a_bad_gateway_at_the_deadline(
+    database: Database, identity: NodeIdentity
+) -> None:
+    # Each byte comes within the read timeout; the whole answer never does.
+    stop = asyncio.Event()
+
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+            while not stop.is_set():
+                writer.write(b" ")
+                await writer.drain()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 0.1)
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(trickle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    local = SecuritySettings(callback_allow_hosts=["127.0.0.1"], allow_http_callbacks=True)
+    catalogues = RemoteCatalogues(database, identity, local, dsp_processor(), timeout_seconds=1)
+    async with server:
+        try:
+            with anyio.fail_after(20):  # only so that a regression ends
+                with pytest.raises(BadGateway, match="did not answer within 1 s"):
+                    await catalogues.dataset(NODE_B, f"http://127.0.0.1:{port}/dsp", "visits")
+        finally:
+            stop.set()
+            await asyncio.sleep(0.2)  # the handler closes its side

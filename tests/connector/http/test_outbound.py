@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 
 import pytest
 
-from connector.http.outbound import OutboundRefused, check_outbound_url
+from connector.http.outbound import OutboundRefused, PublicAddressResolver, check_outbound_url
 from connector.settings import SecuritySettings
 
 PRODUCTION = SecuritySettings(callback_allow_hosts=[], allow_http_callbacks=False)
@@ -23,7 +24,10 @@ def _resolving_to(*addresses: str):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     "address",
     ["127.0.0.1", "10.1.2.3", "192.168.0.10", "172.16.5.4", "169.254.169.254", "::1",
-     "fe80::1", "0.0.0.0", "224.0.0.1", "::ffff:127.0.0.1", "fd00::1", "100.64.0.1"],
+     "fe80::1", "0.0.0.0", "224.0.0.1", "::ffff:127.0.0.1", "fd00::1", "100.64.0.1",
+     # IPv6 forms that carry a private IPv4 address to its host: NAT64, 6to4, IPv4-compatible
+     "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "2002:7f00:1::1", "2002:a00:1::", "::127.0.0.1",
+     "::10.0.0.1", "fe80::1%eth0"],
 )  # fmt: skip
 def test_non_public_addresses_are_refused(address: str) -> None:
     with pytest.raises(OutboundRefused, match="loopback, private or link-local"):
@@ -68,3 +72,35 @@ def test_allow_list_and_http_in_development() -> None:
     assert check_outbound_url("http://127.0.0.1:8181/cb", DEVELOPMENT, resolver=_resolving_to())
     with pytest.raises(OutboundRefused):
         check_outbound_url("http://10.0.0.5/cb", DEVELOPMENT, resolver=_resolving_to("10.0.0.5"))
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::808:808", "2002:808:808::1", "2001:4860::8888"])
+def test_ipv6_forms_of_public_addresses_are_accepted(address: str) -> None:
+    url = "https://partner.example/"
+    assert check_outbound_url(url, PRODUCTION, resolver=_resolving_to(address)) == url
+
+
+@pytest.mark.parametrize(
+    ("listed", "called"),
+    [
+        ("bücher.internal", "https://xn--bcher-kva.internal/"),
+        ("xn--bcher-kva.internal", "https://BÜCHER.internal/"),
+        ("Partner.Internal", "https://partner.internal/"),
+        ("[fd00::5]", "https://[fd00::5]/"),
+    ],
+)
+def test_allow_list_entries_match_every_spelling_of_a_host(listed: str, called: str) -> None:
+    # The resolver of the peer transport sees the ASCII (IDNA) form httpx sends; the check must
+    # compare the same way, or the two would disagree about one host.
+    security = SecuritySettings(callback_allow_hosts=[listed], allow_http_callbacks=False)
+    assert check_outbound_url(called, security, resolver=_resolving_to("10.0.0.5")) == called
+
+
+def test_the_connect_time_resolver_works_on_every_event_loop() -> None:
+    resolver = PublicAddressResolver(DEVELOPMENT)  # lists localhost
+    for _ in range(2):  # one asyncio.run each: the second loop is a new one
+        found = asyncio.run(resolver.resolve("localhost", 80))
+        assert found
+        assert {result["host"] for result in found} <= {"127.0.0.1", "::1"}
+    with pytest.raises(OSError, match="no public address"):
+        asyncio.run(PublicAddressResolver(PRODUCTION).resolve("localhost", 80))

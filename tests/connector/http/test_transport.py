@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 from cryptography import x509
@@ -251,8 +252,8 @@ async def test_a_peer_that_does_not_answer_is_a_read_timeout() -> None:
             await http.get(f"http://127.0.0.1:{peer.port}/", timeout=httpx.Timeout(5, read=0.2))
 
 
-async def read_whole(http: httpx.AsyncClient, url: str) -> bytes:
-    async with http.stream("GET", url) as response:
+async def read_whole(http: httpx.AsyncClient, url: str, *, read: float = 5) -> bytes:
+    async with http.stream("GET", url, timeout=httpx.Timeout(5, read=read)) as response:
         return await response.aread()
 
 
@@ -353,3 +354,57 @@ async def test_a_name_is_connected_to_only_at_addresses_the_outbound_check_accep
         async with allowing as http:
             assert (await http.get(f"http://localhost:{peer.port}/")).status_code == 200
     assert peer.connections == 1
+
+
+async def test_a_body_broken_after_its_first_chunks_ends_within_the_read_timeout() -> None:
+    # aiohttp's C parser stops its own read timer when a later chunk line is malformed, and
+    # its stream then neither ends nor fails: the transport's read timeout must end it.
+    async def broken_later(received: Received, writer: asyncio.StreamWriter) -> None:
+        writer.write(b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"a":\r\n')
+        await writer.drain()
+        await asyncio.sleep(0.05)  # the bad chunk line arrives in a segment of its own
+        writer.write(b"zz\r\n")
+        await writer.drain()
+        writer.close()
+
+    peer = Peer(broken_later)
+    async with await started(peer), client() as http:
+        with pytest.raises(httpx.TransportError) as raised:
+            with anyio.fail_after(10):  # only so that a regression ends; the read timeout is 0.5
+                await read_whole(http, f"http://127.0.0.1:{peer.port}/", read=0.5)
+    assert isinstance(raised.value, httpx.ReadTimeout | httpx.RemoteProtocolError)
+
+
+async def test_a_connection_the_peer_closed_after_its_answer_is_not_reused() -> None:
+    # A peer may close right after answering without saying so (Connection: close); the next
+    # request must take a new connection rather than fail on the closed one.
+    peer = Peer(replying(OK, close=True))
+    async with await started(peer), client() as http:
+        url = f"http://127.0.0.1:{peer.port}/negotiations/request"
+        for _ in range(20):
+            assert (await http.post(url, json={})).status_code == 200
+    assert peer.connections == 20
+
+
+async def test_a_request_aiohttp_would_not_write_is_a_local_protocol_error() -> None:
+    peer = Peer(replying(OK))
+    async with await started(peer), client() as http:
+        request = http.build_request("GET", f"http://127.0.0.1:{peer.port}/")
+        request.headers["Authorization"] = "DPoP a\r\nX-Injected: yes"
+        with pytest.raises(httpx.LocalProtocolError):
+            await http.send(request)
+    assert peer.requests == []
+
+
+async def test_large_and_untyped_bodies_go_out_as_httpx_built_them() -> None:
+    large = b"x" * (3 * 1024 * 1024)  # above the size aiohttp warns about for raw bytes
+    peer = Peer(replying(OK))
+    async with await started(peer), client() as http:
+        url = f"http://127.0.0.1:{peer.port}/push"
+        assert (await http.post(url, content=large)).status_code == 200
+        assert (await http.post(url, content=b"")).status_code == 200
+    big, empty = peer.requests
+    assert big.body == large
+    assert big.header("content-length") == [str(len(large))]
+    assert big.header("content-type") == empty.header("content-type") == []  # none was set
+    assert empty.body == b""

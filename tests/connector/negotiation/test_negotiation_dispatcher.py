@@ -180,8 +180,7 @@ async def provider(
     try:
         yield sender
     finally:
-        sender.dispatcher.stop()
-        await sender.dispatcher.run()  # stopped: returns at once, closing its clients
+        await sender.dispatcher.aclose()
 
 
 @pytest.fixture
@@ -192,8 +191,7 @@ async def consumer(
     try:
         yield sender
     finally:
-        sender.dispatcher.stop()
-        await sender.dispatcher.run()
+        await sender.dispatcher.aclose()
 
 
 def _requested(
