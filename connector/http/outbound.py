@@ -81,6 +81,8 @@ def _host_key(host: str) -> str:
     """``host`` as allow-list entries are compared: lower case, without IPv6 brackets, and in
     the ASCII (IDNA) form httpx sends, which is the form a resolver is asked for."""
     host = host.lower().strip("[]")
+    if host.isascii():  # already the form httpx sends (IDNA changes only non-ASCII labels)
+        return host
     try:
         return httpx.URL(scheme="http", host=host).raw_host.decode("ascii").lower().strip("[]")
     except (httpx.InvalidURL, UnicodeError, ValueError):
