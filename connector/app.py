@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from connector.http.limits import BodySizeLimitMiddleware
 from connector.http.paths import TrailingSlashMiddleware
 from connector.http.problem import install_problem_handlers
 from connector.http.requestlog import RequestLogMiddleware
+from connector.http.tls import outbound_ssl_context
 from connector.identity.dependency import install_identity
 from connector.identity.service import NodeIdentity
 from connector.management.router import VERSION_PREFIXES, management_router
@@ -64,6 +66,7 @@ def _negotiation(  # noqa: PLR0917 - the services it wires
     access: PolicyAccess,
     catalogue: CatalogueService,
     dsp_base: str,
+    tls: ssl.SSLContext,
 ) -> _Negotiation:
     """Contract negotiation: the DSP side, administrators' actions, the dispatcher sending what
     either decides (woken by both)."""
@@ -80,6 +83,7 @@ def _negotiation(  # noqa: PLR0917 - the services it wires
         processor=jsonld,
         settings=settings.negotiation,
         security=settings.security,
+        ssl_context=tls,
         clock=clock,
     )
     terms = Terms(db, participant_id=participant_id, processor=jsonld, access=access, clock=clock)
@@ -114,18 +118,20 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     )
     sources = settings.storage.to_config()
     dsp_base = dsp_base_url(str(settings.node.public_url))
+    tls = outbound_ssl_context(settings.security.tls_ca_file)  # every outbound HTTPS call
     identity = NodeIdentity.from_settings(
         settings.identity,
         participant_id=settings.node.participant_id,
         public_url=str(settings.node.public_url),
         database=db,
+        ssl_context=tls,
     )
     jsonld = dsp_processor()
     evaluator = Evaluator()
     access = PolicyAccess(jsonld, evaluator)
     catalogue = CatalogueService(db, access, Publication.from_settings(settings, dsp_base))
     negotiation = _negotiation(
-        settings, db, identity, jsonld, evaluator, access, catalogue, dsp_base
+        settings, db, identity, jsonld, evaluator, access, catalogue, dsp_base, tls
     )
     dispatcher = negotiation.dispatcher
     node = Node(
@@ -137,7 +143,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         profiler=Profiler(db, sources),
         evaluator=evaluator,
         catalogue=catalogue,
-        remote_catalogues=RemoteCatalogues(db, identity, settings.security, jsonld),
+        remote_catalogues=RemoteCatalogues(
+            db, identity, settings.security, jsonld, ssl_context=tls
+        ),
         discovery=Discovery(db, catalogue, jsonld),
         identity=identity,
         service_id=dsp_base,

@@ -120,6 +120,16 @@ class SecuritySettings(_Section):
         default_factory=lambda: ["127.0.0.1", "localhost", "::1"]
     )
     allow_http_callbacks: bool = True
+    tls_ca_file: Path | None = None
+    """PEM certificates of authorities trusted for outbound HTTPS besides the public ones."""
+
+    @field_validator("tls_ca_file")
+    @classmethod
+    def _usable_ca_file(cls, value: Path | None) -> Path | None:
+        from connector.http.tls import outbound_ssl_context
+
+        outbound_ssl_context(value)  # UnusableCaFile (a ValueError) becomes a settings error
+        return value
 
 
 class ObjectStoreSettings(_Section):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +26,7 @@ from catalog.jsonld import JsonLdProcessor
 from connector.errors import BadGateway, ServiceUnavailable
 from connector.http.fetch import FetchError, send
 from connector.http.outbound import PublicAddressResolver, check_outbound_url
+from connector.http.tls import outbound_ssl_context
 from connector.http.transport import AiohttpTransport
 from connector.identity.client import TokenRequestFailed
 from connector.identity.service import NodeIdentity
@@ -50,6 +52,7 @@ class RemoteCatalogues:
         processor: JsonLdProcessor,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        ssl_context: ssl.SSLContext | None = None,
         timeout_seconds: float = 30.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -58,6 +61,7 @@ class RemoteCatalogues:
         self._security = security
         self._processor = processor
         self._transport = transport
+        self._ssl_context = ssl_context or outbound_ssl_context(security.tls_ca_file)
         self._timeout = timeout_seconds
         self._clock = clock
 
@@ -70,7 +74,11 @@ class RemoteCatalogues:
             auth=self._identity.auth(participant_id),
             # connects only where check_outbound_url would let it (DNS rebinding)
             transport=self._transport
-            or AiohttpTransport(max_connections=2, resolver=PublicAddressResolver(self._security)),
+            or AiohttpTransport(
+                max_connections=2,
+                resolver=PublicAddressResolver(self._security),
+                ssl_context=self._ssl_context,
+            ),
             trust_env=False,
             follow_redirects=False,
             timeout=self._timeout,

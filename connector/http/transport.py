@@ -14,7 +14,7 @@ The rules of :mod:`connector.http.fetch` hold here as well:
   keeps no cookie;
 * the body is handed to httpx as it arrives (httpx decodes it once; the caller caps its size),
   each read within httpx's read timeout;
-* TLS is verified against certifi's bundle, as httpx's own transport does;
+* TLS is verified (:func:`connector.http.tls.outbound_ssl_context` unless a context is given);
 * every failure becomes the matching ``httpx.TransportError``, so callers catch one tree;
 * the request goes out as httpx built it: its URL as written (a DPoP proof names it), its
   headers, no ``Content-Type`` of aiohttp's own.
@@ -32,12 +32,13 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 
 import aiohttp
-import certifi
 import httpx
 from aiohttp import http_exceptions
 from aiohttp.abc import AbstractResolver
 from multidict import CIMultiDict
 from yarl import URL
+
+from connector.http.tls import outbound_ssl_context
 
 KEEPALIVE_SECONDS = 4.0
 """How long an idle connection is kept: under the 5 s after which uvicorn (and httpx's own pool)
@@ -45,11 +46,6 @@ give one up, so the node seldom reuses a connection its peer is closing."""
 LARGE_BODY_BYTES = 1024 * 1024
 """A request body above this size goes to aiohttp as a file-like object (aiohttp warns that raw
 bytes that large hold up the event loop while being written)."""
-
-
-def default_ssl_context() -> ssl.SSLContext:
-    """Certificates verified against certifi's bundle (httpx's default trust)."""
-    return ssl.create_default_context(cafile=certifi.where())
 
 
 @contextmanager
@@ -163,7 +159,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             limit=self._max_connections,
             keepalive_timeout=KEEPALIVE_SECONDS,
             resolver=self._resolver,
-            ssl=self._ssl_context or default_ssl_context(),
+            ssl=self._ssl_context or outbound_ssl_context(),
         )
         return aiohttp.ClientSession(
             connector=connector,

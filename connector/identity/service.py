@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Any
 import httpx
 from starlette.requests import Request
 
+from connector.http.tls import outbound_ssl_context
 from connector.identity.access import AccessCheck, PendingUse
 from connector.identity.auth import DataspaceAuth
 from connector.identity.claims import Participant, participant_from
@@ -87,15 +89,25 @@ class NodeIdentity:
         database: Database,
         transport: httpx.AsyncBaseTransport | None = None,
         sync_transport: httpx.BaseTransport | None = None,
+        ssl_context: ssl.SSLContext | None = None,
         clock: Callable[[], float] = time.time,
     ) -> NodeIdentity:
         """Load the keys and build every part (``InvalidKey`` when a key file is unusable)."""
         timeout = settings.http_timeout_seconds
+        verify = ssl_context or outbound_ssl_context()
         async_client = httpx.AsyncClient(
-            trust_env=False, follow_redirects=False, timeout=timeout, transport=transport
+            trust_env=False,
+            follow_redirects=False,
+            timeout=timeout,
+            transport=transport,
+            verify=verify,
         )
         sync_client = httpx.Client(
-            trust_env=False, follow_redirects=False, timeout=timeout, transport=sync_transport
+            trust_env=False,
+            follow_redirects=False,
+            timeout=timeout,
+            transport=sync_transport,
+            verify=verify,
         )
         keys = JwksCache(
             async_client,

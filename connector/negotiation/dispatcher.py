@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import ssl
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -44,6 +45,7 @@ from catalog.contexts import DSPACE
 from catalog.jsonld import JsonLdProcessingError, JsonLdProcessor
 from connector.http.fetch import FetchError, send
 from connector.http.outbound import OutboundRefused, PublicAddressResolver, check_outbound_url
+from connector.http.tls import outbound_ssl_context
 from connector.http.transport import AiohttpTransport
 from connector.identity.client import TokenRequestFailed
 from connector.identity.service import NodeIdentity
@@ -163,6 +165,7 @@ class NegotiationDispatcher:
         settings: NegotiationSettings,
         security: SecuritySettings,
         transport: httpx.AsyncBaseTransport | None = None,
+        ssl_context: ssl.SSLContext | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._database = database
@@ -173,6 +176,7 @@ class NegotiationDispatcher:
         self._settings = settings
         self._security = security
         self._transport = transport
+        self._ssl_context = ssl_context or outbound_ssl_context(security.tls_ca_file)
         self._clock = clock
         self._holder = f"negotiation-{uuid.uuid4()}"
         self._wakeup: asyncio.Event | None = None
@@ -345,7 +349,9 @@ class NegotiationDispatcher:
 
     def _peer_transport(self) -> AiohttpTransport:
         return AiohttpTransport(
-            max_connections=PEER_CONNECTIONS, resolver=PublicAddressResolver(self._security)
+            max_connections=PEER_CONNECTIONS,
+            resolver=PublicAddressResolver(self._security),
+            ssl_context=self._ssl_context,
         )
 
     def _not_now(self, record: NegotiationRecord, kind: Message) -> Sent | None:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import anyio
 import httpx
 import pytest
 from dataspace_support import NODE_A, NODE_B, Dataspace
+from tls_support import private_ca
 
 from catalog.contexts import dsp_processor
 from connector.catalogue.remote import RemoteCatalogues
@@ -101,3 +104,34 @@ async def test_a_peer_trickling_its_answer_is_a_bad_gateway_at_the_deadline(
         finally:
             stop.set()
             await asyncio.sleep(0.2)  # the handler closes its side
+
+
+async def test_a_peer_certified_by_the_listed_private_authority_is_reached(
+    database: Database, identity: NodeIdentity, tmp_path: Path
+) -> None:
+    authority = private_ca(tmp_path)
+
+    async def dataset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            body = b'{"@id": "visits"}'
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+            writer.write(b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
+            await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+            pass  # a client that refused the certificate
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(dataset, "127.0.0.1", 0, ssl=authority.server_context())
+    peer = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}/dsp"
+    allowed = {"callback_allow_hosts": ["127.0.0.1"], "allow_http_callbacks": False}
+    trusting = SecuritySettings(**allowed, tls_ca_file=authority.ca_file)
+    async with server:
+        public_only = RemoteCatalogues(
+            database, identity, SecuritySettings(**allowed), dsp_processor()
+        )
+        with pytest.raises(BadGateway, match="could not be fetched"):
+            await public_only.dataset(NODE_B, peer, "visits")
+        private = RemoteCatalogues(database, identity, trusting, dsp_processor())
+        assert await private.dataset(NODE_B, peer, "visits") == {"@id": "visits"}

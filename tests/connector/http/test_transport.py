@@ -5,9 +5,7 @@ connections), and every failure as an ``httpx.TransportError``."""
 from __future__ import annotations
 
 import asyncio
-import datetime
 import gzip
-import ipaddress
 import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,12 +15,10 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from tls_support import private_ca
 
 from connector.http.outbound import PublicAddressResolver, check_outbound_url
+from connector.http.tls import outbound_ssl_context
 from connector.http.transport import AiohttpTransport
 from connector.settings import SecuritySettings
 
@@ -278,50 +274,15 @@ async def test_a_broken_answer_is_a_transport_error(data: bytes) -> None:
     assert raised.value.request.url.port == peer.port
 
 
-def _tls_pair(directory: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    """A server context with a self-signed certificate for 127.0.0.1, and a client context that
-    trusts exactly that certificate."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server.load_cert_chain(cert_file, key_file)
-    return server, ssl.create_default_context(cafile=str(cert_file))
-
-
 async def test_tls_certificates_are_verified(tmp_path: Path) -> None:
-    server_tls, trusting = _tls_pair(tmp_path)
+    authority = private_ca(tmp_path)
     peer = Peer(replying(OK))
-    async with await started(peer, tls=server_tls):
+    async with await started(peer, tls=authority.server_context()):
         url = f"https://127.0.0.1:{peer.port}/"
-        async with client() as http:  # certifi's bundle does not hold a self-signed certificate
-            with pytest.raises(httpx.ConnectError):
+        async with client() as http:  # certifi's bundle does not hold the private authority
+            with pytest.raises(httpx.ConnectError, match="certificate verify failed"):
                 await http.get(url)
-        async with client(ssl_context=trusting) as http:
+        async with client(ssl_context=outbound_ssl_context(authority.ca_file)) as http:
             assert (await http.get(url)).json() == {"ok": True}
     assert len(peer.requests) == 1
 

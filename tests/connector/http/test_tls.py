@@ -1,0 +1,61 @@
+"""The trust the node's outbound HTTPS uses: public authorities, plus ``security.tls_ca_file``."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import ValidationError
+from tls_support import private_ca
+
+from connector.http.tls import UnusableCaFile, outbound_ssl_context
+from connector.settings import SecuritySettings
+
+
+def test_certificates_and_hostnames_are_always_checked(tmp_path: Path) -> None:
+    for context in (outbound_ssl_context(), outbound_ssl_context(private_ca(tmp_path).ca_file)):
+        assert context.verify_mode == ssl.CERT_REQUIRED
+        assert context.check_hostname
+
+
+async def _get(url: str, context: ssl.SSLContext) -> int:
+    async with httpx.AsyncClient(verify=context, trust_env=False) as http:
+        return (await http.get(url)).status_code
+
+
+def test_a_private_authority_listed_is_trusted_besides_the_public_ones(tmp_path: Path) -> None:
+    authority = private_ca(tmp_path)
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+            await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+            pass  # the client refused the handshake
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=authority.server_context())
+        url = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+        async with server:
+            with pytest.raises(httpx.ConnectError, match="certificate verify failed"):
+                await _get(url, outbound_ssl_context())
+            assert await _get(url, outbound_ssl_context(authority.ca_file)) == 204
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("content", [None, b"not a certificate", b""])
+def test_an_unusable_ca_file_is_refused_clearly(tmp_path: Path, content: bytes | None) -> None:
+    ca_file = tmp_path / "ca.pem"
+    if content is not None:
+        ca_file.write_bytes(content)
+    with pytest.raises(UnusableCaFile, match="no usable PEM certificate"):
+        outbound_ssl_context(ca_file)
+    with pytest.raises(ValidationError, match="tls_ca_file"):
+        SecuritySettings(tls_ca_file=ca_file)
