@@ -85,10 +85,16 @@ async def send(
         finally:
             await response.aclose()
     except httpx.HTTPError as error:
-        raise FetchError(
-            f"{request.method} {request.url} failed ({type(error).__name__})"
-        ) from None
+        raise FetchError(_failure(request, error)) from None
     return Answer(response.status_code, response.headers, bytes(body))
+
+
+def _failure(request: httpx.Request, error: httpx.HTTPError) -> str:
+    """What went wrong, for logs and administrators (e.g. an untrusted certificate). The cause
+    may quote a peer's bytes: only printable characters are kept (it may end up stored)."""
+    cause = "".join(c if c.isprintable() else "?" for c in str(error)[:300])
+    kind = f"{type(error).__name__}: {cause}" if cause else type(error).__name__
+    return f"{request.method} {request.url} failed ({kind})"
 
 
 def send_sync(
@@ -105,9 +111,7 @@ def send_sync(
         finally:
             response.close()
     except httpx.HTTPError as error:
-        raise FetchError(
-            f"{request.method} {request.url} failed ({type(error).__name__})"
-        ) from None
+        raise FetchError(_failure(request, error)) from None
     return Answer(response.status_code, response.headers, bytes(body))
 
 
