@@ -72,30 +72,50 @@ def _negotiation_of(node: Node, record: AgreementRecord) -> JSONResponse:
     return JSONResponse(render(node.jsonld, node.negotiations.get(record.negotiation_id)))
 
 
+def _view(request: Request, node: Node) -> JSONResponse:
+    """``GET /{id}`` or ``GET /{id}/negotiation``, with the id read from the path as called.
+
+    The provider chooses agreement ids, ``/`` included (written ``%2F``). Routing sees the
+    decoded path, where such an id is several segments and could name another agreement
+    (``X%2Fnegotiation`` would be agreement ``X``'s negotiation view, ``Y%2F`` agreement ``Y``
+    once the trailing ``/`` is dropped), so every view reads its segments from ``raw_path``,
+    after the routed prefix, which must be written literally there."""
+    base = f"{router.prefix}/"
+    path = str(request.scope.get("path", ""))
+    raw = request.scope.get("raw_path", b"").decode("latin-1")
+    # Where the routed prefix ends: in the decoded path, then in the raw one, written literally
+    # (the mount before it holds no "/contractagreements/"; ids come after it).
+    mount = path[: path.find(base)] if base in path else None
+    if mount is None or not raw.startswith(mount + base):
+        raise NotFound(f"no {KIND} resource at {request.url.path!r}")
+    base = mount + base
+    rest = raw[len(base) :]
+    segments = (rest[:-1] if rest.endswith("/") else rest).split("/")  # one literal "/" at most
+    if len(segments) == 1:
+        return JSONResponse(render_agreement(node.jsonld, _agreement(node, unquote(segments[0]))))
+    if len(segments) == 2 and segments[1] == "negotiation":
+        return _negotiation_of(node, _agreement(node, unquote(segments[0])))
+    raise NotFound(f"no {KIND} resource at {request.url.path!r}")
+
+
 @router.get("/{agreement_id}", summary="Get a contract agreement")
-def get_agreement(_admin: AdminPrincipal, agreement_id: str, node: NodeDep) -> JSONResponse:
-    return JSONResponse(render_agreement(node.jsonld, _agreement(node, agreement_id)))
+def get_agreement(
+    _admin: AdminPrincipal, agreement_id: str, request: Request, node: NodeDep
+) -> JSONResponse:
+    """``agreement_id`` percent-encoded (``%2F`` for a ``/`` in it)."""
+    return _view(request, node)
 
 
 @router.get("/{agreement_id}/negotiation", summary="The negotiation that made an agreement")
 def get_agreement_negotiation(
-    _admin: AdminPrincipal, agreement_id: str, node: NodeDep
+    _admin: AdminPrincipal, agreement_id: str, request: Request, node: NodeDep
 ) -> JSONResponse:
-    return _negotiation_of(node, _agreement(node, agreement_id))
+    return _view(request, node)
 
 
 @router.get("/{encoded:path}", include_in_schema=False)
 def get_agreement_with_slash(
     _admin: AdminPrincipal, encoded: str, request: Request, node: NodeDep
 ) -> JSONResponse:
-    """The two routes above for an id holding ``/``, written ``%2F`` in the path (as EDC's own
-    routes take it): routing sees the decoded path, so the segments are read from the path as
-    called."""
-    raw = request.scope.get("raw_path", b"").decode("latin-1")
-    _, marker, rest = raw.partition(f"{router.prefix}/")
-    segments = rest.removesuffix("/").split("/") if marker else []
-    if len(segments) == 1:
-        return get_agreement(_admin, unquote(segments[0]), node)
-    if len(segments) == 2 and segments[1] == "negotiation":
-        return get_agreement_negotiation(_admin, unquote(segments[0]), node)
-    raise NotFound(f"no {KIND} resource at {request.url.path!r}")
+    """The two routes above when the decoded id holds ``/`` (they match one segment)."""
+    return _view(request, node)

@@ -296,14 +296,13 @@ def test_the_offer_a_get_shows_is_a_counter_request_body(client: TestClient) -> 
     _send_back(client, "n-offered", "counter")
 
 
-def test_an_agreement_id_holding_a_slash_is_reached_percent_encoded(client: TestClient) -> None:
-    # A peer provider chooses the agreement's id; EDC's base64 ids can hold "/" and "+".
-    agreement_id = "urn:edc:Y29u/dHJh+Y3Q=:é"
-    encoded = quote(agreement_id, safe="")
+def _agreement_of(client: TestClient, agreement_id: str, negotiation_id: str) -> None:
+    """A consumer's agreement ``agreement_id`` made by negotiation ``negotiation_id``."""
     with node_of(client).database.transaction() as session:
         NegotiationRepository(session).create(
-            _negotiation("n-slash", role="consumer", state="VERIFIED", counterparty_id=PROVIDER)
-        )
+            _negotiation(negotiation_id, role="consumer", state="VERIFIED",
+                         counterparty_id=PROVIDER)
+        )  # fmt: skip
         AgreementRepository(session).create(
             AgreementRecord(
                 id=agreement_id,
@@ -312,10 +311,17 @@ def test_an_agreement_id_holding_a_slash_is_reached_percent_encoded(client: Test
                 consumer_id=CONSUMER,
                 policy=AGREEMENT,
                 signed_at=T0,
-                negotiation_id="n-slash",
+                negotiation_id=negotiation_id,
                 created_at=T0,
             )
         )
+
+
+def test_an_agreement_id_holding_a_slash_is_reached_percent_encoded(client: TestClient) -> None:
+    # A peer provider chooses the agreement's id; EDC's base64 ids can hold "/" and "+".
+    agreement_id = "urn:edc:Y29u/dHJh+Y3Q=:é"
+    encoded = quote(agreement_id, safe="")
+    _agreement_of(client, agreement_id, "n-slash")
     for suffix in ("", "/"):
         shown = client.get(f"{AGREEMENTS}/{encoded}{suffix}", headers=HEADERS)
         assert shown.status_code == 200, shown.text
@@ -334,3 +340,28 @@ def test_an_agreement_id_holding_a_slash_is_reached_percent_encoded(client: Test
         assert missing.status_code == 404, (path, missing.text)
         assert missing.headers["content-type"] == "application/problem+json"
     assert client.get(f"{AGREEMENTS}/{encoded}").status_code == 401  # still administrators only
+
+
+@pytest.mark.parametrize(
+    "chosen", ["victim/negotiation", "victim/", "victim//", "a/negotiation/x", "victim%2F"]
+)
+def test_an_agreement_id_never_reaches_another_agreement(client: TestClient, chosen: str) -> None:
+    # Decoded, "victim%2Fnegotiation" is the path of victim's negotiation view, and "victim%2F"
+    # is victim's once its trailing "/" is dropped: each id must still be read as itself.
+    _agreement_of(client, "victim", "n-victim")
+    _agreement_of(client, chosen, "n-chosen")
+    shown = client.get(f"{AGREEMENTS}/{quote(chosen, safe='')}", headers=HEADERS)
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["@id"] == chosen
+    made_by = client.get(f"{AGREEMENTS}/{quote(chosen, safe='')}/negotiation", headers=HEADERS)
+    assert made_by.json()["@id"] == "n-chosen"
+
+
+def test_agreement_paths_count_only_with_their_prefix_written_plainly(client: TestClient) -> None:
+    _agreement_of(client, "victim", "n-victim")
+    assert client.get(f"{AGREEMENTS}/victim", headers=HEADERS).status_code == 200
+    for path in (
+        "/management/v3/contract%61greements/victim",
+        "/management/v3/contract%61greements/anything/contractagreements/victim",
+    ):
+        assert client.get(path, headers=HEADERS).status_code == 404, path
