@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -310,13 +311,22 @@ class Settings(TomlSettings):
 
 
 def _is_loopback_host(host: str) -> bool:
-    name = host.strip("[]").lower()
+    """Whether ``host`` names this machine or its link, however it is written (``localhost.``,
+    ``127.1``, ``0x7f.1``, ``2130706433``, ``[::ffff:127.0.0.1]``…)."""
+    name = host.strip("[]").lower().rstrip(".")
     if name == "localhost" or name.endswith(".localhost"):
         return True
     try:
-        address = ipaddress.ip_address(name)
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(
+            name.split("%", 1)[0]
+        )
     except ValueError:
-        return False
+        try:  # the shorthand IPv4 forms resolvers accept
+            address = ipaddress.IPv4Address(socket.inet_aton(name))
+        except OSError:
+            return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
     return address.is_loopback or address.is_unspecified or address.is_link_local
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,22 +12,36 @@ import click
 from connector.cli.common import config_option, settings_or_exit
 
 
-def _endpoint(config_file: Path | None, url: str | None, api_key: str | None) -> tuple[str, str]:
+@dataclass(frozen=True)
+class _Endpoint:
+    """The node's management API, the key to call it with, and the authorities its certificate
+    may come from (``security.tls_ca_file`` besides the public ones)."""
+
+    url: str
+    key: str
+    ca_file: Path | None
+
+
+def _endpoint(config_file: Path | None, url: str | None, api_key: str | None) -> _Endpoint:
     settings = settings_or_exit(config_file)
     base = (url or str(settings.node.public_url)).rstrip("/")
     keys = settings.management.all_api_keys()
     key = api_key or (keys[0] if keys else None)
     if not key:
         raise click.UsageError("no API key: pass --api-key or set ETDS_API_KEY")
-    return base + "/management/v3", key
+    return _Endpoint(base + "/management/v3", key, settings.security.tls_ca_file)
 
 
-def _call(method: str, url: str, key: str, body: Any) -> Any:
+def _call(method: str, endpoint: _Endpoint, path: str, body: Any) -> Any:
     import httpx
 
+    from connector.http.tls import outbound_ssl_context
+
+    url = endpoint.url + path
     try:
-        with httpx.Client(timeout=30.0, trust_env=False) as client:
-            response = client.request(method, url, json=body, headers={"X-Api-Key": key})
+        verify = outbound_ssl_context(endpoint.ca_file)
+        with httpx.Client(timeout=30.0, trust_env=False, verify=verify) as client:
+            response = client.request(method, url, json=body, headers={"X-Api-Key": endpoint.key})
     except httpx.HTTPError as exc:
         raise click.ClickException(f"cannot reach the node at {url}: {exc}") from None
     if response.status_code >= 400:
@@ -118,8 +133,7 @@ def assets_add(
         }
         if asset_id:
             body["@id"] = asset_id
-    endpoint, key = _endpoint(config_file, url, api_key)
-    created = _call("POST", endpoint + "/assets", key, body)
+    created = _call("POST", _endpoint(config_file, url, api_key), "/assets", body)
     click.echo(created["@id"])
 
 
@@ -131,8 +145,8 @@ def assets_list(
     limit: int, as_json: bool, config_file: Path | None, url: str | None, api_key: str | None
 ) -> None:
     """List the node's assets."""
-    endpoint, key = _endpoint(config_file, url, api_key)
-    found = _call("POST", endpoint + "/assets/request", key, {"@type": "QuerySpec", "limit": limit})
+    query = {"@type": "QuerySpec", "limit": limit}
+    found = _call("POST", _endpoint(config_file, url, api_key), "/assets/request", query)
     if as_json:
         click.echo(json.dumps(found, indent=2, ensure_ascii=False))
         return

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from connector.http.jsonbody import holds_lone_surrogate
+from connector.http.jsonbody import holds_unstorable_text
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
 DEFAULT_MAX_BYTES = 256 * 1024
@@ -41,8 +41,8 @@ class Answer:
             raise FetchError("the answer is not JSON") from None
         except RecursionError:
             raise FetchError("the answer is JSON nested too deep") from None
-        if holds_lone_surrogate(document):  # valid JSON, but no text to store or show
-            raise FetchError("the answer holds a lone UTF-16 surrogate")
+        if holds_unstorable_text(document):  # valid JSON, but no text to store or show
+            raise FetchError("the answer holds a NUL character or a lone UTF-16 surrogate")
         return document
 
 
@@ -92,7 +92,10 @@ async def send(
 def _failure(request: httpx.Request, error: httpx.HTTPError) -> str:
     """What went wrong, for logs and administrators (e.g. an untrusted certificate). The cause
     may quote a peer's bytes: only printable characters are kept (it may end up stored)."""
-    cause = "".join(c if c.isprintable() else "?" for c in str(error)[:300])
+    # A request we could not write (LocalProtocolError) may be quoted header and all, tokens
+    # included: its text is left out.
+    text = "" if isinstance(error, httpx.LocalProtocolError) else str(error)[:300]
+    cause = "".join(c if c.isprintable() else "?" for c in text)
     kind = f"{type(error).__name__}: {cause}" if cause else type(error).__name__
     return f"{request.method} {request.url} failed ({kind})"
 

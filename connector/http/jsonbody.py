@@ -63,13 +63,14 @@ def is_text(value: str) -> bool:
     return True
 
 
-def holds_lone_surrogate(document: Any) -> bool:
-    """Whether a string (value or key) anywhere in ``document`` is not Unicode text."""
+def holds_unstorable_text(document: Any) -> bool:
+    """Whether a string (value or key) anywhere in ``document`` is no storable text: a NUL
+    character or a lone UTF-16 surrogate (see :func:`check_complexity`)."""
     stack = [document]
     while stack:
         value = stack.pop()
         if isinstance(value, str):
-            if not value.isascii() and not is_text(value):
+            if "\x00" in value or (not value.isascii() and not is_text(value)):
                 return True
         elif isinstance(value, dict):
             stack.extend(value)

@@ -51,6 +51,10 @@ def resolve(host: str, port: int) -> list[str]:
 
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052's well-known prefix
 _IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # RFC 4291 §2.5.5.1 (deprecated)
+_NEVER_PUBLIC = (
+    ipaddress.IPv6Network("64:ff9b:1::/48"),  # RFC 8215: NAT64 within one network
+    ipaddress.IPv6Network("fec0::/10"),  # RFC 3879: site-local (deprecated)
+)
 
 
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -71,6 +75,8 @@ def _public(address: str) -> bool:
     except ValueError:
         return False
     if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in network for network in _NEVER_PUBLIC):
+            return False
         embedded = _embedded_ipv4(ip)
         if embedded is not None and not (embedded.is_global and not embedded.is_multicast):
             return False

@@ -23,8 +23,11 @@ def outbound_ssl_context(ca_file: Path | None = None) -> ssl.SSLContext:
     certificates of ``ca_file``."""
     context = ssl.create_default_context(cafile=certifi.where())
     if ca_file is not None:
+        public = len(context.get_ca_certs())
         try:
             context.load_verify_locations(cafile=str(ca_file))
         except (OSError, ssl.SSLError, ValueError) as exc:
             raise UnusableCaFile(f"{ca_file} holds no usable PEM certificate: {exc}") from None
+        if len(context.get_ca_certs()) == public:  # e.g. a revocation list only
+            raise UnusableCaFile(f"{ca_file} holds no usable PEM certificate")
     return context

@@ -27,7 +27,7 @@ from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwa import EdDSAAlgorithm, JWSAlgModel
 from joserfc.jwk import ECKey, Key, OKPKey, RSAKey
 
-from connector.http.jsonbody import holds_lone_surrogate
+from connector.http.jsonbody import holds_unstorable_text
 from connector.identity.algorithms import ALGORITHMS, Algorithm
 
 MAX_TOKEN_BYTES = 16 * 1024
@@ -85,8 +85,8 @@ def _json_object(segment: str, what: str) -> dict[str, Any]:
         raise JoseFailure(f"the {what} is not base64url JSON") from None
     if not isinstance(value, dict):
         raise JoseFailure(f"the {what} is not a JSON object")
-    if holds_lone_surrogate(value):
-        raise JoseFailure(f"the {what} holds a lone UTF-16 surrogate")
+    if holds_unstorable_text(value):
+        raise JoseFailure(f"the {what} holds a NUL character or a lone UTF-16 surrogate")
     return value
 
 
@@ -159,6 +159,6 @@ def verify(
         raise JoseFailure("the payload is not JSON") from None
     if not isinstance(claims, dict):
         raise JoseFailure("the payload is not a JSON object")
-    if holds_lone_surrogate(claims):  # no text: could be neither stored nor logged as UTF-8
-        raise JoseFailure("the payload holds a lone UTF-16 surrogate")
+    if holds_unstorable_text(claims):  # could be neither stored nor logged as UTF-8
+        raise JoseFailure("the payload holds a NUL character or a lone UTF-16 surrogate")
     return header, claims

@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from connector.catalogue.builder import split_member
 from connector.errors import BadRequest, Conflict, NotFound
 from connector.http.outbound import check_outbound_url
-from connector.negotiation.intent import intend, settled
+from connector.negotiation.intent import intend, settled, storable_detail
 from connector.negotiation.states import (
     TERMINAL,
     InvalidTransition,
@@ -160,7 +160,7 @@ class AdministratorActions:
             stopped = replace(
                 settled(record),
                 state=State.TERMINATED,
-                error_detail=reason or "terminated before the request was sent",
+                error_detail=storable_detail(reason or "terminated before the request was sent"),
                 updated_at=now,
             )
             return repository.save(stopped, record.version)

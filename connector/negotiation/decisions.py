@@ -27,7 +27,7 @@ from typing import Any
 
 from connector.errors import BadRequest
 from connector.negotiation.errors import NegotiationProtocolError
-from connector.negotiation.intent import MAX_DETAIL, intend
+from connector.negotiation.intent import intend, storable_detail
 from connector.negotiation.messages import Inbound
 from connector.negotiation.states import Message, Role
 from connector.negotiation.terms import Terms, dataset_id, required, same_terms
@@ -78,7 +78,7 @@ class Decisions:
         automatic answer as intent when the negotiation is in ``auto`` mode."""
         if message.kind == Message.TERMINATE:
             detail = "; ".join(message.reasons) or "terminated by the counterparty"
-            return replace(record, error_detail=f"{requester.id}: {detail}"[:MAX_DETAIL])
+            return replace(record, error_detail=storable_detail(f"{requester.id}: {detail}"))
         role: Role = record.role
         handler = self._handlers.get((role, message.kind))
         return record if handler is None else handler(record, requester, message)

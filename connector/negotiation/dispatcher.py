@@ -51,7 +51,7 @@ from connector.identity.client import TokenRequestFailed
 from connector.identity.service import NodeIdentity
 from connector.negotiation.agreements import store_agreement
 from connector.negotiation.errors import NegotiationProtocolError
-from connector.negotiation.intent import MAX_DETAIL, intend, settled
+from connector.negotiation.intent import intend, settled, storable_detail
 from connector.negotiation.messages import message_body
 from connector.negotiation.states import DSP_TYPES, Message, Role, State, advance, allowed
 from connector.negotiation.terms import their_pid
@@ -569,6 +569,6 @@ class NegotiationDispatcher:
         return replace(
             settled(record),
             state=State.TERMINATED,
-            error_detail=reason[:MAX_DETAIL],
+            error_detail=storable_detail(reason),
             updated_at=self._clock(),
         )

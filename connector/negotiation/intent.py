@@ -17,6 +17,15 @@ from connector.store.records import NegotiationRecord
 MAX_DETAIL = 2000
 
 
+def storable_detail(text: str) -> str:
+    """``text`` as a negotiation's ``error_detail`` keeps it: at most :data:`MAX_DETAIL`
+    characters, printable ones only. Reasons quote peers' answers and the authority's errors,
+    which may hold a NUL or a lone surrogate, text no database stores (on PostgreSQL the
+    outcome of a send could then never be recorded, and the message went out again and
+    again)."""
+    return "".join(c if c.isprintable() else "?" for c in text[:MAX_DETAIL])
+
+
 def intend(
     record: NegotiationRecord, kind: Message, now: datetime, reason: str | None = None
 ) -> NegotiationRecord:
@@ -29,7 +38,7 @@ def intend(
         pending=True,
         next_attempt_at=now,
         attempts=0,
-        error_detail=reason[:MAX_DETAIL] if reason else record.error_detail,
+        error_detail=storable_detail(reason) if reason else record.error_detail,
     )
 
 

@@ -150,6 +150,13 @@ def test_safe_production_settings_load(tmp_path: Path) -> None:
         ({"allow_hosts": '["127.0.0.1"]'}, "loopback"),
         ({"allow_hosts": '["localhost"]'}, "loopback"),
         ({"allow_hosts": '["169.254.169.254"]'}, "loopback or link-local"),
+        # other spellings of loopback, which resolvers accept as well
+        ({"allow_hosts": '["localhost."]'}, "loopback"),
+        ({"allow_hosts": '["127.1"]'}, "loopback"),
+        ({"allow_hosts": '["0x7f.1"]'}, "loopback"),
+        ({"allow_hosts": '["2130706433"]'}, "loopback"),
+        ({"allow_hosts": '["[::ffff:127.0.0.1]"]'}, "loopback"),
+        ({"allow_hosts": '["fe80::1%eth0"]'}, "loopback or link-local"),
         ({"allow_http": "true"}, "allow_http_callbacks"),
         ({"public_url": "http://connector.example"}, "https"),
         ({"participant_id": "urn:etds:participant:development"}, "participant_id"),

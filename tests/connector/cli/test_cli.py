@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from tls_support import private_ca
 
 from connector.cli import cli
 from etds_examples.nodeproc import free_port
@@ -111,3 +114,39 @@ def test_assets_add_needs_a_file_or_a_path(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["assets", "add", "--name", "x"])
     assert result.exit_code == 2
     assert "--path" in result.output
+
+
+class _EmptyList(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"[]")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_assets_commands_trust_the_listed_private_authority(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    authority = private_ca(tmp_path)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _EmptyList)
+    server.socket = authority.server_context().wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        command = ["assets", "list", "--url", f"https://127.0.0.1:{server.server_port}"]
+        refused = runner.invoke(cli, [*command, "--api-key", "k"])
+        assert refused.exit_code == 1
+        assert "CERTIFICATE_VERIFY_FAILED" in refused.output
+        monkeypatch.setenv("ETDS_SECURITY__TLS_CA_FILE", str(authority.ca_file))
+        listed = runner.invoke(cli, [*command, "--api-key", "k", "--json"])
+        assert listed.exit_code == 0, listed.output
+        assert listed.output.strip() == "[]"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

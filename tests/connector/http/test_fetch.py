@@ -27,3 +27,14 @@ async def test_a_failure_names_its_cause_in_printable_text() -> None:
     assert str(raised.value) == (
         "GET https://peer.test/ failed (RemoteProtocolError: bad status line 'HTTP/1.1 2??')"
     )
+
+
+async def test_a_request_that_could_not_be_written_is_not_quoted() -> None:
+    # httpx quotes an illegal header whole: with a token in it, the token would be logged.
+    def failing(request: httpx.Request) -> httpx.Response:
+        raise httpx.LocalProtocolError("Illegal header value b'DPoP secret-token\\n'")
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(failing)) as http:
+        with pytest.raises(FetchError) as raised:
+            await send(http, http.build_request("GET", "https://peer.test/"))
+    assert str(raised.value) == "GET https://peer.test/ failed (LocalProtocolError)"

@@ -9,7 +9,7 @@ import pytest
 
 from connector.errors import BadRequest, RequestTooComplex
 from connector.http.fetch import Answer, FetchError
-from connector.http.jsonbody import check_complexity, holds_lone_surrogate, parse_json
+from connector.http.jsonbody import check_complexity, holds_unstorable_text, parse_json
 from connector.http.problem import problem_response
 
 
@@ -68,13 +68,18 @@ def test_surrogate_pairs_and_other_text_are_accepted() -> None:
     document = parse_json(rb'{"emoji": "\ud83c\udfd5", "accent": "Occitanie \u00e9t\u00e9"}',
                           max_depth=8, max_nodes=100)  # fmt: skip
     assert document == {"emoji": "\U0001f3d5", "accent": "Occitanie été"}
-    assert not holds_lone_surrogate(document)
+    assert not holds_unstorable_text(document)
 
 
-def test_a_peer_answer_with_a_lone_surrogate_is_refused() -> None:
-    answer = Answer(200, httpx.Headers(), rb'{"dataset": [{"title": "\ud800"}]}')
-    with pytest.raises(FetchError, match="surrogate"):
-        answer.json()
+@pytest.mark.parametrize(
+    "raw",
+    [rb'{"dataset": [{"title": "\ud800"}]}', rb'{"providerPid": "urn:uuid:a\u0000b"}'],
+    ids=["lone surrogate", "NUL"],
+)
+def test_a_peer_answer_with_unstorable_text_is_refused(raw: bytes) -> None:
+    # A peer's pid or catalogue is stored: PostgreSQL takes neither in a text or JSON column.
+    with pytest.raises(FetchError, match="NUL character or a lone UTF-16 surrogate"):
+        Answer(200, httpx.Headers(), raw).json()
     assert Answer(200, httpx.Headers(), b'{"title": "ok"}').json() == {"title": "ok"}
 
 

@@ -27,7 +27,7 @@ def _resolving_to(*addresses: str):  # type: ignore[no-untyped-def]
      "fe80::1", "0.0.0.0", "224.0.0.1", "::ffff:127.0.0.1", "fd00::1", "100.64.0.1",
      # IPv6 forms that carry a private IPv4 address to its host: NAT64, 6to4, IPv4-compatible
      "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "2002:7f00:1::1", "2002:a00:1::", "::127.0.0.1",
-     "::10.0.0.1", "fe80::1%eth0"],
+     "::10.0.0.1", "fe80::1%eth0", "64:ff9b:1::a9fe:a9fe", "64:ff9b:1::808:808", "fec0::1"],
 )  # fmt: skip
 def test_non_public_addresses_are_refused(address: str) -> None:
     with pytest.raises(OutboundRefused, match="loopback, private or link-local"):

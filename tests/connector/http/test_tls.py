@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import ssl
 from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from pydantic import ValidationError
 from tls_support import private_ca
 
@@ -59,3 +64,19 @@ def test_an_unusable_ca_file_is_refused_clearly(tmp_path: Path, content: bytes |
         outbound_ssl_context(ca_file)
     with pytest.raises(ValidationError, match="tls_ca_file"):
         SecuritySettings(tls_ca_file=ca_file)
+
+
+def test_a_ca_file_holding_only_a_revocation_list_is_refused(tmp_path: Path) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.UTC)
+    crl = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "some CA")]))
+        .last_update(now)
+        .next_update(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    ca_file = tmp_path / "crl.pem"
+    ca_file.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+    with pytest.raises(UnusableCaFile, match="no usable PEM certificate"):
+        outbound_ssl_context(ca_file)

@@ -563,6 +563,19 @@ async def test_refused_message_is_followed_by_a_termination(provider: Sender) ->
     assert (ended.state, ended.intent) == ("TERMINATED", None)
 
 
+async def test_a_refusal_quoting_unstorable_bytes_is_recorded(provider: Sender) -> None:
+    # The peer's answer is quoted in the reason; a NUL there could not be stored on PostgreSQL,
+    # the outcome was never recorded, and the message went out again after every lease.
+    created = _requested(provider)
+    provider.peer.answer = lambda r: httpx.Response(400, content=b"bad\x00request \xed\xa0\x80")
+    await provider.round()
+    refused = provider.get(created.id)
+    assert (refused.intent, refused.attempts) == ("TERMINATE", 0)
+    assert refused.error_detail is not None
+    assert "HTTP 400: bad?request" in refused.error_detail
+    assert refused.error_detail.isprintable()
+
+
 async def test_a_refused_termination_ends_the_negotiation_here(provider: Sender) -> None:
     created = _requested(provider, org_type="company")  # the policy denies: TERMINATE intended
     assert created.intent == "TERMINATE"
