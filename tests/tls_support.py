@@ -3,10 +3,13 @@ certificate it signed for the address, as PEM files."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import ipaddress
 import ssl
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
@@ -95,3 +98,48 @@ def private_ca(directory: Path, host: str = "127.0.0.1") -> PrivateCa:
         )
     )
     return made
+
+
+def http_answer(status: str, body: bytes = b"", content_type: str = "application/json") -> bytes:
+    """A whole HTTP/1.1 answer that closes its connection."""
+    return (
+        f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode() + body
+
+
+@dataclass
+class TlsPeer:
+    """A peer on 127.0.0.1 serving TLS with ``authority``'s server certificate: it answers each
+    request with ``answer`` and keeps what it received (head and body); a client that refuses the
+    certificate simply leaves nothing received."""
+
+    authority: PrivateCa
+    answer: bytes
+    received: list[bytes] = field(default_factory=list)
+    url: str = ""
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            self.received.append(head + await reader.readexactly(length))
+            writer.write(self.answer)
+            await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+            pass  # a client that refused the certificate
+        finally:
+            writer.close()
+
+    @asynccontextmanager
+    async def serving(self) -> AsyncIterator[TlsPeer]:
+        server = await asyncio.start_server(
+            self._serve, "127.0.0.1", 0, ssl=self.authority.server_context()
+        )
+        self.url = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        async with server:
+            yield self

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ssl
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import anyio
 import httpx
 import pytest
 from dataspace_support import NODE_A, NODE_B, Dataspace
-from tls_support import private_ca
+from tls_support import TlsPeer, http_answer, private_ca
 
 from catalog.contexts import dsp_processor
 from connector.catalogue.remote import RemoteCatalogues
@@ -110,28 +109,14 @@ async def test_a_peer_certified_by_the_listed_private_authority_is_reached(
     database: Database, identity: NodeIdentity, tmp_path: Path
 ) -> None:
     authority = private_ca(tmp_path)
-
-    async def dataset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            await reader.readuntil(b"\r\n\r\n")
-            body = b'{"@id": "visits"}'
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
-            writer.write(b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
-            await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
-            pass  # a client that refused the certificate
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(dataset, "127.0.0.1", 0, ssl=authority.server_context())
-    peer = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}/dsp"
+    answer = http_answer("200 OK", b'{"@id": "visits"}')
     allowed = {"callback_allow_hosts": ["127.0.0.1"], "allow_http_callbacks": False}
     trusting = SecuritySettings(**allowed, tls_ca_file=authority.ca_file)
-    async with server:
+    async with TlsPeer(authority, answer).serving() as peer:
         public_only = RemoteCatalogues(
             database, identity, SecuritySettings(**allowed), dsp_processor()
         )
         with pytest.raises(BadGateway, match="could not be fetched"):
-            await public_only.dataset(NODE_B, peer, "visits")
+            await public_only.dataset(NODE_B, peer.url + "/dsp", "visits")
         private = RemoteCatalogues(database, identity, trusting, dsp_processor())
-        assert await private.dataset(NODE_B, peer, "visits") == {"@id": "visits"}
+        assert await private.dataset(NODE_B, peer.url + "/dsp", "visits") == {"@id": "visits"}

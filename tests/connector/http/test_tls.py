@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pydantic import ValidationError
-from tls_support import private_ca
+from tls_support import TlsPeer, http_answer, private_ca
 
 from connector.http.tls import UnusableCaFile, outbound_ssl_context
 from connector.settings import SecuritySettings
@@ -34,23 +34,12 @@ async def _get(url: str, context: ssl.SSLContext) -> int:
 def test_a_private_authority_listed_is_trusted_besides_the_public_ones(tmp_path: Path) -> None:
     authority = private_ca(tmp_path)
 
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            await reader.readuntil(b"\r\n\r\n")
-            writer.write(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
-            await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
-            pass  # the client refused the handshake
-        finally:
-            writer.close()
-
     async def main() -> None:
-        server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=authority.server_context())
-        url = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
-        async with server:
+        async with TlsPeer(authority, http_answer("204 No Content")).serving() as peer:
             with pytest.raises(httpx.ConnectError, match="certificate verify failed"):
-                await _get(url, outbound_ssl_context())
-            assert await _get(url, outbound_ssl_context(authority.ca_file)) == 204
+                await _get(peer.url, outbound_ssl_context())
+            assert await _get(peer.url, outbound_ssl_context(authority.ca_file)) == 204
+            assert len(peer.received) == 1
 
     asyncio.run(main())
 

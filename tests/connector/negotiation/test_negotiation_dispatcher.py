@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import ssl
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -39,7 +38,7 @@ from negotiation_support import (
     termination,
     verification,
 )
-from tls_support import private_ca
+from tls_support import TlsPeer, http_answer, private_ca
 
 from catalog.contexts import dsp_processor
 from connector.catalogue.offers import OfferRef
@@ -914,37 +913,9 @@ async def test_a_peer_certified_by_the_private_authority_listed_is_sent_to(
     through ``security.tls_ca_file`` and refused without it."""
     caplog.set_level(logging.INFO, logger="etds.negotiation")
     authority = private_ca(tmp_path)
-    posted: list[bytes] = []
-
-    async def provider_peer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-            posted.append(head + await reader.readexactly(length))
-            answer = json.dumps(negotiation_body(P, C, "REQUESTED")).encode()
-            writer.write(b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n")
-            writer.write(b"Content-Length: %d\r\n\r\n%s" % (len(answer), answer))
-            await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
-            pass  # a client that refused the certificate
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(
-        provider_peer, "127.0.0.1", 0, ssl=authority.server_context()
-    )
-    address = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}/protocol/2025-1"
+    answer = http_answer("201 Created", json.dumps(negotiation_body(P, C, "REQUESTED")).encode())
     allowed = {"callback_allow_hosts": ["127.0.0.1"], "allow_http_callbacks": False}
     consumer = node(database, CONSUMER, public_url="https://consumer.test")
-    with database.transaction() as session:
-        NegotiationRepository(session).create(
-            negotiation(
-                id="urn:uuid:over-tls", role="consumer", state="INITIAL", intent="REQUEST",
-                pending=True, counterparty_id=PROVIDER, counterparty_address=address,
-                provider_pid=None, consumer_pid=C, offered_by="provider",
-                next_attempt_at=consumer.clock(),
-            )
-        )  # fmt: skip
 
     def dispatcher(security: SecuritySettings) -> NegotiationDispatcher:
         return NegotiationDispatcher(
@@ -958,14 +929,23 @@ async def test_a_peer_certified_by_the_private_authority_listed_is_sent_to(
             clock=consumer.clock,
         )
 
-    async with server:
+    async with TlsPeer(authority, answer).serving() as peer:
+        with database.transaction() as session:
+            NegotiationRepository(session).create(
+                negotiation(
+                    id="urn:uuid:over-tls", role="consumer", state="INITIAL", intent="REQUEST",
+                    pending=True, counterparty_id=PROVIDER,
+                    counterparty_address=peer.url + "/protocol/2025-1", provider_pid=None,
+                    consumer_pid=C, offered_by="provider", next_attempt_at=consumer.clock(),
+                )
+            )  # fmt: skip
         public_only = dispatcher(SecuritySettings(**allowed))
         try:
             await public_only.dispatch_due()
         finally:
             await public_only.aclose()
         refused = consumer.get("urn:uuid:over-tls")
-        assert (refused.state, refused.attempts, posted) == ("INITIAL", 1, [])
+        assert (refused.state, refused.attempts, peer.received) == ("INITIAL", 1, [])
         details = [str(getattr(record, "detail", "")) for record in caplog.records]
         assert any("certificate verify failed" in detail for detail in details), details
 
@@ -977,6 +957,6 @@ async def test_a_peer_certified_by_the_private_authority_listed_is_sent_to(
             await trusting.aclose()
     sent = consumer.get("urn:uuid:over-tls")
     assert (sent.state, sent.provider_pid, sent.pending) == ("REQUESTED", P, False)
-    [request_bytes] = posted
+    [request_bytes] = peer.received
     assert request_bytes.startswith(b"POST /protocol/2025-1/negotiations/request HTTP/1.1\r\n")
     assert b'"@type":"ContractRequestMessage"' in request_bytes.replace(b" ", b"")
