@@ -129,7 +129,8 @@ class SecuritySettings(_Section):
     def _usable_ca_file(cls, value: Path | None) -> Path | None:
         from connector.http.tls import outbound_ssl_context
 
-        outbound_ssl_context(value)  # UnusableCaFile (a ValueError) becomes a settings error
+        if value is not None:
+            outbound_ssl_context(value)  # UnusableCaFile (a ValueError): a settings error
         return value
 
 
@@ -323,7 +324,7 @@ def _is_loopback_host(host: str) -> bool:
     except ValueError:
         try:  # the shorthand IPv4 forms resolvers accept
             address = ipaddress.IPv4Address(socket.inet_aton(name))
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL in the name
             return False
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
