@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from connector.http.jsonbody import holds_unstorable_text
+from connector.http.jsonbody import holds_unstorable_text, printable
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
 DEFAULT_MAX_BYTES = 256 * 1024
@@ -95,7 +95,7 @@ def _failure(request: httpx.Request, error: httpx.HTTPError) -> str:
     # A request we could not write (LocalProtocolError) may be quoted header and all, tokens
     # included: its text is left out.
     text = "" if isinstance(error, httpx.LocalProtocolError) else str(error)[:300]
-    cause = "".join(c if c.isprintable() else "?" for c in text)
+    cause = printable(text)
     kind = f"{type(error).__name__}: {cause}" if cause else type(error).__name__
     return f"{request.method} {request.url} failed ({kind})"
 

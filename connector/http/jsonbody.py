@@ -63,6 +63,12 @@ def is_text(value: str) -> bool:
     return True
 
 
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable (a NUL, a control character, a lone
+    surrogate) as ``?``: safe to store, log and show, whatever a peer put in it."""
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
 def holds_unstorable_text(document: Any) -> bool:
     """Whether a string (value or key) anywhere in ``document`` is no storable text: a NUL
     character or a lone UTF-16 surrogate (see :func:`check_complexity`)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from connector.http.jsonbody import printable
 from connector.negotiation.states import PENDING_NAMES, Message, Role, State, advance, allowed
 from connector.store.records import NegotiationRecord
 
@@ -23,7 +24,7 @@ def storable_detail(text: str) -> str:
     which may hold a NUL or a lone surrogate, text no database stores (on PostgreSQL the
     outcome of a send could then never be recorded, and the message went out again and
     again)."""
-    return "".join(c if c.isprintable() else "?" for c in text[:MAX_DETAIL])
+    return printable(text[:MAX_DETAIL])
 
 
 def intend(
