@@ -13,10 +13,12 @@ takes 5-10 ms, a message's own terms well under 1 ms), so each processor keeps t
 context* made of the initial contexts and a document's top-level ``@context``, processed once per
 distinct value (at most :data:`ACTIVE_CONTEXT_CACHE_SIZE` of them, none longer than
 :data:`MAX_CACHED_CONTEXT_CHARS` as JSON). The type-scoped contexts of that active context (the
-DSP 2025-1 context defines most terms per message type) are also processed once: a document with
-no ``@context`` of its own below the top is expanded with a resolver kept for that active context
-(one per thread), whose cache then holds only contexts the processor bundles or was configured
-with. A document that brings nested contexts is expanded with a fresh resolver. Nor are resolvers
+DSP 2025-1 context defines most terms per message type) are also processed once per processor
+(:class:`_ScopedContexts`; pyld's own cache misses them every time, which made them half the cost
+of expanding a message): a document with no ``@context`` of its own below the top is expanded
+with them, and with a resolver kept for that active context (one per thread), whose cache then
+holds only contexts the processor bundles or was configured with. A document that brings nested
+contexts is expanded with a fresh resolver, and none of its contexts is kept. Nor are resolvers
 kept when a bundled context, or the document's own top-level context, ``@import``s another: pyld
 caches an imported context merged with the first context that imported it and hands that merge
 to the next importer (the bundled DSP context writes its ODRL profile out in place for that
@@ -28,7 +30,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib import resources
 from typing import Any, cast
 
@@ -38,6 +40,7 @@ from pyld.context_resolver import ContextResolver
 JsonObject = dict[str, Any]
 
 ACTIVE_CONTEXT_CACHE_SIZE = 64
+SCOPED_CONTEXT_CACHE_SIZE = 256
 MAX_CACHED_CONTEXT_CHARS = 65_536
 # pyld's expansion defaults, for the path that calls its expansion step with a cached context.
 _EXPAND_OPTIONS = {
@@ -81,6 +84,78 @@ def _has_key(value: Any, key: str) -> bool:
     return False
 
 
+class _ScopedContexts:
+    """Type-scoped contexts applied to active contexts, each pair processed once.
+
+    pyld processes a type-scoped context (``propagate`` false) against a fresh copy of the
+    active context, with a fresh cache key each time, so its own cache never hits: every
+    message type's terms were processed anew for every message. Active contexts are frozen
+    once processed (pyld's ``frozendict``), and the ones met while expanding with a cached
+    active context are the cached one and those derived from it here: keyed by identity (the
+    entry holds both objects, so neither identity can be reused while it is kept), the result
+    is the same frozen context pyld would build again.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: dict[tuple[int, int, bool, Any, Any], tuple[Any, Any, Any]] = {}
+        self._lock = threading.Lock()
+
+    def processor(self, **kwargs: Any) -> jsonld.JsonLdProcessor:
+        """A pyld processor that takes type-scoped contexts from here."""
+        return _CachingProcessor(self, **kwargs)
+
+    def get(self, key: tuple[int, int, bool, Any, Any], active: Any, local: Any) -> Any:
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] is active and entry[1] is local:
+            return entry[2]
+        return None
+
+    def put(
+        self, key: tuple[int, int, bool, Any, Any], active: Any, local: Any, result: Any
+    ) -> None:
+        with self._lock:
+            if len(self._entries) >= self._size:
+                del self._entries[next(iter(self._entries))]
+            self._entries[key] = (active, local, result)
+
+
+class _CachingProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
+    def __init__(self, scoped: _ScopedContexts, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._scoped = scoped
+
+    def _process_context(  # noqa: PLR0917 - pyld's signature
+        self,
+        active_ctx: Any,
+        local_ctx: Any,
+        options: dict[str, Any],
+        override_protected: bool = False,
+        propagate: bool = True,
+        validate_scoped: bool = True,
+        cycles: Any = None,
+    ) -> Any:
+        if propagate or cycles is not None or not validate_scoped or type(active_ctx) is dict:
+            return super()._process_context(
+                active_ctx, local_ctx, options, override_protected, propagate,
+                validate_scoped, cycles,
+            )  # fmt: skip
+        key = (
+            id(active_ctx),
+            id(local_ctx),
+            override_protected,
+            options.get("base"),
+            options.get("processingMode"),
+        )
+        result = self._scoped.get(key, active_ctx, local_ctx)
+        if result is None:
+            result = super()._process_context(
+                active_ctx, local_ctx, options, override_protected, propagate=False
+            )
+            self._scoped.put(key, active_ctx, local_ctx, result)
+        return result
+
+
 class JsonLdProcessor:
     """Expands and compacts documents against a fixed set of context documents (URL → document)."""
 
@@ -93,6 +168,7 @@ class JsonLdProcessor:
         # Not when a bundled context imports another: pyld would hand one importer's merge to
         # the next.
         self._reuse_resolvers = not _has_key(self._contexts, "@import")
+        self._scoped = _ScopedContexts(SCOPED_CONTEXT_CACHE_SIZE)
 
     @property
     def context_urls(self) -> frozenset[str]:
@@ -140,9 +216,10 @@ class JsonLdProcessor:
                 dropped.append(name)
 
         try:
-            pyld = jsonld.JsonLdProcessor(on_property_dropped=on_dropped if strict else jsonld.noop)
-            result = self._expand_with_cached_context(pyld, document, initial)
+            dropping = on_dropped if strict else jsonld.noop
+            result = self._expand_with_cached_context(dropping, document, initial)
             if result is None:
+                pyld = jsonld.JsonLdProcessor(on_property_dropped=dropping)
                 result = pyld.expand(copy.deepcopy(document), self._options(extra))
         except jsonld.JsonLdError as exc:
             raise self._translate(exc) from None
@@ -154,10 +231,11 @@ class JsonLdProcessor:
         return cast(list[JsonObject], result)
 
     def _expand_with_cached_context(
-        self, pyld: jsonld.JsonLdProcessor, document: Any, initial: list[Any]
+        self, on_dropped: Callable[..., Any], document: Any, initial: list[Any]
     ) -> list[Any] | None:
-        """``document`` expanded by ``pyld`` against the cached active context of ``initial``
-        and the document's top-level ``@context``; None when that context is not cached (the
+        """``document`` expanded by pyld against the cached active context of ``initial``
+        and the document's top-level ``@context`` (``on_dropped``: pyld's callback for
+        properties the context does not define); None when that context is not cached (the
         caller takes pyld's general path)."""
         if not isinstance(document, dict):
             return None
@@ -168,12 +246,15 @@ class JsonLdProcessor:
         context_key, active = found
         body = copy.deepcopy({key: value for key, value in document.items() if key != "@context"})
         options = self._options(_EXPAND_OPTIONS)
+        pyld = jsonld.JsonLdProcessor(on_property_dropped=on_dropped)
         if (
             self._reuse_resolvers
             and not _has_key(body, "@context")
             and not _has_key(own, "@import")
         ):
+            # Only bundled contexts below: the type-scoped ones are processed once too.
             options["contextResolver"] = self._resolver(context_key)
+            pyld = self._scoped.processor(on_property_dropped=on_dropped)
         expanded = pyld._expand(active, None, body, options)
         if isinstance(expanded, dict) and "@graph" in expanded and len(expanded) == 1:
             expanded = expanded["@graph"]

@@ -110,6 +110,7 @@ class Sent:
     answer: Any = None
     unsent: bool = False  # this node could not send it at all (no identity, address refused)
     body: dict[str, Any] | None = None  # what was sent (for the history, once acknowledged)
+    provider_pid: str | None = None  # what the answer to a consumer's first request gives
 
 
 # RFC 3986 pchar, less the unreserved characters quote() keeps anyway: a peer's pid stays one
@@ -417,6 +418,9 @@ class NegotiationDispatcher:
 
     def _settle(self, claimed: NegotiationRecord, kind: Message | None, outcome: Sent) -> bool:
         """Record ``outcome``; True when the negotiation then has a message due at once."""
+        if kind == Message.REQUEST and claimed.role == "consumer" and outcome.acknowledged:
+            # Read from the answer before the write transaction, which need not wait for it.
+            outcome = replace(outcome, provider_pid=self._provider_pid(outcome.answer))
         for attempt in range(5):
             try:
                 with self._database.transaction() as session:
@@ -536,7 +540,7 @@ class NegotiationDispatcher:
         state = advance(role, State(claimed.state), kind)
         updated = replace(current, state=state, updated_at=self._clock(), attempts=0)
         if kind == Message.REQUEST and role == "consumer" and current.provider_pid is None:
-            provider_pid = self._provider_pid(outcome.answer)
+            provider_pid = outcome.provider_pid
             if provider_pid is None:
                 return self._terminated(
                     current, "the provider's answer to our request has no providerPid"

@@ -272,12 +272,22 @@ class NegotiationService:
                 with self._database.transaction() as session:
                     if in_transaction is not None:
                         in_transaction(session)
-                    return self._receive(
+                    saved, applied = self._receive(
                         session, roles, requester=requester, path_pid=path_pid,
                         message=message, body=body,
                     )  # fmt: skip
             except StaleRecord:
                 continue  # a dispatcher or another request changed it meanwhile: read again
+            if applied:  # logged once committed, outside the write lock
+                log.info(
+                    "contract negotiation message received",
+                    extra={
+                        "negotiation": saved.id,
+                        "dsp_message": message.dsp_type,
+                        "state": saved.state,
+                    },
+                )
+            return saved
         raise Conflict("the negotiation is changing; send the message again")
 
     def _receive(
@@ -289,7 +299,8 @@ class NegotiationService:
         path_pid: str,
         message: Inbound,
         body: dict[str, Any],
-    ) -> NegotiationRecord:
+    ) -> tuple[NegotiationRecord, bool]:
+        """The negotiation after ``message``, and whether it changed (False: a repeat)."""
         repository = NegotiationRepository(session)
         record = repository.find_own(path_pid, requester.id, ROLES)
         if record is None:
@@ -310,7 +321,7 @@ class NegotiationService:
             )
         now = self._clock()
         if _repeated(repository.last_message(record.id), message, body):
-            return record  # the same message again (the peer retried): already applied
+            return record, False  # the same message again (the peer retried): already applied
         sender = other(role)
         try:
             if record.state == State.INITIAL:
@@ -352,11 +363,7 @@ class NegotiationService:
             updated = store_agreement(session, updated, participant_id=self.participant_id, now=now)
         saved = repository.save(updated, record.version)
         repository.append_message(saved.id, "in", message.dsp_type, body, now)
-        log.info(
-            "contract negotiation message received",
-            extra={"negotiation": saved.id, "dsp_message": message.dsp_type, "state": saved.state},
-        )
-        return saved
+        return saved, True
 
 
 def _repeated(last: NegotiationMessageRecord | None, message: Inbound, body: Any) -> bool:

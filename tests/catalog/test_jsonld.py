@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from pyld import jsonld
 
 from catalog.contexts import dsp_processor
 from catalog.jsonld import (
@@ -214,6 +215,70 @@ def test_a_context_that_does_not_propagate_expands_as_without_the_cache() -> Non
     processor = dsp_processor()
     for _ in range(2):
         assert processor.expand(document) == _reference(document)
+
+
+def _type_scoped_processing(patch: pytest.MonkeyPatch) -> list[Any]:
+    """Record every type-scoped context pyld processes (``propagate`` false)."""
+    seen: list[Any] = []
+    real = jsonld.JsonLdProcessor._process_context
+
+    def process(
+        self: Any, active_ctx: Any, local_ctx: Any, options: Any, *args: Any, **kw: Any
+    ) -> Any:
+        propagate = kw.get("propagate", args[1] if len(args) > 1 else True)
+        if not propagate:
+            seen.append(local_ctx)
+        return real(self, active_ctx, local_ctx, options, *args, **kw)
+
+    patch.setattr(jsonld.JsonLdProcessor, "_process_context", process)
+    return seen
+
+
+def test_type_scoped_contexts_are_processed_once_per_processor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    processor = dsp_processor()
+    seen = _type_scoped_processing(monkeypatch)
+    first = [processor.expand(document) for document in DSP_DOCUMENTS]
+    assert seen  # the DSP context is type-scoped: each message type brings its terms
+    seen.clear()
+    for _ in range(3):
+        assert [processor.expand(document) for document in DSP_DOCUMENTS] == first
+    assert seen == []
+    # Another processor keeps its own.
+    assert dsp_processor().expand(DSP_DOCUMENTS[0]) == first[0]
+    assert seen
+
+
+def test_the_cache_of_type_scoped_contexts_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("catalog.jsonld.SCOPED_CONTEXT_CACHE_SIZE", 2)
+    processor = dsp_processor()
+    seen = _type_scoped_processing(monkeypatch)
+    for _ in range(2):
+        assert [processor.expand(document) for document in DSP_DOCUMENTS] == [
+            _reference(document) for document in DSP_DOCUMENTS
+        ]
+    assert len(processor._scoped._entries) == 2
+    assert len(seen) > 2 * len(DSP_DOCUMENTS)  # evicted ones were processed again
+
+
+def test_documents_with_nested_contexts_keep_nothing_in_the_scoped_cache() -> None:
+    processor = dsp_processor()
+    document = {
+        **DSP_DOCUMENTS[0],
+        "offer": {**OFFER, "@context": {"note": EX + "note"}, "note": "kept"},
+    }
+    for _ in range(2):
+        assert processor.expand(document) == _reference(document)
+    assert processor._scoped._entries == {}  # request data is never kept
+
+
+def test_strict_expansion_names_a_dropped_property_in_a_nested_type_scoped_node() -> None:
+    processor = dsp_processor()
+    document = {**DSP_DOCUMENTS[0], "offer": {**OFFER, "notAnOdrlTerm": 1}}
+    processor.expand(document)  # lenient: dropped silently; the scoped contexts are cached
+    with pytest.raises(JsonLdProcessingError, match="notAnOdrlTerm"):
+        processor.expand(document, strict=True)
 
 
 def test_strict_expansion_names_dropped_properties_on_the_cached_path() -> None:
