@@ -24,6 +24,13 @@ and the other gets :class:`StaleRecord` and re-reads. A repository remembers the
 wrote in its transaction, and the ones a caller vouches for with :meth:`~ProcessRepository.assume`
 (such as a claimed row): a save at that version writes only the columns that changed.
 
+Writes that fail are explained (:class:`AlreadyExists`, :class:`NotFound`) by queries in the same
+transaction. On PostgreSQL, where a failed statement aborts the transaction, the writes of every
+message avoid failing rather than run in a SAVEPOINT (two more round trips each): a create is
+``INSERT … ON CONFLICT DO NOTHING RETURNING`` (no row: a key or pid is taken), and the records a
+write refers to are held ``FOR KEY SHARE`` first (:meth:`ProcessRepository._hold_references`), so
+its foreign keys cannot fail. Only a save that changes a unique column runs in a SAVEPOINT.
+
 Pids: the pid *we* issued (provider_pid as provider, consumer_pid as consumer) identifies the
 process alone; the counterparty's pid is unique per counterparty (idempotent repeated requests).
 """
@@ -39,7 +46,6 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    ForeignKeyConstraint,
     Insert,
     Integer,
     PrimaryKeyConstraint,
@@ -55,6 +61,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
 from connector.store import query as q
@@ -155,17 +162,46 @@ def _own_pid(table: Table, role: str) -> ColumnElement[bool]:
 
 
 @functools.cache
-def _constrained(table: Table) -> frozenset[str]:
-    """The columns of ``table`` a write can violate a constraint on, other than the checks
-    :meth:`ProcessRepository._check_record` makes first: keys, unique columns, foreign keys."""
+def _unique(table: Table) -> frozenset[str]:
+    """The columns of ``table`` a write can violate a key or unique constraint on."""
     names: set[str] = set()
     for constraint in table.constraints:
-        if isinstance(constraint, PrimaryKeyConstraint | UniqueConstraint | ForeignKeyConstraint):
+        if isinstance(constraint, PrimaryKeyConstraint | UniqueConstraint):
             names.update(column.name for column in constraint.columns)
     for index in table.indexes:
         if index.unique:
             names.update(column.name for column in index.columns)
     return frozenset(names)
+
+
+_REFERENCED_KINDS = {
+    "contract_definitions": "contract definition",
+    "contract_agreements": "contract agreement",
+}
+
+
+@functools.cache
+def _references(table: Table) -> dict[str, tuple[str, Select[Any]]]:
+    """``table``'s foreign key columns: the kind of record each refers to, and the statement
+    that holds that record ``FOR KEY SHARE`` (``:id``), as PostgreSQL's check of the key does."""
+    held = {}
+    for key in table.foreign_keys:
+        target = key.column
+        kind = _REFERENCED_KINDS.get(target.table.name, target.table.name)
+        statement = (
+            select(target)
+            .where(target == bindparam("id"))
+            .with_for_update(read=True, key_share=True)
+        )
+        held[key.parent.name] = (kind, statement)
+    return held
+
+
+@functools.cache
+def _insert_unless_taken(table: Table) -> Insert:
+    """PostgreSQL's ``INSERT … ON CONFLICT DO NOTHING RETURNING *``: no row when a key or
+    unique value is taken, instead of an error that would abort the transaction."""
+    return postgresql.insert(table).on_conflict_do_nothing().returning(*table.c)
 
 
 @functools.cache
@@ -278,9 +314,18 @@ class ProcessRepository(Generic[P]):
         if record.attempts < 0:
             raise InvalidRecord(self.kind, "attempts must not be negative")
 
-    def _check_references(self, record: P) -> None:
-        """:class:`NotFound` for a record ``record`` refers to that does not exist. Only asked
-        after the database refused a write: the foreign keys are what guard the references."""
+    def _check_references(self, values: Mapping[str, Any]) -> None:
+        """:class:`NotFound` for a record ``values`` refer to that does not exist; on
+        PostgreSQL the ones that exist are held ``FOR KEY SHARE`` until the transaction ends.
+        On SQLite only asked after the database refused a write (the foreign keys guard the
+        references); on PostgreSQL before every write that sets a reference
+        (:meth:`_hold_references`)."""
+        for name, (kind, statement) in _references(self._table).items():
+            value = values.get(name)
+            if value is None:
+                continue
+            if self._session.execute(statement, {"id": value}).first() is None:
+                raise NotFound(kind, value)
 
     # Reads ----------------------------------------------------------------------------------
 
@@ -373,7 +418,7 @@ class ProcessRepository(Generic[P]):
             raise AlreadyExists(
                 self.kind, their_pid, what=f"{their_name} of {record.counterparty_id!r}"
             )
-        self._check_references(record)
+        self._check_references(values_of(record))
 
     def _written(
         self, statement: Any, parameters: dict[str, Any] | None = None, *, explained: bool = True
@@ -388,12 +433,27 @@ class ProcessRepository(Generic[P]):
         with self._session.begin_nested():
             return self._session.execute(statement, parameters).first()
 
+    def _hold_references(self, values: Mapping[str, Any]) -> None:
+        """On PostgreSQL, before writing ``values``: hold the records they refer to ``FOR KEY
+        SHARE`` until the transaction ends (:class:`NotFound` for one that does not exist). The
+        write's foreign key checks then cannot fail, so it needs no SAVEPOINT (two more round
+        trips) to explain a failure. SQLite's write transaction keeps every other writer out."""
+        if backend(self._session) == "postgresql":
+            self._check_references(values)
+
     def create(self, record: P) -> P:
         """Store a new process (version 1). :class:`AlreadyExists` when the id or a pid is
         taken; :class:`NotFound` when it refers to a missing record."""
         values = {**values_of(record), "version": 1}
         validate(self.kind, self._table, values)
         self._check_record(record)
+        if backend(self._session) == "postgresql":
+            self._hold_references(values)
+            row = self._session.execute(_insert_unless_taken(self._table), values).first()
+            if row is None:  # a key or unique value is taken: say which
+                self._explain_conflict(record, creating=True)
+                raise AlreadyExists(self.kind, record.id, what="id or pid")
+            return self._seen(record_from(self._record_type, row._mapping))
         try:
             row = self._written(_insert_statement(self._table), values)
         except IntegrityError:
@@ -414,8 +474,10 @@ class ProcessRepository(Generic[P]):
             # saved record is ``known`` with those changes.
             values = {k: v for k, v in values.items() if getattr(known, k) != v}
             returning = [self._table.c.version]
-            # Only a change of a key, unique or referencing column can fail.
-            explained = not _constrained(self._table).isdisjoint(values)
+            # Only a change of a key, unique or referencing column can fail; the records
+            # referred to are held first, so only a key or unique value can be taken.
+            self._hold_references(values)
+            explained = not _unique(self._table).isdisjoint(values)
         else:
             returning = list(self._table.c)
             explained = True

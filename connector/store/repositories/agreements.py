@@ -15,6 +15,7 @@ remote asset. (SQLite needs no lock: ``BEGIN IMMEDIATE`` admits one writer at a 
 from __future__ import annotations
 
 from sqlalchemy import Connection, Table, func, insert, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
 from connector.store import query as q
@@ -27,7 +28,6 @@ from connector.store.repositories._support import (
     count_records,
     query_records,
     record_from,
-    try_insert,
     validate,
     values_of,
 )
@@ -71,7 +71,15 @@ class AgreementRepository:
                 .where(_ASSETS.c.id == record.asset_id)
                 .with_for_update(read=True, key_share=True)
             )
-            if try_insert(self._session, insert(_TABLE).values(values)) is not None:
+            # ON CONFLICT DO NOTHING: a taken id is no error, which would abort the transaction
+            # (the table has no other constraint that a valid record could break).
+            statement = (
+                postgresql.insert(_TABLE)
+                .values(values)
+                .on_conflict_do_nothing(index_elements=[_TABLE.c.id])
+                .returning(_TABLE.c.id)
+            )
+            if self._session.execute(statement).first() is None:
                 raise AlreadyExists(KIND, record.id)
         else:  # SQLite undoes just the failed statement; the transaction stays usable
             try:

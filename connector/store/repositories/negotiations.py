@@ -27,12 +27,7 @@ from sqlalchemy import (
 
 from connector.store import query as q
 from connector.store.errors import InvalidRecord, NotFound
-from connector.store.models import (
-    ContractAgreement,
-    ContractDefinition,
-    ContractNegotiation,
-    NegotiationMessage,
-)
+from connector.store.models import ContractNegotiation, NegotiationMessage
 from connector.store.records import NegotiationMessageRecord, NegotiationRecord
 from connector.store.repositories._process import ProcessRepository, process_fields
 from connector.store.repositories._support import record_from, validate
@@ -40,8 +35,6 @@ from connector.store.repositories._support import record_from, validate
 KIND = "contract negotiation"
 _TABLE: Table = ContractNegotiation.__table__  # type: ignore[assignment]
 _MESSAGES: Table = NegotiationMessage.__table__  # type: ignore[assignment]
-_DEFINITIONS: Table = ContractDefinition.__table__  # type: ignore[assignment]
-_AGREEMENTS: Table = ContractAgreement.__table__  # type: ignore[assignment]
 
 # Built once (see _support.by_id): they run on every message.
 _MESSAGE_COLUMNS = ("negotiation_id", "direction", "message_type", "body", "at")
@@ -127,18 +120,6 @@ class NegotiationRepository(ProcessRepository[NegotiationRecord]):
         super()._check_record(record)
         if record.offered_by not in (None, "provider", "consumer"):
             raise InvalidRecord(KIND, "offered_by must be provider, consumer or None")
-
-    def _check_references(self, record: NegotiationRecord) -> None:
-        for table, kind, id in (
-            (_DEFINITIONS, "contract definition", record.contract_definition_id),
-            (_AGREEMENTS, "contract agreement", record.agreement_id),
-        ):
-            if id is not None and not self._exists(table, id):
-                raise NotFound(kind, id)
-
-    def _exists(self, table: Table, id: str) -> bool:
-        found = self._session.execute(select(table.c.id).where(table.c.id == id)).first()
-        return found is not None
 
     def append_message(
         self,

@@ -11,14 +11,12 @@ from collections.abc import Collection
 from sqlalchemy import Connection, Table, func, select
 
 from connector.store import query as q
-from connector.store.errors import NotFound
-from connector.store.models import ContractAgreement, TransferProcess
+from connector.store.models import TransferProcess
 from connector.store.records import TransferRecord
 from connector.store.repositories._process import ProcessRepository, process_fields
 
 KIND = "transfer process"
 _TABLE: Table = TransferProcess.__table__  # type: ignore[assignment]
-_AGREEMENTS: Table = ContractAgreement.__table__  # type: ignore[assignment]
 
 TRANSFER_FIELDS = q.FieldMap.build(
     KIND,
@@ -43,13 +41,6 @@ class TransferRepository(ProcessRepository[TransferRecord]):
             fields=TRANSFER_FIELDS,
             fixed_on_save=("agreement_id",),
         )
-
-    def _check_references(self, record: TransferRecord) -> None:
-        found = self._session.execute(
-            select(_AGREEMENTS.c.id).where(_AGREEMENTS.c.id == record.agreement_id)
-        ).first()
-        if found is None:
-            raise NotFound("contract agreement", record.agreement_id)
 
     def count_for_agreement(
         self, agreement_id: str, *, states: Collection[str] | None = None
