@@ -18,7 +18,10 @@ DSP 2025-1 context defines most terms per message type) are also processed once 
 of expanding a message): a document with no ``@context`` of its own below the top is expanded
 with them, and with a resolver kept for that active context (one per thread), whose cache then
 holds only contexts the processor bundles or was configured with. A document that brings nested
-contexts is expanded with a fresh resolver, and none of its contexts is kept. Nor are resolvers
+contexts is expanded with a fresh resolver, and none of its contexts is kept. Compaction keeps
+each compaction context processed the same way (:class:`_CompactingProcessor`), and with it the
+inverse context pyld caches by the active context's identifier: an EDC ``IdResponse`` took
+0.32 ms to compact, now 0.11. Nor are resolvers
 kept when a bundled context, or the document's own top-level context, ``@import``s another: pyld
 caches an imported context merged with the first context that imported it and hands that merge
 to the next importer (the bundled DSP context writes its ODRL profile out in place for that
@@ -156,19 +159,73 @@ class _CachingProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         return result
 
 
+class _CompactingProcessor(_CachingProcessor):
+    """A pyld processor for compaction that processes each compaction context once: pyld's
+    ``compact`` processes it against a fresh initial context every time, and builds its inverse
+    context again (that one is cached by the active context's identifier, which is then new)."""
+
+    def __init__(self, scoped: _ScopedContexts, active: _ActiveContexts) -> None:
+        super().__init__(scoped)
+        self._active = active
+
+    def process_context(self, active_ctx: Any, local_ctx: Any, options: dict[str, Any]) -> Any:
+        # Called by ``compact`` only (expansion is skipped), with the initial context.
+        key = _context_key([local_ctx, options.get("base"), options.get("processingMode")])
+        if key is None:
+            return super().process_context(active_ctx, local_ctx, options)
+        processed = self._active.get(key)
+        if processed is None:
+            processed = super().process_context(active_ctx, local_ctx, options)
+            self._active.put(key, processed)
+        return processed
+
+
+class _ActiveContexts:
+    """Processed active contexts by the JSON of what made them (bounded, oldest out first)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            return self._entries.get(key)
+
+    def put(self, key: str, active: Any) -> None:
+        with self._lock:
+            if len(self._entries) >= self._size:
+                del self._entries[next(iter(self._entries))]
+            self._entries[key] = active
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _context_key(contexts: Any) -> str | None:
+    """The cache key of ``contexts`` (their JSON); None when they are not cached (not JSON, or
+    longer than :data:`MAX_CACHED_CONTEXT_CHARS`)."""
+    try:
+        key = json.dumps(contexts, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return None
+    return key if len(key) <= MAX_CACHED_CONTEXT_CHARS else None
+
+
 class JsonLdProcessor:
     """Expands and compacts documents against a fixed set of context documents (URL → document)."""
 
     def __init__(self, contexts: Mapping[str, JsonObject]) -> None:
         self._contexts = {url: copy.deepcopy(doc) for url, doc in contexts.items()}
-        self._active: dict[str, Any] = {}  # JSON of the contexts → pyld's active context
-        self._active_lock = threading.Lock()
+        # JSON of the contexts → pyld's active context: for expansion, and for compaction
+        self._active = _ActiveContexts(ACTIVE_CONTEXT_CACHE_SIZE)
         # per thread: JSON of the contexts → the resolver that expanded under that active context
         self._resolvers = threading.local()
         # Not when a bundled context imports another: pyld would hand one importer's merge to
         # the next.
         self._reuse_resolvers = not _has_key(self._contexts, "@import")
         self._scoped = _ScopedContexts(SCOPED_CONTEXT_CACHE_SIZE)
+        self._compacting = _ActiveContexts(ACTIVE_CONTEXT_CACHE_SIZE)
 
     @property
     def context_urls(self) -> frozenset[str]:
@@ -279,14 +336,10 @@ class JsonLdProcessor:
         has one (``own``: it, or nothing; processed one after the other, as pyld's general path
         does), once per distinct pair, with its cache key; None for contexts that are not
         cached."""
-        try:
-            key = json.dumps([initial, own], sort_keys=True, separators=(",", ":"))
-        except (TypeError, ValueError):
+        key = _context_key([initial, own])
+        if key is None:
             return None
-        if len(key) > MAX_CACHED_CONTEXT_CHARS:
-            return None
-        with self._active_lock:
-            active = self._active.get(key)
+        active = self._active.get(key)
         if active is not None:
             return key, active
         pyld = jsonld.JsonLdProcessor()
@@ -298,10 +351,7 @@ class JsonLdProcessor:
             # "@propagate": false. Expansion reverts such a context at the first node it meets,
             # which the general path does not do for the document's own context.
             return None
-        with self._active_lock:
-            if len(self._active) >= ACTIVE_CONTEXT_CACHE_SIZE:
-                del self._active[next(iter(self._active))]
-            self._active[key] = active
+        self._active.put(key, active)
         return key, active
 
     def compact(self, document: Any, context: Any) -> JsonObject:
@@ -312,7 +362,8 @@ class JsonLdProcessor:
         expanded = self.expand(document)
         options = self._options({"skipExpansion": True})
         try:
-            result = jsonld.compact(expanded, context, options)
+            compactor = _CompactingProcessor(self._scoped, self._compacting)
+            result = compactor.compact(expanded, context, options)
         except jsonld.JsonLdError as exc:
             raise self._translate(exc) from None
         except (TypeError, KeyError, AttributeError, IndexError, ValueError, OverflowError) as exc:
@@ -322,16 +373,18 @@ class JsonLdProcessor:
     @staticmethod
     def _translate(exc: Exception) -> JsonLdProcessingError:
         """Turn a pyld error (possibly nested) into a readable one, naming an unknown context."""
-        seen: Exception | None = exc
-        while seen is not None:
+        seen: BaseException | None = exc
+        for _ in range(32):  # pyld nests its errors in ``details`` or as the ``__cause__``
+            if seen is None:
+                break
             details = getattr(seen, "details", None)
             if isinstance(details, dict):
                 url = details.get("url")
                 if isinstance(url, str):
                     return UnknownContext(url)
                 cause = details.get("cause")
-                seen = cause if isinstance(cause, Exception) else None
+                seen = cause if isinstance(cause, Exception) else seen.__cause__
             else:
-                seen = None
+                seen = seen.__cause__
         message = exc.args[0] if exc.args else "invalid JSON-LD"
         return JsonLdProcessingError(f"invalid JSON-LD: {message}")

@@ -361,3 +361,76 @@ def test_a_documents_own_context_that_imports_keeps_no_resolver() -> None:
     for kind, term in (("A", "a"), ("B", "b")):
         expanded = processor.expand({"@context": context, "@type": kind, "a": "1", "b": "1"})
         assert [key for key in expanded[0] if key.startswith(ex)] == [ex + term]
+
+
+# Compaction keeps each compaction context processed (and so its inverse context) per processor.
+
+EDC_VOCAB = "https://w3id.org/edc/v0.0.1/ns/"
+COMPACTIONS: list[tuple[dict[str, Any], Any]] = [
+    (
+        {"@id": "urn:uuid:x", "@type": [EDC_VOCAB + "IdResponse"],
+         EDC_VOCAB + "createdAt": [{"@value": 1796617042947}]},
+        {"@vocab": EDC_VOCAB, "edc": EDC_VOCAB, "odrl": "http://www.w3.org/ns/odrl/2/"},
+    ),
+    ({"@context": [DSP_URL], **DSP_DOCUMENTS[0]}, DSP_URL),
+    (DSP_DOCUMENTS[1], [DSP_URL]),
+    ({"@id": "asset-1", "name": "x", "dct:title": "t", "@context": {"@vocab": EX, "dct": DCT}},
+     {"@vocab": EX, "dct": DCT}),
+]  # fmt: skip
+
+
+def _compacted_without_the_cache(document: Any, context: Any) -> Any:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("catalog.jsonld.MAX_CACHED_CONTEXT_CHARS", 0)
+        return dsp_processor().compact(document, context)
+
+
+def test_compaction_gives_what_it_gives_without_the_cache() -> None:
+    processor = dsp_processor()
+    expected = [_compacted_without_the_cache(d, c) for d, c in COMPACTIONS]
+    for _ in range(3):
+        assert [processor.compact(d, c) for d, c in COMPACTIONS] == expected
+    assert expected[0] == {
+        "@context": COMPACTIONS[0][1],
+        "@id": "urn:uuid:x",
+        "@type": "IdResponse",
+        "createdAt": 1796617042947,
+    }
+    assert expected[1]["@context"] == DSP_URL
+    assert expected[1]["consumerPid"] == "urn:uuid:c1"
+
+
+def test_a_compaction_context_is_processed_once_per_processor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    processor = dsp_processor()
+    processed: list[Any] = []
+    real = jsonld.JsonLdProcessor.process_context
+
+    def process_context(self: Any, active_ctx: Any, local_ctx: Any, options: Any) -> Any:
+        processed.append(local_ctx)
+        return real(self, active_ctx, local_ctx, options)
+
+    monkeypatch.setattr(jsonld.JsonLdProcessor, "process_context", process_context)
+    document, context = COMPACTIONS[0]
+    first = processor.compact(document, context)
+    compaction_contexts = [c for c in processed if c == context]
+    assert len(compaction_contexts) == 1
+    for _ in range(3):
+        assert processor.compact(document, context) == first
+    assert [c for c in processed if c == context] == compaction_contexts
+    with pytest.raises(UnknownContext):
+        processor.compact(document, [context, "https://evil.example/ctx"])
+
+
+def test_the_cache_of_compaction_contexts_is_bounded() -> None:
+    processor = JsonLdProcessor({})
+    document = {"@id": "urn:x:1", "https://example.org/a": 1}
+    for index in range(ACTIVE_CONTEXT_CACHE_SIZE + 10):
+        context = {f"t{index}": "https://example.org/a"}
+        assert processor.compact(document, context) == {
+            "@context": context,
+            "@id": "urn:x:1",
+            f"t{index}": 1,
+        }
+    assert len(processor._compacting) == ACTIVE_CONTEXT_CACHE_SIZE
