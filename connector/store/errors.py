@@ -34,8 +34,8 @@ class NotFound(StoreError, errors.NotFound):
 class AlreadyExists(StoreError, errors.Conflict):
     """A ``kind`` record with identifier ``id`` exists already; ``what`` says which key clashed."""
 
-    def __init__(self, kind: str, id: str, *, what: str = "id") -> None:
-        super().__init__(f"{kind} with {what} {id!r} already exists")
+    def __init__(self, kind: str, id: str, *, what: str = "id", message: str | None = None) -> None:
+        super().__init__(message or f"{kind} with {what} {id!r} already exists")
         self.kind = kind
         self.id = id
         self.what = what

@@ -395,7 +395,13 @@ class ProcessRepository(Generic[P]):
     # Writes ---------------------------------------------------------------------------------
 
     def _explain_conflict(self, record: P, *, creating: bool) -> None:
-        """Raise the error that explains a constraint violation by ``record`` (if one does)."""
+        """Raise the error that explains a constraint violation by ``record`` (if one does): a
+        taken id or pid first, then a missing reference."""
+        self._explain_taken(record, creating=creating)
+        self._check_references(values_of(record))
+
+    def _explain_taken(self, record: P, *, creating: bool) -> None:
+        """:class:`AlreadyExists` if ``record``'s id (when ``creating``) or a pid is taken."""
         c = self._table.c
         if creating and self._one(c.id == record.id) is not None:
             raise AlreadyExists(self.kind, record.id)
@@ -418,7 +424,6 @@ class ProcessRepository(Generic[P]):
             raise AlreadyExists(
                 self.kind, their_pid, what=f"{their_name} of {record.counterparty_id!r}"
             )
-        self._check_references(values_of(record))
 
     def _written(
         self, statement: Any, parameters: dict[str, Any] | None = None, *, explained: bool = True
@@ -441,6 +446,22 @@ class ProcessRepository(Generic[P]):
         if backend(self._session) == "postgresql":
             self._check_references(values)
 
+    def _hold_references_for_save(
+        self, record: P, values: Mapping[str, Any], expected_version: int
+    ) -> None:
+        """:meth:`_hold_references` for a save at ``expected_version``: a process that is gone
+        or has moved on is :class:`NotFound` or :class:`StaleRecord` first, as the save itself
+        would say (and does on SQLite), before a missing reference."""
+        try:
+            self._hold_references(values)
+        except NotFound:
+            current = self._one(self._table.c.id == record.id)
+            if current is None:
+                raise NotFound(self.kind, record.id) from None
+            if current.version != expected_version:
+                raise StaleRecord(self.kind, record.id, expected_version=expected_version) from None
+            raise
+
     def create(self, record: P) -> P:
         """Store a new process (version 1). :class:`AlreadyExists` when the id or a pid is
         taken; :class:`NotFound` when it refers to a missing record."""
@@ -448,11 +469,20 @@ class ProcessRepository(Generic[P]):
         validate(self.kind, self._table, values)
         self._check_record(record)
         if backend(self._session) == "postgresql":
-            self._hold_references(values)
+            try:
+                self._hold_references(values)
+            except NotFound:
+                self._explain_taken(record, creating=True)  # a taken id or pid comes first
+                raise
             row = self._session.execute(_insert_unless_taken(self._table), values).first()
             if row is None:  # a key or unique value is taken: say which
                 self._explain_conflict(record, creating=True)
-                raise AlreadyExists(self.kind, record.id, what="id or pid")
+                # The clashing row went away in between (not explained above).
+                raise AlreadyExists(
+                    self.kind,
+                    record.id,
+                    message=f"{self.kind} {record.id!r}: its id or a pid is already taken",
+                )
             return self._seen(record_from(self._record_type, row._mapping))
         try:
             row = self._written(_insert_statement(self._table), values)
@@ -476,7 +506,7 @@ class ProcessRepository(Generic[P]):
             returning = [self._table.c.version]
             # Only a change of a key, unique or referencing column can fail; the records
             # referred to are held first, so only a key or unique value can be taken.
-            self._hold_references(values)
+            self._hold_references_for_save(record, values, expected_version)
             explained = not _unique(self._table).isdisjoint(values)
         else:
             returning = list(self._table.c)

@@ -120,6 +120,8 @@ class NegotiationRepository(ProcessRepository[NegotiationRecord]):
         super()._check_record(record)
         if record.offered_by not in (None, "provider", "consumer"):
             raise InvalidRecord(KIND, "offered_by must be provider, consumer or None")
+        if record.mode not in ("auto", "manual"):
+            raise InvalidRecord(KIND, "mode must be auto or manual")
 
     def append_message(
         self,

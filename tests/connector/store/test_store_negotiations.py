@@ -178,6 +178,36 @@ def test_a_negotiation_and_its_agreement_are_written_without_savepoints(
         assert NegotiationRepository(session).count(QuerySpec()) == 1
 
 
+def test_a_taken_pid_is_told_before_a_missing_reference(database: Database) -> None:
+    # SQLite explains after the failed write, PostgreSQL checks references before writing: both
+    # tell a taken id or pid first.
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        repository.create(negotiation("n", consumer_pid="C1"))
+        with pytest.raises(AlreadyExists, match=f"consumerPid of '{CONSUMER}'"):
+            repository.create(negotiation("n2", consumer_pid="C1", agreement_id="nope"))
+        with pytest.raises(AlreadyExists, match="id 'n'"):
+            repository.create(negotiation("n", consumer_pid="C9", agreement_id="nope"))
+        with pytest.raises(NotFound, match="contract agreement 'nope'"):
+            repository.create(negotiation("n3", consumer_pid="C3", agreement_id="nope"))
+        assert repository.get("n").consumer_pid == "C1"
+
+
+def test_a_stale_save_is_stale_before_its_references_are_checked(database: Database) -> None:
+    with database.transaction() as session:
+        created = NegotiationRepository(session).create(negotiation("n"))
+        NegotiationRepository(session).save(replace(created, state="OFFERED"), 1)
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        repository.assume(created)  # read at version 1: it has moved on
+        with pytest.raises(StaleRecord, match="version 1"):
+            repository.save(replace(created, agreement_id="nope"), 1)
+        repository.assume(replace(created, id="ghost"))
+        with pytest.raises(NotFound, match="'ghost'"):
+            repository.save(replace(created, id="ghost", agreement_id="nope"), 1)
+        assert repository.get("n").state == "OFFERED"
+
+
 def test_invalid_values_are_refused(database: Database) -> None:
     with database.transaction() as session:
         repository = NegotiationRepository(session)
@@ -185,6 +215,8 @@ def test_invalid_values_are_refused(database: Database) -> None:
             repository.create(negotiation("n", role="broker"))
         with pytest.raises(InvalidRecord, match="offered_by"):
             repository.create(negotiation("n", offered_by="someone"))
+        with pytest.raises(InvalidRecord, match="mode must be auto or manual"):
+            repository.create(negotiation("n", mode="bogus"))
         with pytest.raises(InvalidRecord, match="pending must be true or false"):
             repository.create(negotiation("n", pending="yes"))
         with pytest.raises(NotFound, match="contract definition 'cd'"):

@@ -92,3 +92,14 @@ def test_claim_due(with_agreements: Database) -> None:
         repository.create(transfer("t", pending=True, next_attempt_at=at(0)))
         assert [r.id for r in repository.claim_due(at(1), 10, "w", 5)] == ["t"]
         assert repository.claim_due(at(2), 10, "other", 5) == []
+
+
+def test_a_repeated_transfer_naming_a_missing_agreement_is_a_repeat(database: Database) -> None:
+    with database.transaction() as session:
+        repository = TransferRepository(session)
+        with pytest.raises(NotFound, match="contract agreement 'nope'"):
+            repository.create(transfer("t", agreement_id="nope"))
+        AgreementRepository(session).create(agreement("a-1"))
+        repository.create(transfer("t", agreement_id="a-1"))
+        with pytest.raises(AlreadyExists, match="id 't'"):
+            repository.create(transfer("t", agreement_id="nope"))
