@@ -15,17 +15,19 @@ distinct value (at most :data:`ACTIVE_CONTEXT_CACHE_SIZE` of them, none longer t
 :data:`MAX_CACHED_CONTEXT_CHARS` as JSON). The type-scoped contexts of that active context (the
 DSP 2025-1 context defines most terms per message type) are also processed once per processor
 (:class:`_ScopedContexts`; pyld's own cache misses them every time, which made them half the cost
-of expanding a message): a document with no ``@context`` of its own below the top is expanded
-with them, and with a resolver kept for that active context (one per thread), whose cache then
-holds only contexts the processor bundles or was configured with. A document that brings nested
-contexts is expanded with a fresh resolver, and none of its contexts is kept. Compaction keeps
-each compaction context processed the same way (:class:`_CompactingProcessor`), and with it the
-inverse context pyld caches by the active context's identifier: an EDC ``IdResponse`` took
-0.32 ms to compact, now 0.11. Nor are resolvers
+of expanding a message) when the document's top-level context names bundled contexts only: what
+a request defines itself is never kept beyond the bounded active contexts. A document with no
+``@context`` of its own below the top is expanded with a resolver kept for that active context
+(one per thread), whose cache then holds only contexts the processor bundles or was configured
+with; one that brings nested contexts is expanded with a fresh resolver, and none of its contexts
+is kept. A top-level ``null`` context, or one wrapped in ``@context``, takes pyld's general path,
+which checks them. Compaction keeps each compaction context processed the same way
+(:class:`_CompactingProcessor`), and with it the inverse context pyld caches by the active
+context's identifier: an EDC ``IdResponse`` took 0.32 ms to compact, now 0.11. Nor are resolvers
 kept when a bundled context, or the document's own top-level context, ``@import``s another: pyld
 caches an imported context merged with the first context that imported it and hands that merge
 to the next importer (the bundled DSP context writes its ODRL profile out in place for that
-reason).
+reason); for the same reason compaction caches nothing then.
 """
 
 from __future__ import annotations
@@ -126,7 +128,7 @@ class _ScopedContexts:
 class _CachingProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
     def __init__(self, scoped: _ScopedContexts, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._scoped = scoped
+        self._scoped: _ScopedContexts | None = scoped
 
     def _process_context(  # noqa: PLR0917 - pyld's signature
         self,
@@ -138,7 +140,14 @@ class _CachingProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         validate_scoped: bool = True,
         cycles: Any = None,
     ) -> Any:
-        if propagate or cycles is not None or not validate_scoped or type(active_ctx) is dict:
+        scoped = self._scoped
+        if (
+            scoped is None
+            or propagate
+            or cycles is not None
+            or not validate_scoped
+            or type(active_ctx) is dict
+        ):
             return super()._process_context(
                 active_ctx, local_ctx, options, override_protected, propagate,
                 validate_scoped, cycles,
@@ -150,12 +159,13 @@ class _CachingProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
             options.get("base"),
             options.get("processingMode"),
         )
-        result = self._scoped.get(key, active_ctx, local_ctx)
+        result = scoped.get(key, active_ctx, local_ctx)
         if result is None:
             result = super()._process_context(
                 active_ctx, local_ctx, options, override_protected, propagate=False
             )
-            self._scoped.put(key, active_ctx, local_ctx, result)
+            if type(result) is not dict:  # frozen: pyld never changes it (an empty one is not)
+                scoped.put(key, active_ctx, local_ctx, result)
         return result
 
 
@@ -171,7 +181,8 @@ class _CompactingProcessor(_CachingProcessor):
     def process_context(self, active_ctx: Any, local_ctx: Any, options: dict[str, Any]) -> Any:
         # Called by ``compact`` only (expansion is skipped), with the initial context.
         key = _context_key([local_ctx, options.get("base"), options.get("processingMode")])
-        if key is None:
+        if key is None:  # not kept: nor are the type-scoped contexts met under it
+            self._scoped = None
             return super().process_context(active_ctx, local_ctx, options)
         processed = self._active.get(key)
         if processed is None:
@@ -200,6 +211,11 @@ class _ActiveContexts:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def _has_own_key(value: Any, key: str) -> bool:
+    """Whether ``value`` is an object with ``key`` (not looking inside)."""
+    return isinstance(value, dict) and key in value
 
 
 def _context_key(contexts: Any) -> str | None:
@@ -309,15 +325,25 @@ class JsonLdProcessor:
             and not _has_key(body, "@context")
             and not _has_key(own, "@import")
         ):
-            # Only bundled contexts below: the type-scoped ones are processed once too.
             options["contextResolver"] = self._resolver(context_key)
-            pyld = self._scoped.processor(on_property_dropped=on_dropped)
+            if self._bundled_only(own):
+                # Only contexts the processor bundles (none of the request's): their
+                # type-scoped contexts are processed once too.
+                pyld = self._scoped.processor(on_property_dropped=on_dropped)
         expanded = pyld._expand(active, None, body, options)
         if isinstance(expanded, dict) and "@graph" in expanded and len(expanded) == 1:
             expanded = expanded["@graph"]
         elif expanded is None:
             expanded = []
         return cast(list[Any], jsonld.JsonLdProcessor.arrayify(expanded))
+
+    def _bundled_only(self, own: list[Any]) -> bool:
+        """Whether the top-level context ``own`` (it, or nothing) names bundled contexts only."""
+        for context in own:
+            for item in context if isinstance(context, list) else [context]:
+                if not isinstance(item, str) or item not in self._contexts:
+                    return False
+        return True
 
     def _resolver(self, key: str) -> ContextResolver:
         """This thread's resolver for the cached active context ``key``."""
@@ -336,6 +362,10 @@ class JsonLdProcessor:
         has one (``own``: it, or nothing; processed one after the other, as pyld's general path
         does), once per distinct pair, with its cache key; None for contexts that are not
         cached."""
+        if any(context is None or _has_own_key(context, "@context") for context in own):
+            # A top-level null (which pyld's general path checks against protected terms) or a
+            # context wrapped in "@context": left to the general path, which says what is wrong.
+            return None
         key = _context_key([initial, own])
         if key is None:
             return None
@@ -361,8 +391,11 @@ class JsonLdProcessor:
         """
         expanded = self.expand(document)
         options = self._options({"skipExpansion": True})
-        try:
+        compactor = jsonld.JsonLdProcessor()
+        if self._reuse_resolvers and not _has_key(context, "@import"):
+            # Not when a context imports another (pyld's merge, see the module's docstring).
             compactor = _CompactingProcessor(self._scoped, self._compacting)
+        try:
             result = compactor.compact(expanded, context, options)
         except jsonld.JsonLdError as exc:
             raise self._translate(exc) from None

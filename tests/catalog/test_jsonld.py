@@ -434,3 +434,65 @@ def test_the_cache_of_compaction_contexts_is_bounded() -> None:
             f"t{index}": 1,
         }
     assert len(processor._compacting) == ACTIVE_CONTEXT_CACHE_SIZE
+
+
+def test_a_request_s_own_context_is_not_kept_with_the_type_scoped_ones() -> None:
+    processor = dsp_processor()
+    own = {"@version": 1.1, "T": {"@id": EX + "T", "@context": {"q": EX + "q"}}}
+    document = {"@context": own, "@type": "T", "q": 1}
+    for _ in range(2):
+        assert processor.expand(document) == _reference(document)
+    assert processor._scoped._entries == {}  # only bundled contexts' type-scoped ones are kept
+    processor.expand(DSP_DOCUMENTS[0])
+    assert processor._scoped._entries
+
+
+def test_a_type_scoped_empty_context_is_not_kept() -> None:
+    # pyld gives a plain (mutable) dict for it, not a frozen context: it is processed each time.
+    url = "https://contexts.example/scoped.jsonld"
+    context = {"@context": {"@version": 1.1, "T": {"@id": EX + "T", "@context": []},
+                            "q": EX + "q"}}  # fmt: skip
+    processor = JsonLdProcessor({url: context})
+    document = {"@context": url, "@type": "T", "q": 1}
+    expected = [{"@type": [EX + "T"], EX + "q": [{"@value": 1}]}]
+    for _ in range(2):
+        assert processor.expand(document) == expected
+    assert all(type(result) is not dict for _, _, result in processor._scoped._entries.values())
+
+
+@pytest.mark.parametrize(
+    ("document", "expand_context", "message"),
+    [
+        ({"@context": None, EX + "a": 1}, DSP_URL, "nullify a context with protected terms"),
+        ({"@context": {"@context": {"ex": EX}}, "ex:a": 1}, None, "cannot be overridden"),
+    ],
+)
+def test_top_level_contexts_the_general_path_refuses_are_refused(
+    document: dict[str, Any], expand_context: Any, message: str
+) -> None:
+    processor = dsp_processor()
+    for _ in range(2):
+        with pytest.raises(JsonLdProcessingError, match=message):
+            processor.expand(document, expand_context=expand_context)
+
+
+def test_compaction_with_importing_contexts_does_not_depend_on_what_came_before() -> None:
+    ex = "https://example.org/"
+    types = {
+        name: {
+            "@id": ex + name,
+            "@context": {"@version": 1.1, "@import": ex + "shared", term: ex + term},
+        }
+        for name, term in (("A", "a"), ("B", "b"))
+    }
+    contexts = {
+        ex + "main": {"@context": {"@version": 1.1, **types}},
+        ex + "shared": {"@context": {"s": ex + "shared"}},
+    }
+    a_node = {"@type": [ex + "A"], ex + "a": "1"}
+    b_node = {"@type": [ex + "B"], ex + "a": "1", ex + "b": "2"}
+    fresh = JsonLdProcessor(contexts).compact(b_node, ex + "main")
+    used = JsonLdProcessor(contexts)
+    used.compact(a_node, ex + "main")
+    assert used.compact(b_node, ex + "main") == fresh
+    assert fresh == jsonld.compact(b_node, ex + "main", JsonLdProcessor(contexts)._options())
