@@ -418,7 +418,12 @@ class NegotiationDispatcher:
 
     def _settle(self, claimed: NegotiationRecord, kind: Message | None, outcome: Sent) -> bool:
         """Record ``outcome``; True when the negotiation then has a message due at once."""
-        if kind == Message.REQUEST and claimed.role == "consumer" and outcome.acknowledged:
+        if (
+            kind == Message.REQUEST
+            and claimed.role == "consumer"
+            and claimed.provider_pid is None
+            and outcome.acknowledged
+        ):
             # Read from the answer before the write transaction, which need not wait for it.
             outcome = replace(outcome, provider_pid=self._provider_pid(outcome.answer))
         for attempt in range(5):
