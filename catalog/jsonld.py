@@ -46,7 +46,11 @@ JsonObject = dict[str, Any]
 
 ACTIVE_CONTEXT_CACHE_SIZE = 64
 SCOPED_CONTEXT_CACHE_SIZE = 256
-MAX_CACHED_CONTEXT_CHARS = 65_536
+MAX_CACHED_CONTEXT_CHARS = 8_192
+"""Longer contexts (as JSON, with the initial ones) are processed each time, not kept: a request
+may bring its own inline context, and a kept one costs about 15 times its JSON in memory
+(64 kept contexts of 64 KB held 55 MB; of 8 KB, 7 MB). Bundled contexts are named by URL, and
+the management API's are a few hundred characters."""
 # pyld's expansion defaults, for the path that calls its expansion step with a cached context.
 _EXPAND_OPTIONS = {
     "isFrame": False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -11,6 +12,7 @@ from pyld import jsonld
 from catalog.contexts import dsp_processor
 from catalog.jsonld import (
     ACTIVE_CONTEXT_CACHE_SIZE,
+    MAX_CACHED_CONTEXT_CHARS,
     JsonLdProcessingError,
     JsonLdProcessor,
     UnknownContext,
@@ -496,3 +498,15 @@ def test_compaction_with_importing_contexts_does_not_depend_on_what_came_before(
     used.compact(a_node, ex + "main")
     assert used.compact(b_node, ex + "main") == fresh
     assert fresh == jsonld.compact(b_node, ex + "main", JsonLdProcessor(contexts)._options())
+
+
+def test_a_long_inline_context_is_processed_each_time_not_kept() -> None:
+    processor = dsp_processor()
+    own = {f"t{index}": f"{EX}{index}" for index in range(500)}  # 20 KB of JSON
+    assert len(json.dumps(own)) > MAX_CACHED_CONTEXT_CHARS
+    document = {"@context": own, "t1": 1}
+    for _ in range(2):
+        assert processor.expand(document) == [{EX + "1": [{"@value": 1}]}]
+    assert len(processor._active) == 0
+    processor.expand(DSP_DOCUMENTS[0])
+    assert len(processor._active) == 1
