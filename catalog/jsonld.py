@@ -93,7 +93,28 @@ def _has_key(value: Any, key: str) -> bool:
     return False
 
 
-class _ScopedContexts:
+class _Bounded:
+    """A thread-safe map that keeps at most ``size`` entries, dropping the oldest first."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: dict[Any, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        return self._entries.get(key)  # one dict lookup: atomic
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            if len(self._entries) >= self._size:
+                del self._entries[next(iter(self._entries))]
+            self._entries[key] = value
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class _ScopedContexts(_Bounded):
     """Type-scoped contexts applied to active contexts, each pair processed once.
 
     pyld processes a type-scoped context (``propagate`` false) against a fresh copy of the
@@ -105,31 +126,24 @@ class _ScopedContexts:
     is the same frozen context pyld would build again.
     """
 
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._entries: dict[tuple[int, int, bool, Any, Any], tuple[Any, Any, Any]] = {}
-        self._lock = threading.Lock()
-
     def processor(self, **kwargs: Any) -> jsonld.JsonLdProcessor:
         """A pyld processor that takes type-scoped contexts from here."""
         return _CachingProcessor(self, **kwargs)
 
-    def get(self, key: tuple[int, int, bool, Any, Any], active: Any, local: Any) -> Any:
-        entry = self._entries.get(key)
+    def applied(self, key: tuple[Any, ...], active: Any, local: Any) -> Any:
+        """The result kept for ``local`` applied to ``active`` (``key``), or None."""
+        entry = self.get(key)
         if entry is not None and entry[0] is active and entry[1] is local:
             return entry[2]
         return None
 
-    def put(
-        self, key: tuple[int, int, bool, Any, Any], active: Any, local: Any, result: Any
-    ) -> None:
-        with self._lock:
-            if len(self._entries) >= self._size:
-                del self._entries[next(iter(self._entries))]
-            self._entries[key] = (active, local, result)
+    def keep(self, key: tuple[Any, ...], active: Any, local: Any, result: Any) -> None:
+        self.put(key, (active, local, result))
 
 
 class _CachingProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
+    """A pyld processor that takes type-scoped contexts from a :class:`_ScopedContexts`."""
+
     def __init__(self, scoped: _ScopedContexts, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._scoped: _ScopedContexts | None = scoped
@@ -163,13 +177,13 @@ class _CachingProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
             options.get("base"),
             options.get("processingMode"),
         )
-        result = scoped.get(key, active_ctx, local_ctx)
+        result = scoped.applied(key, active_ctx, local_ctx)
         if result is None:
             result = super()._process_context(
                 active_ctx, local_ctx, options, override_protected, propagate=False
             )
             if type(result) is not dict:  # frozen: pyld never changes it (an empty one is not)
-                scoped.put(key, active_ctx, local_ctx, result)
+                scoped.keep(key, active_ctx, local_ctx, result)
         return result
 
 
@@ -195,31 +209,8 @@ class _CompactingProcessor(_CachingProcessor):
         return processed
 
 
-class _ActiveContexts:
-    """Processed active contexts by the JSON of what made them (bounded, oldest out first)."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._entries: dict[str, Any] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> Any:
-        with self._lock:
-            return self._entries.get(key)
-
-    def put(self, key: str, active: Any) -> None:
-        with self._lock:
-            if len(self._entries) >= self._size:
-                del self._entries[next(iter(self._entries))]
-            self._entries[key] = active
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
-def _has_own_key(value: Any, key: str) -> bool:
-    """Whether ``value`` is an object with ``key`` (not looking inside)."""
-    return isinstance(value, dict) and key in value
+class _ActiveContexts(_Bounded):
+    """Processed active contexts by the JSON of what made them (:func:`_context_key`)."""
 
 
 def _context_key(contexts: Any) -> str | None:
@@ -366,10 +357,12 @@ class JsonLdProcessor:
         has one (``own``: it, or nothing; processed one after the other, as pyld's general path
         does), once per distinct pair, with its cache key; None for contexts that are not
         cached."""
-        if any(context is None or _has_own_key(context, "@context") for context in own):
-            # A top-level null (which pyld's general path checks against protected terms) or a
-            # context wrapped in "@context": left to the general path, which says what is wrong.
-            return None
+        for context in own:
+            if context is None or (isinstance(context, dict) and "@context" in context):
+                # A top-level null (which pyld's general path checks against protected terms) or
+                # a context wrapped in "@context": left to the general path, which says what is
+                # wrong.
+                return None
         key = _context_key([initial, own])
         if key is None:
             return None
