@@ -470,7 +470,7 @@ class ProcessRepository(Generic[P]):
         self._check_record(record)
         if backend(self._session) == "postgresql":
             try:
-                self._hold_references(values)
+                self._check_references(values)  # held FOR KEY SHARE (see _hold_references)
             except NotFound:
                 self._explain_taken(record, creating=True)  # a taken id or pid comes first
                 raise
