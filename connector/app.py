@@ -115,6 +115,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         echo=settings.database.echo,
         pool_size=settings.database.pool_size,
         max_overflow=settings.database.max_overflow,
+        worker_threads=settings.database.worker_threads,
     )
     sources = settings.storage.to_config()
     dsp_base = dsp_base_url(str(settings.node.public_url))

@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from anyio import to_thread
 from fastapi import APIRouter, BackgroundTasks, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -102,7 +101,7 @@ async def _receive(
             in_transaction=sender.proof.remember_in,
         )
 
-    record = await to_thread.run_sync(apply)
+    record = await node.database.run(apply)
     sender.proof.committed()
     background.add_task(node.negotiation_dispatcher.wake_from_loop)
     return _ack(record)
@@ -118,7 +117,7 @@ async def initial_request(
             "a counter-request goes to /negotiations/{providerPid}/request, "
             "not /negotiations/request"
         )
-    record = await to_thread.run_sync(
+    record = await node.database.run(
         lambda: node.negotiations.receive_initial_request(
             _requester(sender.participant), message, body, in_transaction=sender.proof.remember_in
         )
@@ -137,7 +136,7 @@ async def initial_offer(
         raise BadRequest(
             "a counter-offer goes to /negotiations/{consumerPid}/offers, not /negotiations/offers"
         )
-    record = await to_thread.run_sync(
+    record = await node.database.run(
         lambda: node.negotiations.receive_initial_offer(
             _requester(sender.participant), message, body, in_transaction=sender.proof.remember_in
         )
@@ -151,7 +150,7 @@ async def initial_offer(
 async def get_negotiation(
     pid: str, request: Request, node: NodeDep, participant: ParticipantDep
 ) -> Response:
-    record = await to_thread.run_sync(node.negotiations.for_peer, pid, _requester(participant))
+    record = await node.database.run(node.negotiations.for_peer, pid, _requester(participant))
     _remember(request, record.provider_pid, record.consumer_pid)
     if record.provider_pid is None:
         # Our request reached the provider (it asks), but its answer is not recorded yet: a

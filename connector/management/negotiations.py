@@ -22,7 +22,6 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from anyio import to_thread
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
@@ -193,7 +192,7 @@ async def start_negotiation(
             errors=[FieldError("counterPartyId", "required")],
         )
     auto, purpose = _auto_accept(body), _purpose(body)
-    record = await to_thread.run_sync(
+    record = await node.database.run(
         lambda: node.negotiation_actions.start(
             provider_id=provider_id, address=address, offer=offer, auto=auto, purpose=purpose
         )
@@ -264,7 +263,7 @@ async def terminate(
 ) -> Response:
     reason = _string(body, "reason") if body is not None else None
     identifier = path_id(negotiation_id, KIND)
-    await to_thread.run_sync(
+    await node.database.run(
         lambda: node.negotiation_actions.act(
             identifier, Message.TERMINATE, reason=reason or "terminated by an administrator"
         )
@@ -285,11 +284,11 @@ async def decide(
         raise BadRequest(f"unknown action {action!r}; one of: {', '.join(sorted(ACTIONS))}")
     role, kind = ACTIONS[action]
     identifier = path_id(negotiation_id, KIND)
-    record = await to_thread.run_sync(node.negotiations.get, identifier)
+    record = await node.database.run(node.negotiations.get, identifier)
     if record.role != role:
         raise Conflict(f"'{action}' is for negotiations where this node is the {role}")
     offer = _own_offer(body, kind) if kind in (Message.OFFER, Message.REQUEST) else None
-    await to_thread.run_sync(lambda: node.negotiation_actions.act(identifier, kind, offer=offer))
+    await node.database.run(lambda: node.negotiation_actions.act(identifier, kind, offer=offer))
     _decided(admin, identifier, kind)
     return Response(status_code=204)
 

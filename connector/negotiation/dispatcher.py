@@ -38,7 +38,6 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from anyio import to_thread
 from sqlalchemy import Connection
 
 from catalog.contexts import DSPACE
@@ -237,7 +236,7 @@ class NegotiationDispatcher:
                 if room > 0:
                     try:
                         claimed_at = self._clock()
-                        claimed = await to_thread.run_sync(self._claim, room, dict(to_peer))
+                        claimed = await self._database.run(self._claim, room, dict(to_peer))
                     except Exception:  # a database outage must not end the dispatcher
                         log.exception("negotiation dispatcher: claiming due messages failed")
                 for record in claimed.records:
@@ -306,7 +305,7 @@ class NegotiationDispatcher:
         """Send the due messages one claim takes and wait for the outcomes; True when more may
         be due. One round of :meth:`run`, for callers that step."""
         claimed_at = self._clock()
-        claimed = await to_thread.run_sync(self._claim, CLAIM_BATCH, {})
+        claimed = await self._database.run(self._claim, CLAIM_BATCH, {})
         if claimed.records:
             await asyncio.gather(
                 *(self._dispatch(record, claimed_at) for record in claimed.records)
@@ -324,7 +323,7 @@ class NegotiationDispatcher:
             )
             return
         if record.intent is None:
-            await to_thread.run_sync(self._settle, record, None, Sent(False, detail="no intent"))
+            await self._database.run(self._settle, record, None, Sent(False, detail="no intent"))
             return
         kind = Message(record.intent)
         try:
@@ -332,7 +331,7 @@ class NegotiationDispatcher:
         except Exception as exc:  # whatever went wrong, the attempt is recorded (and retried)
             log.exception("negotiation message: sending failed", extra={"negotiation": record.id})
             outcome = Sent(False, retry=True, detail=f"sending failed ({type(exc).__name__})")
-        if await to_thread.run_sync(self._settle, record, kind, outcome):
+        if await self._database.run(self._settle, record, kind, outcome):
             self.wake()  # the answer left another message due (e.g. a decision taken meanwhile)
 
     def _client(self, audience: str) -> httpx.AsyncClient:

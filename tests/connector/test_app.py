@@ -45,3 +45,13 @@ def test_every_route_dependency_runs_on_the_event_loop(database: Database, tmp_p
         if dependency.call is not None and not inspect.iscoroutinefunction(dependency.call)
     }
     assert plain == set()
+
+
+def test_the_node_database_uses_the_configured_worker_threads(tmp_path: Path) -> None:
+    settings = load_settings(
+        database={"url": f"sqlite:///{tmp_path / 'etds.db'}", "worker_threads": 3},
+        storage={"data_roots": [str(tmp_path)]},
+    )
+    app = create_app(settings)
+    assert app.state.node.database.worker_threads == 3
+    app.state.node.database.dispose()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -222,3 +224,63 @@ def test_a_server_that_does_not_answer_is_an_outage() -> None:
     with pytest.raises(DBAPIError) as raised:
         connect_where_nothing_listens()
     assert store_unavailable(raised.value)
+
+
+def test_worker_threads_default_by_backend(tmp_path: Path) -> None:
+    """One writer at a time on SQLite: a couple of threads; on PostgreSQL one per connection the
+    pool may open, so that no thread waits for a connection."""
+    sqlite = Database.from_url(f"sqlite:///{tmp_path / 'a.db'}")
+    postgres = Database.from_url("postgresql://etds@127.0.0.1:1/etds", pool_size=7, max_overflow=3)
+    chosen = Database.from_url(f"sqlite:///{tmp_path / 'b.db'}", worker_threads=5)
+    try:
+        assert sqlite.worker_threads == database_module.SQLITE_WORKER_THREADS == 2
+        assert postgres.worker_threads == 10
+        assert chosen.worker_threads == 5
+    finally:
+        for database in (sqlite, postgres, chosen):
+            database.dispose()
+    with pytest.raises(ValueError, match="at least 1"):
+        Database.from_url(f"sqlite:///{tmp_path / 'c.db'}", worker_threads=0)
+
+
+def test_run_gives_the_result_of_work_done_in_a_worker_thread(
+    sqlite_database: Database,
+) -> None:
+    def insert(value: int) -> tuple[int, bool]:
+        with sqlite_database.transaction() as session:
+            session.execute(text("INSERT INTO t VALUES (:x)"), {"x": value})
+            total = session.execute(text("SELECT sum(x) FROM t")).scalar_one()
+        return total, threading.current_thread() is threading.main_thread()
+
+    assert asyncio.run(sqlite_database.run(insert, 41)) == (41, False)
+
+
+def test_run_starts_no_more_than_worker_threads_at_once(tmp_path: Path) -> None:
+    """Two threads: the third piece of work starts only when one of the first two has ended.
+    Each of the first two waits (a bounded time) for the third to start: without the bound
+    the third starts at once, and both see it."""
+    database = Database.from_url(f"sqlite:///{tmp_path / 'etds.db'}", worker_threads=2)
+    third_started = threading.Event()
+    events: list[str] = []
+
+    def work(name: str) -> bool:
+        events.append(f"start {name}")
+        if name == "third":
+            third_started.set()
+            return True
+        saw_third = third_started.wait(timeout=0.3)
+        events.append(f"end {name}")
+        return saw_third
+
+    async def main() -> list[bool]:
+        first = asyncio.create_task(database.run(work, "first"))
+        second = asyncio.create_task(database.run(work, "second"))
+        await asyncio.sleep(0)  # both have their threads before the third asks
+        return await asyncio.gather(first, second, database.run(work, "third"))
+
+    try:
+        saw = asyncio.run(main())
+    finally:
+        database.dispose()
+    assert saw[:2] == [False, False]
+    assert events.index("start third") > min(events.index("end first"), events.index("end second"))
