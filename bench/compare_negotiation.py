@@ -50,6 +50,7 @@ class Run:
     revision: str
     rate: float  # negotiations per second
     cpu: float  # consumer + provider CPU ms per negotiation
+    busy: float  # share of the machine's cores busy (every process)
 
 
 @contextmanager
@@ -68,14 +69,14 @@ def checkout(revision: str, folder: Path) -> Iterator[Path]:
         )
 
 
-def first_throughput(output: str) -> tuple[float, float]:
-    """(negotiations/s, consumer + provider CPU ms per negotiation) of the first ``… in flight``
-    row of ``bench_negotiation.py``'s table."""
+def first_throughput(output: str) -> tuple[float, float, float]:
+    """(negotiations/s, consumer + provider CPU ms per negotiation, share of the machine busy)
+    of the first ``… in flight`` row of ``bench_negotiation.py``'s table."""
     for line in output.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if len(cells) >= 6 and cells[1].endswith("in flight"):
+        if len(cells) >= 7 and cells[1].endswith("in flight"):
             consumer, provider = (float(value) for value in cells[5].split("/")[:2])
-            return float(cells[3]), consumer + provider
+            return float(cells[3]), consumer + provider, float(cells[6].rstrip("%")) / 100
     raise ValueError("no throughput row in the benchmark's output")
 
 
@@ -92,8 +93,8 @@ def run_once(tree: Path, revision: str, bench_args: Sequence[str]) -> Run:
     if finished.returncode != 0:
         sys.stderr.write(finished.stderr[-2000:])
         raise SystemExit(f"{revision}: the benchmark failed (exit {finished.returncode})")
-    rate, cpu = first_throughput(finished.stdout)
-    return Run(revision, rate, cpu)
+    rate, cpu, busy = first_throughput(finished.stdout)
+    return Run(revision, rate, cpu, busy)
 
 
 def main() -> None:
@@ -105,25 +106,37 @@ def main() -> None:
     options = parser.parse_args()
     bench_args = options.bench_args or DEFAULT_BENCH_ARGS
     ratios: list[tuple[float, float]] = []
+    busy: dict[str, list[float]] = {options.base: [], options.head: []}
     with tempfile.TemporaryDirectory(prefix="etds-compare-") as scratch:
         base_dir, head_dir = Path(scratch) / "base", Path(scratch) / "head"
         with checkout(options.base, base_dir), checkout(options.head, head_dir):
             print(f"bench_negotiation.py {' '.join(bench_args)}")
-            print("| pair | revision | negotiations/s | CPU ms per negotiation (both nodes) |")
-            print("|---:|---|---:|---:|")
+            print(
+                "| pair | revision | negotiations/s | CPU ms per negotiation (both nodes) "
+                "| machine busy |"
+            )
+            print("|---:|---|---:|---:|---:|")
             for pair in range(1, options.pairs + 1):
                 base = run_once(base_dir, options.base, bench_args)
                 head = run_once(head_dir, options.head, bench_args)
                 for run in (base, head):
-                    print(f"| {pair} | {run.revision} | {run.rate:.1f} | {run.cpu:.1f} |")
+                    print(
+                        f"| {pair} | {run.revision} | {run.rate:.1f} | {run.cpu:.1f} "
+                        f"| {run.busy:.0%} |"
+                    )
                 ratios.append((head.rate / base.rate, head.cpu / base.cpu))
+                busy[options.base].append(base.busy)
+                busy[options.head].append(head.busy)
     rates = [rate for rate, _ in ratios]
     cpus = [cpu for _, cpu in ratios]
     print()
     print(
         f"{options.head} / {options.base}, {len(ratios)} pairs: negotiations/s median ratio "
         f"{statistics.median(rates):.2f} ({min(rates):.2f}-{max(rates):.2f}); CPU per "
-        f"negotiation median ratio {statistics.median(cpus):.2f} ({min(cpus):.2f}-{max(cpus):.2f})"
+        f"negotiation median ratio {statistics.median(cpus):.2f} "
+        f"({min(cpus):.2f}-{max(cpus):.2f}); "
+        f"machine busy, median: {options.base} {statistics.median(busy[options.base]):.0%}, "
+        f"{options.head} {statistics.median(busy[options.head]):.0%}"
     )
 
 
