@@ -40,9 +40,11 @@ milliseconds earlier.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -247,7 +249,14 @@ class Database:
         )
         if threads < 1:
             raise ValueError("worker_threads must be at least 1")
-        self._threads = CapacityLimiter(threads)
+        self._worker_threads = threads
+        # One limiter per event loop: anyio's limiter wakes its waiters with asyncio events of
+        # their loop, which another loop's thread must not set (tests run apps on one database
+        # from several loops; a node has one).
+        self._limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._limiters_lock = threading.Lock()
 
     @classmethod
     def from_url(
@@ -303,15 +312,21 @@ class Database:
             yield connection
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
-        """``function(*args)`` in a worker thread, at most ``worker_threads`` at once (callers
-        beyond that wait on the event loop, in order). For blocking work that opens this
-        database's transactions; not for work that waits on something else (a peer, a file)."""
-        return await to_thread.run_sync(function, *args, limiter=self._threads)
+        """``function(*args)`` in a worker thread, at most ``worker_threads`` at once on the
+        running event loop (callers beyond that wait on it, in order). For blocking work that
+        opens this database's transactions; not for work that waits on something else (a peer,
+        a file)."""
+        loop = asyncio.get_running_loop()
+        with self._limiters_lock:
+            limiter = self._limiters.get(loop)
+            if limiter is None:
+                limiter = self._limiters[loop] = CapacityLimiter(self._worker_threads)
+        return await to_thread.run_sync(function, *args, limiter=limiter)
 
     @property
     def worker_threads(self) -> int:
-        """How many threads :meth:`run` uses at once."""
-        return int(self._threads.total_tokens)
+        """How many threads :meth:`run` uses at once (on one event loop)."""
+        return self._worker_threads
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -284,3 +284,34 @@ def test_run_starts_no_more_than_worker_threads_at_once(tmp_path: Path) -> None:
         database.dispose()
     assert saw[:2] == [False, False]
     assert events.index("start third") > min(events.index("end first"), events.index("end second"))
+
+
+def test_each_event_loop_gets_its_own_worker_threads(tmp_path: Path) -> None:
+    """anyio's limiter wakes a waiter through an asyncio event of the waiter's loop, which the
+    thread of another loop must not set: each loop has a limiter of its own. With one thread
+    shared, the second loop's work could not start while the first one's waits for it."""
+    database = Database.from_url(f"sqlite:///{tmp_path / 'etds.db'}", worker_threads=1)
+    other_started = threading.Event()
+
+    def first() -> bool:
+        return other_started.wait(timeout=10)
+
+    def other() -> None:
+        other_started.set()
+
+    def other_loop() -> None:
+        asyncio.run(database.run(other))
+
+    async def main() -> bool:
+        waiting = asyncio.create_task(database.run(first))
+        await asyncio.sleep(0)  # the first loop's one thread is taken
+        thread = threading.Thread(target=other_loop, daemon=True)
+        thread.start()
+        saw_other = await waiting
+        thread.join(timeout=10)
+        return saw_other
+
+    try:
+        assert asyncio.run(main())
+    finally:
+        database.dispose()
