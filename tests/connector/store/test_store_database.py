@@ -258,7 +258,7 @@ def test_run_gives_the_result_of_work_done_in_a_worker_thread(
 def test_run_starts_no_more_than_worker_threads_at_once(tmp_path: Path) -> None:
     """Two threads: the third piece of work starts only when one of the first two has ended.
     Each of the first two waits (a bounded time) for the third to start: without the bound
-    the third starts at once, and both see it."""
+    the third starts at once, and both see it start before either ends."""
     database = Database.from_url(f"sqlite:///{tmp_path / 'etds.db'}", worker_threads=2)
     third_started = threading.Event()
     events: list[str] = []
@@ -282,7 +282,9 @@ def test_run_starts_no_more_than_worker_threads_at_once(tmp_path: Path) -> None:
         saw = asyncio.run(main())
     finally:
         database.dispose()
-    assert saw[:2] == [False, False]
+    # The one of the first two that ended first cannot have seen the third start (the other may,
+    # if its own wait had not run out yet when the third took the free thread).
+    assert not all(saw[:2])
     assert events.index("start third") > min(events.index("end first"), events.index("end second"))
 
 
