@@ -22,9 +22,11 @@ negotiation message applied, a dispatcher's claim) in a worker thread, at most
 served. On SQLite the default is :data:`SQLITE_WORKER_THREADS`: it admits one writer at a time,
 so more threads only queue on the write lock, each waking in turn and competing with the event
 loop for Python's GIL (measured in alternating runs: about 10 % fewer negotiations per second
-with anyio's 40 threads than with 1, 2 or 4); two let a read go on while a write runs. On
-PostgreSQL the default is one thread per pooled connection (``pool_size + max_overflow``): no
-thread waits for a connection.
+with anyio's 40 threads than with 1, 2 or 4); with two, a read can go on beside a write (unless
+both wait for another process's write lock). On PostgreSQL the default is half the connections
+the pool may open (``(pool_size + max_overflow) // 2``): a negotiation's work can hold two at
+once (its transaction, and a read of the contract definition it answers under), so the threads
+alone can never take every connection and wait for each other.
 
 SQLite is opened in WAL mode (readers never block the writer), with foreign keys on,
 ``synchronous=NORMAL``, a busy timeout, and the SQL function ``etds_lower`` that ``ilike`` needs
@@ -197,10 +199,10 @@ def default_worker_threads(
     max_overflow: int = DEFAULT_MAX_OVERFLOW,
 ) -> int:
     """Threads for :meth:`Database.run` when not configured: :data:`SQLITE_WORKER_THREADS` on
-    SQLite; on PostgreSQL, one per connection the pool may open (``pool_size + max_overflow``)."""
+    SQLite; on PostgreSQL, half the connections the pool may open (a job can hold two)."""
     if backend == "sqlite":
         return SQLITE_WORKER_THREADS
-    return max(1, pool_size + max(max_overflow, 0))
+    return max(1, (pool_size + max(max_overflow, 0)) // 2)
 
 
 class Database:
