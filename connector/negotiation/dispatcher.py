@@ -96,6 +96,10 @@ class Claimed:
 
     records: list[NegotiationRecord]
     more: bool
+    at: datetime
+    """When the leases began (the first pass): a message goes out only while its lease will
+    outlast the send, counted from here, not from when the claim was asked for (it may have
+    waited for a worker thread)."""
     handed_back: bool = False
 
 
@@ -232,15 +236,14 @@ class NegotiationDispatcher:
             while not self._stopping:
                 self._wakeup.clear()
                 room = min(MAX_SENDING - len(sending), CLAIM_BATCH)
-                claimed = Claimed([], more=False)
+                claimed = Claimed([], more=False, at=self._clock())
                 if room > 0:
                     try:
-                        claimed_at = self._clock()
                         claimed = await self._database.run(self._claim, room, dict(to_peer))
                     except Exception:  # a database outage must not end the dispatcher
                         log.exception("negotiation dispatcher: claiming due messages failed")
                 for record in claimed.records:
-                    task = asyncio.create_task(self._dispatch(record, claimed_at))
+                    task = asyncio.create_task(self._dispatch(record, claimed.at))
                     sending.add(task)
                     to_peer[record.counterparty_id] += 1
                     task.add_done_callback(functools.partial(sent, record.counterparty_id))
@@ -276,11 +279,12 @@ class NegotiationDispatcher:
             taken: Counter[str] = Counter(to_peer)
             kept: list[NegotiationRecord] = []
             more = any_handed_back = False
-            for _ in range(CLAIM_PASSES):
+            began = self._clock()
+            for attempt in range(CLAIM_PASSES):
                 wanted = limit - len(kept)
                 full = [peer for peer, count in taken.items() if count >= MAX_PER_PEER]
                 leased = repository.claim_due(
-                    self._clock(),
+                    began if attempt == 0 else self._clock(),
                     wanted,
                     self._holder,
                     self._settings.lease_seconds,
@@ -299,21 +303,20 @@ class NegotiationDispatcher:
                 more = len(leased) == wanted  # else nothing more is due for the others
                 if not more or len(kept) == limit:
                     break
-        return Claimed(kept, more=more, handed_back=any_handed_back)
+        return Claimed(kept, more=more, at=began, handed_back=any_handed_back)
 
     async def dispatch_due(self) -> bool:
         """Send the due messages one claim takes and wait for the outcomes; True when more may
         be due. One round of :meth:`run`, for callers that step."""
-        claimed_at = self._clock()
         claimed = await self._database.run(self._claim, CLAIM_BATCH, {})
         if claimed.records:
             await asyncio.gather(
-                *(self._dispatch(record, claimed_at) for record in claimed.records)
+                *(self._dispatch(record, claimed.at) for record in claimed.records)
             )
         return claimed.more or claimed.handed_back  # answered: their peers have room again
 
-    async def _dispatch(self, record: NegotiationRecord, claimed_at: datetime) -> None:
-        elapsed = (self._clock() - claimed_at).total_seconds()
+    async def _dispatch(self, record: NegotiationRecord, leased_at: datetime) -> None:
+        elapsed = (self._clock() - leased_at).total_seconds()
         if elapsed + self._settings.timeout_seconds >= self._settings.lease_seconds:
             # Sending now could outlast the lease: another replica may claim the message
             # meanwhile and send it too. It stays leased to us until the lease runs out.

@@ -251,6 +251,24 @@ async def test_a_message_claimed_too_long_ago_is_left_for_a_later_claim(
     assert provider.get(created.id).state == "AGREED"
 
 
+async def test_a_claim_that_waited_for_a_thread_still_sends(
+    provider: Sender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lease begins when the claim runs, not when it was asked for: a claim that waited for
+    one of the database's worker threads (an overloaded node) still has its whole lease."""
+    created = _requested(provider)
+    claim = provider.dispatcher._claim
+
+    def claim_after_waiting(limit: int, to_peer: Mapping[str, int]) -> Claimed:
+        provider.node.clock.advance(SETTINGS.lease_seconds)  # queued that long first
+        return claim(limit, to_peer)
+
+    monkeypatch.setattr(provider.dispatcher, "_claim", claim_after_waiting)
+    await provider.round()
+    assert len(provider.peer.received) == 1
+    assert provider.get(created.id).state == "AGREED"
+
+
 @dataclass
 class SlowToAnswer:
     """A peer that answers every message at once, except those of the consumer pids ``slow``
