@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from connector.http.jsonbody import holds_unstorable_text, printable
+from connector.http.jsonbody import holds_unstorable_text, may_hold_unstorable_text, printable
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
 DEFAULT_MAX_BYTES = 256 * 1024
@@ -41,7 +41,8 @@ class Answer:
             raise FetchError("the answer is not JSON") from None
         except RecursionError:
             raise FetchError("the answer is JSON nested too deep") from None
-        if holds_unstorable_text(document):  # valid JSON, but no text to store or show
+        # valid JSON, but no text to store or show
+        if may_hold_unstorable_text(self.body) and holds_unstorable_text(document):
             raise FetchError("the answer holds a NUL character or a lone UTF-16 surrogate")
         return document
 

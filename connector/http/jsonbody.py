@@ -20,13 +20,17 @@ MIN_INTEGER = -(2**63)
 MAX_INTEGER = 2**63 - 1
 
 
-def check_complexity(document: Any, *, max_depth: int, max_nodes: int) -> None:
+def check_complexity(
+    document: Any, *, max_depth: int, max_nodes: int, check_text: bool = True
+) -> None:
     """Raise if ``document`` is nested too deep, is too large, or holds a string that is not
     storable text: one with a NUL character or a lone UTF-16 surrogate (an escape such as
     ``"\\ud800"``, valid JSON but no Unicode text).
 
     Neither can be stored by PostgreSQL, encoded as UTF-8 into an answer, nor is meaningful in
-    the node's documents, so both are refused here for every backend alike.
+    the node's documents, so both are refused here for every backend alike. ``check_text=False``
+    skips the strings, for a document parsed from bytes that :func:`may_hold_unstorable_text`
+    cleared.
     """
     stack: list[tuple[Any, int]] = [(document, 1)]
     nodes = 0
@@ -36,6 +40,8 @@ def check_complexity(document: Any, *, max_depth: int, max_nodes: int) -> None:
         if nodes > max_nodes:
             raise RequestTooComplex(f"the JSON document has more than {max_nodes} values")
         if isinstance(value, str):
+            if not check_text:
+                continue
             if "\x00" in value:
                 raise BadRequest("the JSON document contains a NUL character (\\u0000)")
             if not value.isascii() and not is_text(value):
@@ -52,6 +58,14 @@ def check_complexity(document: Any, *, max_depth: int, max_nodes: int) -> None:
                 stack.extend((child, depth + 1) for child in value.values())
             else:
                 stack.extend((child, depth + 1) for child in value)
+
+
+def may_hold_unstorable_text(raw: bytes) -> bool:
+    """Whether the JSON text ``raw`` may hold a string that is no storable text. Not when it is
+    ASCII (so UTF-8) with no NUL byte and no ``\\u`` escape: strict JSON refuses a raw control
+    character in a string, so only an escape can bring a NUL or a surrogate. A cheap test that
+    spares the walk over the parsed document for nearly every message."""
+    return not raw.isascii() or b"\\u" in raw or b"\x00" in raw
 
 
 def is_text(value: str) -> bool:
@@ -124,7 +138,12 @@ def parse_json(raw: bytes, *, max_depth: int, max_nodes: int, allow_empty: bool 
         ) from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequest(f"the request body is not valid JSON: {exc}") from None
-    check_complexity(document, max_depth=max_depth, max_nodes=max_nodes)
+    check_complexity(
+        document,
+        max_depth=max_depth,
+        max_nodes=max_nodes,
+        check_text=may_hold_unstorable_text(raw),
+    )
     return document
 
 

@@ -27,7 +27,7 @@ from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwa import EdDSAAlgorithm, JWSAlgModel
 from joserfc.jwk import ECKey, Key, OKPKey, RSAKey
 
-from connector.http.jsonbody import holds_unstorable_text
+from connector.http.jsonbody import holds_unstorable_text, may_hold_unstorable_text
 from connector.identity.algorithms import ALGORITHMS, Algorithm
 
 MAX_TOKEN_BYTES = 16 * 1024
@@ -80,12 +80,13 @@ _B64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 def _json_object(segment: str, what: str) -> dict[str, Any]:
     try:
-        value = json.loads(b64url_decode(segment))
+        raw = b64url_decode(segment)
+        value = json.loads(raw)
     except (ValueError, JoseFailure):
         raise JoseFailure(f"the {what} is not base64url JSON") from None
     if not isinstance(value, dict):
         raise JoseFailure(f"the {what} is not a JSON object")
-    if holds_unstorable_text(value):
+    if may_hold_unstorable_text(raw) and holds_unstorable_text(value):
         raise JoseFailure(f"the {what} holds a NUL character or a lone UTF-16 surrogate")
     return value
 
@@ -159,6 +160,7 @@ def verify(
         raise JoseFailure("the payload is not JSON") from None
     if not isinstance(claims, dict):
         raise JoseFailure("the payload is not a JSON object")
-    if holds_unstorable_text(claims):  # could be neither stored nor logged as UTF-8
+    # could be neither stored nor logged as UTF-8
+    if may_hold_unstorable_text(signed.payload) and holds_unstorable_text(claims):
         raise JoseFailure("the payload holds a NUL character or a lone UTF-16 surrogate")
     return header, claims

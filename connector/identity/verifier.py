@@ -20,7 +20,6 @@ All times allow ``leeway`` seconds of clock skew.
 from __future__ import annotations
 
 import contextlib
-import copy
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -29,6 +28,7 @@ from typing import Any
 
 from joserfc.jwk import Key
 
+from catalog.jsonld import copy_json
 from connector.identity.claims import ClaimError, map_claims
 from connector.identity.jose import JoseFailure, unverified_claims, unverified_header, verify
 from connector.identity.jwks import JwksCache, KeysUnavailable, UnknownKey
@@ -154,9 +154,10 @@ class TokenVerifier:
         if seen is not None and seen[0] is key and seen[1] == allowed:
             with contextlib.suppress(KeyError):  # evicted meanwhile by another thread
                 self._signatures.move_to_end(token)
-            return copy.deepcopy(seen[2])  # callers get claims of their own to change
+            claims: dict[str, Any] = copy_json(seen[2])  # callers get their own to change
+            return claims
         _, claims = verify(token, key, algorithms)
-        self._signatures[token] = (key, allowed, copy.deepcopy(claims))
+        self._signatures[token] = (key, allowed, copy_json(claims))
         if len(self._signatures) > SIGNATURE_CACHE_SIZE:
             with contextlib.suppress(KeyError):
                 self._signatures.popitem(last=False)

@@ -71,13 +71,18 @@ def record_from(record_type: type[R], row: Mapping[Any, Any]) -> R:
     return record_type(**{f.name: row[f.name] for f in fields(record_type)})
 
 
-def _string_problem(column: Column[Any], value: Any) -> str | None:
-    if not isinstance(value, str):
-        return "must be a string"
-    if column.primary_key and not value:
-        return "must not be empty"
+def _string_check(column: Column[Any]) -> Callable[[Any], str | None]:
     length = getattr(column.type, "length", None)
-    return f"is longer than {length} characters" if length and len(value) > length else None
+    primary_key = column.primary_key
+
+    def check(value: Any) -> str | None:
+        if not isinstance(value, str):
+            return "must be a string"
+        if primary_key and not value:
+            return "must not be empty"
+        return f"is longer than {length} characters" if length and len(value) > length else None
+
+    return check
 
 
 _TYPE_CHECKS: tuple[tuple[type[Any], Callable[[Any], bool], str], ...] = (
@@ -88,29 +93,55 @@ _TYPE_CHECKS: tuple[tuple[type[Any], Callable[[Any], bool], str], ...] = (
 )
 
 
-def _problem(column: Column[Any], value: Any) -> str | None:
-    """What is wrong with storing the non-NULL ``value`` in ``column``, or None."""
-    if isinstance(value, datetime):
-        aware = value.tzinfo is not None and value.utcoffset() is not None
-        return None if aware else "must be a timezone-aware datetime"
+def _type_check(column: Column[Any]) -> Callable[[Any], str | None]:
+    """What is wrong with storing a non-NULL value in ``column``, or None (a datetime must be
+    timezone-aware whatever the column)."""
     if isinstance(column.type, String):
-        return _string_problem(column, value)
-    for column_type, accepts, message in _TYPE_CHECKS:
-        if isinstance(column.type, column_type):
-            return None if accepts(value) else message
+        of_type = _string_check(column)
+    else:
+        of_type = _no_problem
+        for column_type, accepts, message in _TYPE_CHECKS:
+            if isinstance(column.type, column_type):
+                of_type = functools.partial(_accepted, accepts, message)
+                break
+
+    def check(value: Any) -> str | None:
+        if isinstance(value, datetime):
+            aware = value.tzinfo is not None and value.utcoffset() is not None
+            return None if aware else "must be a timezone-aware datetime"
+        return of_type(value)
+
+    return check
+
+
+def _no_problem(_value: Any) -> None:
     return None
+
+
+def _accepted(accepts: Callable[[Any], bool], message: str, value: Any) -> str | None:
+    return None if accepts(value) else message
+
+
+@functools.cache
+def _checks(table: Table) -> dict[str, tuple[bool, Callable[[Any], str | None]]]:
+    """Per column of ``table``: whether it is nullable, and its check of a non-NULL value.
+    Built once per table (tables are defined once, at import)."""
+    return {column.key: (bool(column.nullable), _type_check(column)) for column in table.c}
 
 
 def validate(kind: str, table: Table, values: Mapping[str, Any]) -> None:
     """Refuse values the column types of ``table`` cannot hold on every database."""
+    checks = _checks(table)
     for name, value in values.items():
-        column = table.c.get(name)
-        if column is None:
+        found = checks.get(name)
+        if found is None:
             continue
+        nullable, check = found
         if value is None:
-            problem = None if column.nullable else "is required"
-        else:
-            problem = _problem(column, value)
+            if not nullable:
+                raise InvalidRecord(kind, f"{name} is required")
+            continue
+        problem = check(value)
         if problem is not None:
             raise InvalidRecord(kind, f"{name} {problem}")
 

@@ -6,10 +6,17 @@ import json
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connector.errors import BadRequest, RequestTooComplex
 from connector.http.fetch import Answer, FetchError
-from connector.http.jsonbody import check_complexity, holds_unstorable_text, parse_json
+from connector.http.jsonbody import (
+    check_complexity,
+    holds_unstorable_text,
+    may_hold_unstorable_text,
+    parse_json,
+)
 from connector.http.problem import problem_response
 
 
@@ -86,3 +93,36 @@ def test_a_peer_answer_with_unstorable_text_is_refused(raw: bytes) -> None:
 def test_an_error_quoting_a_lone_surrogate_still_renders() -> None:
     response = problem_response(status=400, slug="x", title="Bad Request", detail="bad '\udfff'")
     assert json.loads(response.body)["detail"] == "bad '\udfff'"
+
+
+_TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=8)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | _TEXT,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(_TEXT, children, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(_JSON, st.booleans())
+def test_the_cheap_text_test_never_clears_unstorable_text(document: object, ascii: bool) -> None:
+    # parse_json, JOSE and peer answers skip the walk over strings when the bytes are cleared:
+    # whatever the document holds (NUL, lone surrogates, any text), and however it is written
+    # (escaped ASCII or raw UTF-8), cleared bytes hold only storable text.
+    raw = json.dumps(document, ensure_ascii=ascii).encode("utf-8", "surrogatepass")
+    if not may_hold_unstorable_text(raw):
+        assert not holds_unstorable_text(json.loads(raw))
+
+
+@pytest.mark.parametrize(
+    ("raw", "cleared"),
+    [
+        (b'{"title": "Occitanie"}', True),
+        (rb'{"a": "x\u0000"}', False),
+        (rb'{"a": "\ud800"}', False),
+        (rb'{"a": "\u00e9"}', False),  # an escape: not cleared, though storable
+        ('{"a": "été"}'.encode(), False),
+        (b"\x00", False),
+    ],
+)
+def test_which_bytes_the_cheap_text_test_clears(raw: bytes, cleared: bool) -> None:
+    assert may_hold_unstorable_text(raw) is not cleared
