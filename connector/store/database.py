@@ -31,13 +31,18 @@ alone can never take every connection and wait for each other.
 SQLite is opened in WAL mode (readers never block the writer), with foreign keys on,
 ``synchronous=NORMAL``, a busy timeout, and the SQL function ``etds_lower`` that ``ilike`` needs
 (Unicode-aware lowercase, see :mod:`connector.store.patterns`). The pysqlite driver's own
-transaction handling is switched off and SQLAlchemy emits ``BEGIN`` itself (the recipe from
-SQLAlchemy's "Serializable isolation / Savepoints / Transactional DDL" section), which also makes
-SAVEPOINTs and DDL transactional. PostgreSQL is reached through psycopg 3; a pooled connection that
-sat idle for more than :data:`PING_AFTER_IDLE_SECONDS` is pinged before use and replaced if the
-server dropped it (a restart, an idle timeout). SQLAlchemy's ``pool_pre_ping`` pings before every
-use: a round trip and a server query per transaction, for connections a busy node handed back
-milliseconds earlier.
+transaction handling is switched off and :meth:`Database.transaction` and :meth:`Database.read`
+emit ``BEGIN`` themselves (as the recipe of SQLAlchemy's "Serializable isolation / Savepoints /
+Transactional DDL" section does, but without its ``begin`` event listener: any listener makes
+SQLAlchemy dispatch every statement's events, about 15 % of a small transaction's CPU), which
+also makes SAVEPOINTs and DDL transactional. Only these two begin transactions: a connection
+taken from ``db.engine`` directly runs each statement on its own.
+
+PostgreSQL is reached through psycopg 3; a pooled connection that sat idle for more than
+:data:`PING_AFTER_IDLE_SECONDS` is pinged before use and replaced if the server dropped it (a
+restart, an idle timeout). SQLAlchemy's ``pool_pre_ping`` pings before every use: a round trip
+and a server query per transaction, for connections a busy node handed back milliseconds
+earlier.
 """
 
 from __future__ import annotations
@@ -67,7 +72,6 @@ DEFAULT_POOL_SIZE = 30
 DEFAULT_MAX_OVERFLOW = 10
 SQLITE_WORKER_THREADS = 2
 """Threads :meth:`Database.run` uses at once on SQLite by default (one writer at a time)."""
-_BEGIN_OPTION = "etds_sqlite_begin"
 PING_AFTER_IDLE_SECONDS = 1.0
 _IDLE_SINCE = "etds_idle_since"
 _POSTGRES_DRIVERS = ("postgresql", "postgres", "postgresql+psycopg")
@@ -118,7 +122,7 @@ def _enable_wal(cursor: Any) -> None:
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Take BEGIN away from pysqlite: SQLAlchemy's "begin" event emits it (see _on_sqlite_begin).
+    # Take BEGIN away from pysqlite: Database.transaction and Database.read emit it.
     dbapi_connection.isolation_level = None
     register_sqlite_functions(dbapi_connection)
     cursor = dbapi_connection.cursor()
@@ -188,11 +192,6 @@ def _ping_if_idle(dialect: Any) -> Any:
     return on_checkout
 
 
-def _on_sqlite_begin(connection: Connection) -> None:
-    begin = connection.get_execution_options().get(_BEGIN_OPTION, "BEGIN")
-    connection.exec_driver_sql(begin)
-
-
 def default_worker_threads(
     backend: Backend,
     pool_size: int = DEFAULT_POOL_SIZE,
@@ -223,23 +222,18 @@ class Database:
         if backend not in ("sqlite", "postgresql"):
             raise ValueError(f"unsupported database backend {backend!r}")
         self._backend: Backend = "sqlite" if backend == "sqlite" else "postgresql"
-        write_engine: Engine
         read_engine: Engine
         if self._backend == "sqlite":
             if not event.contains(engine, "connect", _on_sqlite_connect):
                 event.listen(engine, "connect", _on_sqlite_connect)
-                event.listen(engine, "begin", _on_sqlite_begin)
-            write_engine = engine.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"})
             read_engine = engine
         else:
             if not event.contains(engine.pool, "checkin", _on_checkin):
                 event.listen(engine.pool, "checkin", _on_checkin)
                 event.listen(engine.pool, "checkout", _ping_if_idle(engine.dialect))
-            write_engine = engine
             read_engine = engine.execution_options(
                 isolation_level="REPEATABLE READ", postgresql_readonly=True
             )
-        self._write_engine = write_engine
         # Re-entrant: a nested write transaction in the same thread then fails the way it would
         # without the lock (SQLite's busy timeout), instead of waiting for itself forever.
         self._write_lock: AbstractContextManager[Any] = (
@@ -310,8 +304,17 @@ class Database:
     def transaction(self) -> Iterator[Connection]:
         """A connection in a read-write transaction: commit on success, roll back on any
         exception."""
-        with self._write_lock, self._write_engine.begin() as connection:
-            yield connection
+        with self._write_lock, self._engine.connect() as connection:
+            if self._backend == "sqlite":
+                connection.exec_driver_sql("BEGIN IMMEDIATE")  # see the module's docstring
+            else:
+                connection.begin()
+            try:
+                yield connection
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` in a worker thread, at most ``worker_threads`` at once on the
@@ -335,7 +338,10 @@ class Database:
         """A connection reading one consistent snapshot; always rolled back (and refused writes
         on PostgreSQL)."""
         with self._read_engine.connect() as connection:
-            connection.begin()
+            if self._backend == "sqlite":
+                connection.exec_driver_sql("BEGIN")  # see the module's docstring
+            else:
+                connection.begin()
             try:
                 yield connection
             finally:
