@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,8 +52,8 @@ def _tail(path: Path, lines: int = 40) -> str:
         return "(no log)"
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log_file: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
+def _wait_ready(url: str, process: subprocess.Popen[bytes], log_file: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
     with httpx.Client(timeout=2.0, trust_env=False) as client:
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -66,9 +66,7 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log_file: Path) -> N
             except httpx.TransportError:
                 pass
             time.sleep(0.05)
-    raise ServiceFailedToStart(
-        f"the node was not ready after {START_TIMEOUT_S:.0f} s:\n{_tail(log_file)}"
-    )
+    raise ServiceFailedToStart(f"the node was not ready after {timeout:.0f} s:\n{_tail(log_file)}")
 
 
 def stop(process: subprocess.Popen[bytes]) -> int:
@@ -96,10 +94,14 @@ def run_service(
     port: int,
     log_file: Path,
     env: Mapping[str, str] | None = None,
+    wrapper: Sequence[str] = (),
+    start_timeout: float = START_TIMEOUT_S,
 ) -> Iterator[RunningService]:
     """Start ``python -m connector <arguments> --host 127.0.0.1 --port <port>`` and yield it
-    once ``/health/ready`` answers. ``ETDS_*`` variables of this process are not passed on."""
-    command = [sys.executable, "-m", "connector", *arguments]
+    once ``/health/ready`` answers. ``ETDS_*`` variables of this process are not passed on.
+    ``wrapper``: a command to run it under (``valgrind --tool=callgrind …``, for a benchmark).
+    """
+    command = [*wrapper, sys.executable, "-m", "connector", *arguments]
     command += ["--host", "127.0.0.1", "--port", str(port)]
     environment = {k: v for k, v in os.environ.items() if not k.startswith("ETDS_")}
     environment.update(env or {})
@@ -110,7 +112,7 @@ def run_service(
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(url, process, log_file)
+        _wait_ready(url, process, log_file, start_timeout)
         yield RunningService(url=url, process=process, log_file=log_file)
     finally:
         stop(process)
@@ -122,8 +124,16 @@ def run_node(
     port: int,
     log_file: Path,
     env: Mapping[str, str] | None = None,
+    wrapper: Sequence[str] = (),
+    start_timeout: float = START_TIMEOUT_S,
 ) -> contextlib.AbstractContextManager[RunningService]:
-    """``etds serve --config config_file`` on ``127.0.0.1:port``."""
+    """``etds serve --config config_file`` on ``127.0.0.1:port`` (``wrapper``,
+    ``start_timeout``: see :func:`run_service`)."""
     return run_service(
-        ["serve", "--config", str(config_file)], port=port, log_file=log_file, env=env
+        ["serve", "--config", str(config_file)],
+        port=port,
+        log_file=log_file,
+        env=env,
+        wrapper=wrapper,
+        start_timeout=start_timeout,
     )

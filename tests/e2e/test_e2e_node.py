@@ -101,3 +101,14 @@ def test_invalid_settings_stop_the_node_with_every_reason(tmp_path: Path) -> Non
     assert result.returncode == 2
     assert "management.api_keys" in result.stderr
     assert "security.signing_key_file" in result.stderr
+
+
+def test_a_node_runs_under_the_wrapper_command_it_is_given(tmp_path: Path) -> None:
+    # bench/count_negotiation.py runs the nodes under valgrind this way.
+    port = free_port()
+    config = _config(tmp_path, f"sqlite:///{tmp_path / 'node.db'}", port)
+    wrapper = ["env", "WRAPPED_BY_THE_TEST=yes"]
+    with run_node(config, port=port, log_file=tmp_path / "node.log", wrapper=wrapper) as node:
+        environment = Path(f"/proc/{node.process.pid}/environ").read_bytes().split(b"\0")
+        assert b"WRAPPED_BY_THE_TEST=yes" in environment
+        assert httpx.get(node.url + "/health/ready", trust_env=False).status_code == 200

@@ -4,7 +4,7 @@ datasets (plus the TCK's seeded ones) under the example policies, A consumes."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +16,7 @@ from dsp_provider import ASSETS, DATASETS, define_contracts, generate_data
 
 from connector.store.database import Database
 from connector.store.migrate import upgrade
-from etds_examples.nodeproc import RunningService, free_port, run_node
+from etds_examples.nodeproc import START_TIMEOUT_S, RunningService, free_port, run_node
 
 API_KEY = "e2e-administrator-key"
 TCK_DATASETS = ("CAT0101", "CAT0102")
@@ -72,10 +72,14 @@ def start_two_nodes(
     provider_db: str | None = None,
     consumer_db: str | None = None,
     extra_config: str = "",
+    node_wrapper: Sequence[str] = (),
+    start_timeout: float = START_TIMEOUT_S,
 ) -> Iterator[TwoNodes]:
     """Provider B and consumer A as ``etds serve`` processes, B's datasets registered. Each
     node has its own SQLite file unless a database URL is given (an empty database: it is
-    migrated here); ``extra_config`` is appended to both configuration files."""
+    migrated here); ``extra_config`` is appended to both configuration files.
+    ``node_wrapper``, ``start_timeout``: how the nodes are started (see
+    :func:`etds_examples.nodeproc.run_service`)."""
     data = generate_data(root / "data")
     provider_db = provider_db or f"sqlite:///{root / 'provider.db'}"
     consumer_db = consumer_db or f"sqlite:///{root / 'consumer.db'}"
@@ -103,8 +107,20 @@ def start_two_nodes(
         extra=extra_config,
     )
     with (
-        run_node(provider_config, port=ports[0], log_file=root / "provider.log") as provider,
-        run_node(consumer_config, port=ports[1], log_file=root / "consumer.log") as consumer,
+        run_node(
+            provider_config,
+            port=ports[0],
+            log_file=root / "provider.log",
+            wrapper=node_wrapper,
+            start_timeout=start_timeout,
+        ) as provider,
+        run_node(
+            consumer_config,
+            port=ports[1],
+            log_file=root / "consumer.log",
+            wrapper=node_wrapper,
+            start_timeout=start_timeout,
+        ) as consumer,
     ):
         profiles = add_assets(provider.url)
         yield TwoNodes(provider, consumer, profiles["booking-barometer"]["spatial"])
