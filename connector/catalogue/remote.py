@@ -24,7 +24,7 @@ from catalog.dsp_read import CatalogParseError, catalog_from_dsp
 from catalog.expanded import Bounds, DocumentTooLarge, check_bounds
 from catalog.jsonld import JsonLdProcessor
 from connector.errors import BadGateway, ServiceUnavailable
-from connector.http.fetch import FetchError, send
+from connector.http.fetch import CookielessAsyncClient, FetchError, send
 from connector.http.outbound import PublicAddressResolver, check_outbound_url
 from connector.http.tls import outbound_ssl_context
 from connector.http.transport import AiohttpTransport
@@ -70,7 +70,7 @@ class RemoteCatalogues:
             raise ServiceUnavailable(
                 "this node cannot call peers: set identity.authority and identity.client_key_file"
             )
-        return httpx.AsyncClient(
+        return CookielessAsyncClient(
             auth=self._identity.auth(participant_id),
             # connects only where check_outbound_url would let it (DNS rebinding)
             transport=self._transport

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 from starlette.requests import Request
 
+from connector.http.fetch import CookielessAsyncClient
 from connector.http.tls import outbound_ssl_context
 from connector.identity.access import AccessCheck, PendingUse
 from connector.identity.auth import DataspaceAuth
@@ -95,7 +96,7 @@ class NodeIdentity:
         """Load the keys and build every part (``InvalidKey`` when a key file is unusable)."""
         timeout = settings.http_timeout_seconds
         verify = ssl_context or outbound_ssl_context()
-        async_client = httpx.AsyncClient(
+        async_client = CookielessAsyncClient(
             trust_env=False,
             follow_redirects=False,
             timeout=timeout,

@@ -42,7 +42,7 @@ from sqlalchemy import Connection
 
 from catalog.contexts import DSPACE
 from catalog.jsonld import JsonLdProcessingError, JsonLdProcessor
-from connector.http.fetch import FetchError, send
+from connector.http.fetch import CookielessAsyncClient, FetchError, send
 from connector.http.outbound import OutboundRefused, PublicAddressResolver, check_outbound_url
 from connector.http.tls import outbound_ssl_context
 from connector.http.transport import AiohttpTransport
@@ -340,7 +340,7 @@ class NegotiationDispatcher:
     def _client(self, audience: str) -> httpx.AsyncClient:
         client = self._clients.get(audience)
         if client is None:
-            client = httpx.AsyncClient(
+            client = CookielessAsyncClient(
                 auth=self._identity.auth(audience),
                 transport=self._transport or self._peer_transport(),
                 trust_env=False,

@@ -1,11 +1,11 @@
-"""``connector.http.fetch``: how a failed request is reported."""
+"""``connector.http.fetch``: how a failed request is reported; clients that keep no cookies."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
 
-from connector.http.fetch import FetchError, send
+from connector.http.fetch import CookielessAsyncClient, FetchError, send
 
 pytestmark = pytest.mark.anyio
 
@@ -41,3 +41,24 @@ async def test_a_failure_names_its_cause_safely(error: httpx.HTTPError, shown: s
         with pytest.raises(FetchError) as raised:
             await send(http, http.build_request("GET", "https://peer.test/"))
     assert str(raised.value) == f"GET https://peer.test/ failed ({shown})"
+
+
+async def test_peer_clients_keep_no_cookies() -> None:
+    seen: list[str | None] = []
+
+    def peer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("cookie"))
+        return httpx.Response(200, headers={"set-cookie": "session=abc; Path=/"}, json={})
+
+    async with CookielessAsyncClient(transport=httpx.MockTransport(peer)) as http:
+        for _ in range(2):
+            await send(http, http.build_request("GET", "https://peer.test/"))
+        # A plain httpx client would send the cookie back the second time.
+        assert seen == [None, None]
+        assert not http.cookies
+        with pytest.raises(TypeError, match="no cookies"):
+            http.cookies = {"session": "abc"}
+        with pytest.raises(TypeError, match="no cookies"):
+            http.cookies.set("session", "abc")
+    with pytest.raises(TypeError, match="no cookies"):
+        CookielessAsyncClient(cookies={"session": "abc"})
