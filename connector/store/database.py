@@ -305,16 +305,21 @@ class Database:
         """A connection in a read-write transaction: commit on success, roll back on any
         exception."""
         with self._write_lock, self._engine.connect() as connection:
-            if self._backend == "sqlite":
-                connection.exec_driver_sql("BEGIN IMMEDIATE")  # see the module's docstring
-            else:
-                connection.begin()
+            self._begin(connection, "BEGIN IMMEDIATE")
             try:
                 yield connection
             except BaseException:
                 connection.rollback()
                 raise
             connection.commit()
+
+    def _begin(self, connection: Connection, sqlite_begin: str) -> None:
+        """Begin a transaction on ``connection``: on SQLite by running ``sqlite_begin`` (no
+        event listener: see the module's docstring), elsewhere SQLAlchemy's own."""
+        if self._backend == "sqlite":
+            connection.exec_driver_sql(sqlite_begin)
+        else:
+            connection.begin()
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` in a worker thread, at most ``worker_threads`` at once on the
@@ -338,10 +343,7 @@ class Database:
         """A connection reading one consistent snapshot; always rolled back (and refused writes
         on PostgreSQL)."""
         with self._read_engine.connect() as connection:
-            if self._backend == "sqlite":
-                connection.exec_driver_sql("BEGIN")  # see the module's docstring
-            else:
-                connection.begin()
+            self._begin(connection, "BEGIN")
             try:
                 yield connection
             finally:
