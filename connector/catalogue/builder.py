@@ -38,6 +38,7 @@ from connector.catalogue.profiling import ColumnInfo, DataProfile
 from connector.catalogue.properties import DCAT, DCT, EDC, first_literal, iris, literals
 from connector.dsp.formats import TRANSFER_FORMATS
 from connector.settings import Settings
+from connector.store.records import CatalogueEntryRecord
 from connector.store.repositories.catalogue import CatalogueItem
 
 MEMBER_SEPARATOR = "~"
@@ -243,10 +244,9 @@ class DatasetBuilder:
         return found
 
 
-def series_members(item: CatalogueItem) -> tuple[str, ...]:
-    """The member values of a series asset (its datasets are ``<asset>~<value>``); empty for
-    an asset that is not a series."""
-    entry = item.entry
+def series_members(entry: CatalogueEntryRecord | None) -> tuple[str, ...]:
+    """The member values of a series asset (its datasets are ``<asset>~<value>``), from its
+    catalogue entry; empty for an asset that is not a series (or has no entry yet)."""
     profile = DataProfile.from_json(entry.profile) if entry and entry.profile else None
     if profile is None or not profile.series_column:
         return ()

@@ -273,13 +273,13 @@ class CatalogueService:
         if found is None:
             return None
         definition, contract, selector = found
-        page = CatalogueRepository(connection).page(
-            [selector], CatalogueFilters(asset_ids=(ref.asset_id,)), limit=1
-        )
-        if not page.items:
+        catalogue = CatalogueRepository(connection)
+        if not catalogue.selects(selector, ref.asset_id):
             return None
-        if ref.member is not None and ref.member not in series_members(page.items[0]):
-            return None
+        if ref.member is not None:
+            entry = catalogue.entries([ref.asset_id]).get(ref.asset_id)
+            if ref.member not in series_members(entry):
+                return None
         return OfferedContract(definition, contract, self._access.offer(ref, contract))
 
     def _definition_for(

@@ -220,6 +220,16 @@ class CatalogueRepository:
         )
         return list(self._session.execute(statement).scalars())
 
+    def selects(self, selector: Sequence[q.Criterion], asset_id: str) -> bool:
+        """Whether the asset ``asset_id`` exists and ``selector`` selects it: whether a
+        :meth:`page` of that selector would list it (one statement reading one column, for
+        checking one offer)."""
+        statement = select(_ASSETS.c.id).where(
+            _ASSETS.c.id == asset_id,
+            *q.conditions(selector, ASSET_FIELDS, backend(self._session)),
+        )
+        return self._session.execute(statement).first() is not None
+
     def page(
         self,
         selectors: Sequence[Sequence[q.Criterion]],

@@ -15,6 +15,7 @@ from negotiation_support import (
     OPEN,
     PROVIDER,
     PROVIDER_DSP,
+    T0,
     THIRD,
     Node,
     agreement_body,
@@ -33,6 +34,7 @@ from negotiation_support import (
 )
 
 from connector.catalogue.offers import OfferRef
+from connector.catalogue.profiling import DataProfile
 from connector.errors import BadRequest, Conflict, NotFound
 from connector.negotiation.decisions import Requester
 from connector.negotiation.errors import NegotiationProtocolError, UnknownNegotiation
@@ -45,6 +47,7 @@ from connector.store.database import Database
 from connector.store.errors import StaleRecord
 from connector.store.query import QuerySpec
 from connector.store.records import NegotiationRecord
+from connector.store.repositories.catalogue import CatalogueRepository
 from connector.store.repositories.negotiations import NegotiationRepository
 from policies import ETDS, ODRL, USE, Constraint, Literal, Permission, Policy, PolicyKind
 
@@ -244,6 +247,38 @@ def test_initial_request_for_a_member_of_a_dataset_that_is_no_series_is_a_bad_re
     with pytest.raises(BadRequest, match="no such offer for you"):
         _initial(provider, offer, **{"@id": member.id, "target": dataset_of(member)})
     assert _all(provider.database) == []
+
+
+def _make_series(database: Database, asset_id: str, members: tuple[str, ...]) -> None:
+    """``asset_id`` profiled as a dataset series with ``members``."""
+    profile = DataProfile(
+        rows=10 * len(members), bytes=1000, files=len(members), format="parquet",
+        media_type="application/vnd.apache.parquet", checksum="00" * 32, columns=(),
+        spatial_column=None, spatial=(), temporal_column=None, temporal_start=None,
+        temporal_end=None, last_modified=None, fingerprint="f", series_column="week",
+        series=tuple((member, 10) for member in members),
+    )  # fmt: skip
+    with database.transaction() as session:
+        catalogue = CatalogueRepository(session)
+        catalogue.describe(asset_id, search_text="visits", themes=[], modified=T0)
+        assert catalogue.save_profile(
+            asset_id, profile=profile.to_json(), spatial=[], temporal=(None, None),
+            fingerprint="f", profiled_at=T0, data_modified=None,
+        )  # fmt: skip
+
+
+def test_initial_request_for_a_member_of_a_series_is_checked_against_its_members(
+    provider: Node, offer: OfferRef
+) -> None:
+    _make_series(provider.database, offer.asset_id, ("2026-05-04", "2026-05-11"))
+    member = replace(offer, member="2026-05-11")
+    created = _initial(provider, offer, **{"@id": member.id, "target": dataset_of(member)})
+    assert created.offer is not None
+    assert created.offer["target"] == f"{offer.asset_id}~2026-05-11"
+    absent = replace(offer, member="2026-06-01")
+    with pytest.raises(BadRequest, match="no such offer for you"):
+        _initial(provider, offer, "urn:uuid:c2", **{"@id": absent.id, "target": dataset_of(absent)})
+    assert len(_all(provider.database)) == 1
 
 
 @pytest.mark.parametrize("case", list(REFUSED))

@@ -103,6 +103,26 @@ def test_selectors_and_matched_indices(database: Database) -> None:
         assert CatalogueRepository(session).page([], CatalogueFilters()).items == ()
 
 
+def test_one_asset_is_selected_as_a_page_would_list_it(database: Database) -> None:
+    # The check of one offer (CatalogueService.offer) asks for one asset and one selector.
+    _seed(database)
+    selectors = [
+        ALL,
+        [Criterion("id", "in", ["ds-01", "ds-02"])],
+        [Criterion(EDC + "rank", ">=", 2)],
+        [Criterion("id", "=", "absent")],
+    ]
+    with database.read() as session:
+        catalogue = CatalogueRepository(session)
+        for selector in selectors:
+            listed = _ids(catalogue.page([selector], CatalogueFilters(), limit=50))
+            for asset_id in ["ds-00", "ds-01", "ds-02", "ds-05", "absent"]:
+                assert catalogue.selects(selector, asset_id) is (asset_id in listed)
+        assert catalogue.selects([Criterion(EDC + "rank", ">=", 2)], "ds-03")
+        assert not catalogue.selects([Criterion(EDC + "rank", ">=", 2)], "ds-01")
+        assert not catalogue.selects(ALL, "absent")
+
+
 @pytest.mark.parametrize(
     ("filters", "expected"),
     [
