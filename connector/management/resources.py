@@ -88,7 +88,21 @@ def epoch_seconds(moment: datetime) -> int:
 
 
 def id_response(processor: JsonLdProcessor, identifier: str, created_at: datetime) -> JsonObject:
-    """EDC's answer to a creation: the new resource's id and creation time."""
+    """EDC's answer to a creation: the new resource's id and creation time.
+
+    Compacted with the EDC context; an id with no colon and no leading ``@`` (relative), or a
+    ``urn:uuid:`` one (every pid and generated id), is left as it is by compaction (none of the
+    context's prefixes could shorten it), so that form is written directly, without pyld.
+    """
+    if identifier.startswith("urn:uuid:") or (
+        identifier and ":" not in identifier and not identifier.startswith("@")
+    ):
+        return {
+            "@context": dict(EDC_CONTEXT),
+            "@id": identifier,
+            "@type": "IdResponse",
+            "createdAt": epoch_millis(created_at),
+        }
     expanded = {
         "@id": identifier,
         "@type": [EDC + "IdResponse"],
