@@ -33,10 +33,11 @@ SQLite is opened in WAL mode (readers never block the writer), with foreign keys
 (Unicode-aware lowercase, see :mod:`connector.store.patterns`). The pysqlite driver's own
 transaction handling is switched off and :meth:`Database.transaction` and :meth:`Database.read`
 emit ``BEGIN`` themselves (as the recipe of SQLAlchemy's "Serializable isolation / Savepoints /
-Transactional DDL" section does, but without its ``begin`` event listener: any listener makes
-SQLAlchemy dispatch every statement's events, about 15 % of a small transaction's CPU), which
-also makes SAVEPOINTs and DDL transactional. Only these two begin transactions: a connection
-taken from ``db.engine`` directly runs each statement on its own.
+Transactional DDL" section does, but without its ``begin`` event listener: any connection event
+listener makes SQLAlchemy dispatch every statement's events, about 15 % of a small transaction's
+CPU; pool events such as ``connect`` do not), which also makes SAVEPOINTs and DDL
+transactional. Only these two begin transactions: a connection taken from ``db.engine`` directly
+runs each statement on its own.
 
 PostgreSQL is reached through psycopg 3; a pooled connection that sat idle for more than
 :data:`PING_AFTER_IDLE_SECONDS` is pinged before use and replaced if the server dropped it (a
