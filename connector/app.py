@@ -203,13 +203,16 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     install_problem_handlers(app)
     _install_middleware(app, settings)
 
-    app.include_router(health.router)
-    app.include_router(version.router)
-    app.include_router(dsp_catalog.router)
+    # Routes are matched in order, each router's in turn (twice per request in FastAPI): the
+    # protocol messages peers send most come first. No two routers share a path prefix, so
+    # the order changes nothing else.
     app.include_router(dsp_negotiations.router)
+    app.include_router(dsp_catalog.router)
     management = management_router()
     for prefix in VERSION_PREFIXES:
         app.include_router(management, prefix=prefix)
+    app.include_router(health.router)
+    app.include_router(version.router)
     return app
 
 
