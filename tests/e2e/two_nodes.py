@@ -3,6 +3,7 @@ datasets (plus the TCK's seeded ones) under the example policies, A consumes."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -106,21 +107,10 @@ def start_two_nodes(
         db=consumer_db,
         extra=extra_config,
     )
+    start = functools.partial(run_node, wrapper=node_wrapper, start_timeout=start_timeout)
     with (
-        run_node(
-            provider_config,
-            port=ports[0],
-            log_file=root / "provider.log",
-            wrapper=node_wrapper,
-            start_timeout=start_timeout,
-        ) as provider,
-        run_node(
-            consumer_config,
-            port=ports[1],
-            log_file=root / "consumer.log",
-            wrapper=node_wrapper,
-            start_timeout=start_timeout,
-        ) as consumer,
+        start(provider_config, port=ports[0], log_file=root / "provider.log") as provider,
+        start(consumer_config, port=ports[1], log_file=root / "consumer.log") as consumer,
     ):
         profiles = add_assets(provider.url)
         yield TwoNodes(provider, consumer, profiles["booking-barometer"]["spatial"])
