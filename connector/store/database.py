@@ -309,10 +309,12 @@ class Database:
             self._begin(connection, "BEGIN IMMEDIATE")
             try:
                 yield connection
+                connection.commit()
             except BaseException:
+                # Also when COMMIT itself fails (a deferred constraint, a full disk): SQLite may
+                # keep the transaction, and its write lock, open on the pooled connection.
                 connection.rollback()
                 raise
-            connection.commit()
 
     def _begin(self, connection: Connection, sqlite_begin: str) -> None:
         """Begin a transaction on ``connection``: on SQLite by running ``sqlite_begin`` (no

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pg_cluster import connect_where_nothing_listens
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.pool import NullPool
 from store_records import asset
 
@@ -115,6 +115,29 @@ def test_sqlite_writer_holds_the_write_lock_from_its_first_statement(
         other.execute("ROLLBACK")
     finally:
         other.close()
+
+
+def test_a_failed_commit_rolls_back_and_frees_the_write_lock(
+    sqlite_database: Database, tmp_path: Path
+) -> None:
+    with sqlite_database.transaction() as session:
+        session.execute(text("CREATE TABLE parent (id INTEGER PRIMARY KEY)"))
+        session.execute(
+            text(
+                "CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER"
+                " REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)"
+            )
+        )
+    with pytest.raises(IntegrityError), sqlite_database.transaction() as session:
+        session.execute(text("INSERT INTO child VALUES (1, 99)"))  # refused only at COMMIT
+    other = sqlite3.connect(tmp_path / "etds.db", timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # the write lock is free again
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    with sqlite_database.read() as session:  # and the pooled connection is usable
+        assert session.execute(text("SELECT count(*) FROM child")).scalar_one() == 0
 
 
 def test_sqlite_savepoints_roll_back_inside_the_transaction(sqlite_database: Database) -> None:
