@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from http.cookiejar import Cookie, CookieJar
 from typing import Any
 
 import httpx
@@ -47,8 +48,19 @@ class Answer:
         return document
 
 
+class _NoCookieJar(CookieJar):
+    """A cookie jar that keeps nothing."""
+
+    def set_cookie(self, cookie: Cookie) -> None:
+        return None
+
+
 class _NoCookies(httpx.Cookies):
-    """An empty cookie store that stays empty: ``Set-Cookie`` answers are ignored."""
+    """An empty cookie store that stays empty: ``Set-Cookie`` answers are ignored, and neither
+    ``update`` nor ``set`` stores anything."""
+
+    def __init__(self) -> None:
+        super().__init__(_NoCookieJar())
 
     def extract_cookies(self, response: httpx.Response) -> None:
         return None
@@ -62,6 +74,7 @@ class CookielessAsyncClient(httpx.AsyncClient):
     OAuth, neither of which uses cookies: a ``Set-Cookie`` in an answer is ignored rather than
     kept and sent back (to that peer, or to another one on the same host), and httpx does not
     read every answer's headers into a cookie jar (a tenth of the client's own CPU per request).
+    (httpx's deprecated per-request ``cookies=`` would still be sent; nothing here uses it.)
     """
 
     def __init__(self, **kwargs: Any) -> None:

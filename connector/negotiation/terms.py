@@ -38,6 +38,9 @@ PARSED_CACHE_SIZE = 256
 """Stored offers and agreements kept parsed (by their JSON): a node's negotiations mostly
 repeat the few offers of its catalogue (or of its peers'), and reading one again costs a JSON-LD
 expansion (a few hundred microseconds)."""
+PARSED_CACHE_MAX_CHARS = 16_384
+"""Longer documents (as canonical JSON) are parsed each time, not kept: a peer's offer may be as
+large as a request body, and 256 of those would hold hundreds of megabytes."""
 
 
 def their_pid(record: NegotiationRecord) -> str | None:
@@ -100,8 +103,11 @@ class Terms:
 
     def parse(self, document: dict[str, Any]) -> Policy:
         """A stored offer or agreement (DSP compact form, embedded: no context of its own).
-        Policies are immutable: one parsed before from the same JSON is returned again."""
+        Policies are immutable: one parsed before from the same JSON is returned again (unless
+        the document is longer than :data:`PARSED_CACHE_MAX_CHARS`)."""
         key = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        if len(key) > PARSED_CACHE_MAX_CHARS:
+            return parse_policy(document, processor=self._processor, context=dsp_context())
         with self._parsed_lock:
             policy = self._parsed.get(key)
             if policy is not None:

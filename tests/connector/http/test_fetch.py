@@ -60,5 +60,9 @@ async def test_peer_clients_keep_no_cookies() -> None:
             http.cookies = {"session": "abc"}
         with pytest.raises(TypeError, match="no cookies"):
             http.cookies.set("session", "abc")
+        http.cookies.update({"session": "abc"})  # stores nothing either
+        assert not http.cookies
+        await send(http, http.build_request("GET", "https://peer.test/"))
+        assert seen == [None, None, None]
     with pytest.raises(TypeError, match="no cookies"):
         CookielessAsyncClient(cookies={"session": "abc"})

@@ -46,3 +46,15 @@ def test_the_parsed_policies_kept_are_bounded(
     again = terms.parse(offer_body(uid="urn:uuid:b"))  # parsed anew
     assert again == second
     assert again is not second
+
+
+def test_long_documents_are_parsed_each_time(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terms = node(database).terms
+    stored = offer_body(RESEARCH_ONLY, uid="urn:uuid:offer-1")
+    monkeypatch.setattr(terms_module, "PARSED_CACHE_MAX_CHARS", 10)
+    first = terms.parse(stored)
+    again = terms.parse(stored)
+    assert again == first
+    assert again is not first
