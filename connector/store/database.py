@@ -214,7 +214,8 @@ class Database:
 
     def __init__(self, engine: Engine, *, worker_threads: int | None = None) -> None:
         """Wrap ``engine`` (normally made by :meth:`from_url`). A SQLite engine gets the
-        connection pragmas and BEGIN handling here, so it must not have connected yet.
+        connection pragmas here (pysqlite's own BEGIN switched off: :meth:`transaction` and
+        :meth:`read` emit it), so it must not have connected yet.
 
         ``worker_threads``: how many threads :meth:`run` uses at once (default: see
         :func:`default_worker_threads`, for the default pool)."""
