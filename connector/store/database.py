@@ -17,10 +17,12 @@ and 10 µs per statement for nothing):
   back.
 
 From the event loop, ``await db.run(function, *args)`` runs blocking work that uses them (a
-negotiation message applied, a dispatcher's claim) in a worker thread, at most
-``worker_threads`` at once; the rest wait their turn on the event loop, first come first
-served. On SQLite the default is :data:`SQLITE_WORKER_THREADS`: it admits one writer at a time,
-so more threads only queue on the write lock, each waking in turn and competing with the event
+negotiation message applied, a dispatcher's claim) on the database's own worker threads, at
+most ``worker_threads`` of them; the rest waits in their queue, first come first served, and a
+thread takes the next piece of work the moment it ends one (a limiter on the event loop would
+wait for a turn of the loop, busy under load, and leave the database idle meanwhile). On
+SQLite the default is :data:`SQLITE_WORKER_THREADS`: SQLite admits one writer at a time, so
+more threads only queue on the write lock, each waking in turn and competing with the event
 loop for Python's GIL (measured in alternating runs: about 10 % fewer negotiations per second
 with anyio's 40 threads than with 1, 2 or 4); with two, a read can go on beside a write (unless
 both wait for another process's write lock). On PostgreSQL the default is half the connections
@@ -49,16 +51,17 @@ earlier.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import sqlite3
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from anyio import CapacityLimiter, to_thread
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import DBAPIError, InvalidatePoolError, OperationalError
@@ -193,6 +196,22 @@ def _ping_if_idle(dialect: Any) -> Any:
     return on_checkout
 
 
+async def _until_done(job: Future[Any]) -> None:
+    """Wait for ``job`` to end, whatever cancels the waiting task meanwhile (the caller then
+    re-raises its own cancellation; the job's outcome is not wanted)."""
+    loop = asyncio.get_running_loop()
+    ended = asyncio.Event()
+
+    def wake(_: Future[Any]) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(ended.set)
+
+    job.add_done_callback(wake)  # at once if it has ended already
+    while not ended.is_set():
+        with contextlib.suppress(asyncio.CancelledError):
+            await ended.wait()
+
+
 def default_worker_threads(
     backend: Backend,
     pool_size: int = DEFAULT_POOL_SIZE,
@@ -248,13 +267,9 @@ class Database:
         if threads < 1:
             raise ValueError("worker_threads must be at least 1")
         self._worker_threads = threads
-        # One limiter per event loop: anyio's limiter wakes its waiters with asyncio events of
-        # their loop, which another loop's thread must not set (tests run apps on one database
-        # from several loops; a node has one).
-        self._limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._limiters_lock = threading.Lock()
+        # Started with the first piece of work (and again after dispose()).
+        self._executor: ThreadPoolExecutor | None = None
+        self._executor_lock = threading.Lock()
 
     @classmethod
     def from_url(
@@ -326,16 +341,30 @@ class Database:
             connection.begin()
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
-        """``function(*args)`` in a worker thread, at most ``worker_threads`` at once on the
-        running event loop (callers beyond that wait on it, in order). For blocking work that
-        opens this database's transactions; not for work that waits on something else (a peer,
-        a file)."""
-        loop = asyncio.get_running_loop()
-        with self._limiters_lock:
-            limiter = self._limiters.get(loop)
-            if limiter is None:
-                limiter = self._limiters[loop] = CapacityLimiter(self._worker_threads)
-        return await to_thread.run_sync(function, *args, limiter=limiter)
+        """``function(*args)`` on one of the database's ``worker_threads`` threads (work beyond
+        that waits in their queue, in order), in a copy of the caller's context. For blocking
+        work that opens this database's transactions; not for work that waits on something
+        else (a peer, a file).
+
+        Cancelled while still queued, the work never runs; cancelled while running, the caller
+        waits for it to end (the transaction commits or rolls back) before the cancellation
+        takes effect, as with ``anyio.to_thread.run_sync``."""
+        job = self._workers().submit(contextvars.copy_context().run, function, *args)
+        try:
+            return await asyncio.wrap_future(job)
+        except asyncio.CancelledError:
+            # wrap_future cancelled the job: that stops it only while it is queued.
+            if not job.cancelled():
+                await _until_done(job)
+            raise
+
+    def _workers(self) -> ThreadPoolExecutor:
+        with self._executor_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    self._worker_threads, thread_name_prefix="etds-database"
+                )
+            return self._executor
 
     @property
     def worker_threads(self) -> int:
@@ -354,7 +383,13 @@ class Database:
                 connection.rollback()
 
     def dispose(self) -> None:
-        """Close every pooled connection (call at shutdown, and before copying a SQLite file)."""
+        """Close every pooled connection (call at shutdown, and before copying a SQLite file),
+        after the work :meth:`run` was given has ended; its threads end too. The database stays
+        usable: connections and threads start again when needed."""
+        with self._executor_lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
         self._engine.dispose()
 
     def __repr__(self) -> str:

@@ -312,32 +312,123 @@ def test_run_starts_no_more_than_worker_threads_at_once(tmp_path: Path) -> None:
     assert events.index("start third") > min(events.index("end first"), events.index("end second"))
 
 
-def test_each_event_loop_gets_its_own_worker_threads(tmp_path: Path) -> None:
-    """anyio's limiter wakes a waiter through an asyncio event of the waiter's loop, which the
-    thread of another loop must not set: each loop has a limiter of its own. With one thread
-    shared, the second loop's work could not start while the first one's waits for it."""
+def test_work_from_several_event_loops_shares_the_threads(tmp_path: Path) -> None:
+    """Nothing in :meth:`Database.run` belongs to one event loop: work from a second loop (tests
+    run apps on one database from several) runs on the same threads and gets its result."""
     database = Database.from_url(f"sqlite:///{tmp_path / 'etds.db'}", worker_threads=1)
-    other_started = threading.Event()
-
-    def first() -> bool:
-        return other_started.wait(timeout=10)
-
-    def other() -> None:
-        other_started.set()
+    results: list[str] = []
 
     def other_loop() -> None:
-        asyncio.run(database.run(other))
+        results.append(asyncio.run(database.run(threading.current_thread)).name)
+
+    try:
+        first = asyncio.run(database.run(threading.current_thread)).name
+        thread = threading.Thread(target=other_loop)
+        thread.start()
+        thread.join(timeout=10)
+    finally:
+        database.dispose()
+    assert results == [first]
+    assert first.startswith("etds-database")
+
+
+def test_work_cancelled_while_queued_never_runs(tmp_path: Path) -> None:
+    database = Database.from_url(f"sqlite:///{tmp_path / 'etds.db'}", worker_threads=1)
+    release = threading.Event()
+    ran: list[str] = []
+
+    def blocking() -> None:
+        release.wait(timeout=10)
+        ran.append("blocking")
+
+    def queued() -> None:
+        ran.append("queued")
 
     async def main() -> bool:
-        waiting = asyncio.create_task(database.run(first))
-        await asyncio.sleep(0)  # the first loop's one thread is taken
-        thread = threading.Thread(target=other_loop, daemon=True)
-        thread.start()
-        saw_other = await waiting
-        thread.join(timeout=10)
-        return saw_other
+        first = asyncio.create_task(database.run(blocking))
+        second = asyncio.create_task(database.run(queued))
+        await asyncio.sleep(0)  # both submitted; the one thread is taken by the first
+        second.cancel()
+        await asyncio.sleep(0)
+        release.set()
+        await first
+        try:
+            await second
+        except asyncio.CancelledError:
+            return True
+        return False
 
     try:
         assert asyncio.run(main())
+        asyncio.run(database.run(ran.append, "after"))  # the thread went on to later work
+    finally:
+        database.dispose()
+    assert ran == ["blocking", "after"]
+
+
+def test_work_cancelled_while_running_is_waited_for(tmp_path: Path) -> None:
+    """The caller's cancellation takes effect only once the work has ended (its transaction
+    committed or rolled back), even when cancelled again meanwhile."""
+    database = Database.from_url(f"sqlite:///{tmp_path / 'etds.db'}", worker_threads=1)
+    started, release, ended = threading.Event(), threading.Event(), threading.Event()
+
+    def work() -> None:
+        started.set()
+        release.wait(timeout=10)
+        ended.set()
+
+    async def caller() -> bool:
+        try:
+            await database.run(work)
+        except asyncio.CancelledError:
+            return ended.is_set()  # the work had ended when the cancellation came through
+        return False
+
+    async def main() -> bool:
+        task = asyncio.create_task(caller())
+        while not started.is_set():
+            await asyncio.sleep(0.001)
+        task.cancel()
+        for _ in range(3):
+            await asyncio.sleep(0)
+        task.cancel()  # again: still waiting
+        for _ in range(3):
+            await asyncio.sleep(0)
+        release.set()
+        return await task
+
+    try:
+        assert asyncio.run(main())
+    finally:
+        database.dispose()
+
+
+def test_dispose_waits_for_running_work_and_the_database_stays_usable(tmp_path: Path) -> None:
+    database = Database.from_url(f"sqlite:///{tmp_path / 'etds.db'}", worker_threads=1)
+    started, release = threading.Event(), threading.Event()
+    events: list[str] = []
+
+    def work() -> None:
+        started.set()
+        release.wait(timeout=10)
+        events.append("work ended")
+
+    running = threading.Thread(target=lambda: asyncio.run(database.run(work)))
+    running.start()
+    started.wait(timeout=10)
+    timer = threading.Timer(0.1, release.set)
+    timer.start()
+    database.dispose()
+    events.append("disposed")
+    running.join(timeout=10)
+    timer.join()
+    assert events == ["work ended", "disposed"]
+
+    def count() -> int:
+        with database.transaction() as connection:
+            return int(connection.execute(text("SELECT 1")).scalar_one())
+
+    try:
+        assert asyncio.run(database.run(count)) == 1
     finally:
         database.dispose()
