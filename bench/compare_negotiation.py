@@ -10,7 +10,10 @@ provider), with their medians.
 
 Each revision is checked out with ``git worktree add --detach`` into a temporary folder (removed
 at the end) and run with this interpreter, its ``PYTHONPATH`` pointing at that checkout (and
-its ``examples``): both revisions need the dependencies of this virtualenv. ``HEAD``'s
+its ``examples``): both revisions need the dependencies of this virtualenv. Both run the same
+load generator, this checkout's ``bench/bench_negotiation.py``, copied into each checkout (it
+shares the cores with the nodes: a revision's own, older one would weigh differently on its
+throughput); a revision whose test helpers it cannot use fails the run. ``HEAD``'s
 uncommitted changes are not part of ``HEAD``; commit them (or stash them) first.
 
 Usage (the arguments after ``--`` go to ``bench_negotiation.py``; the first throughput phase it
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -34,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path("bench") / "bench_negotiation.py"
 DEFAULT_BENCH_ARGS = [
     "--no-postgres",
     "--latency",
@@ -61,6 +66,7 @@ def checkout(revision: str, folder: Path) -> Iterator[Path]:
         check=True,
     )
     try:
+        shutil.copyfile(ROOT / BENCH, folder / BENCH)  # the same load generator for both
         yield folder
     finally:
         subprocess.run(
@@ -83,7 +89,7 @@ def first_throughput(output: str) -> tuple[float, float, float]:
 def run_once(tree: Path, revision: str, bench_args: Sequence[str]) -> Run:
     environment = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{tree / 'examples'}"}
     finished = subprocess.run(
-        [sys.executable, "bench/bench_negotiation.py", *bench_args],
+        [sys.executable, str(BENCH), *bench_args],
         cwd=tree,
         env=environment,
         capture_output=True,
