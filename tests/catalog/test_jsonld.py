@@ -13,6 +13,7 @@ from catalog.contexts import dsp_processor
 from catalog.jsonld import (
     ACTIVE_CONTEXT_CACHE_SIZE,
     MAX_CACHED_CONTEXT_CHARS,
+    MAX_CACHED_IRI_CHARS,
     JsonLdProcessingError,
     JsonLdProcessor,
     UnknownContext,
@@ -510,3 +511,69 @@ def test_a_long_inline_context_is_processed_each_time_not_kept() -> None:
     assert len(processor._active) == 0
     processor.expand(DSP_DOCUMENTS[0])
     assert len(processor._active) == 1
+
+
+def _iri_expansions(patch: pytest.MonkeyPatch) -> list[Any]:
+    """Record the values pyld's own ``_expand_iri`` expands."""
+    seen: list[Any] = []
+    real = jsonld.JsonLdProcessor._expand_iri
+
+    def expand_iri(self: Any, active_ctx: Any, value: Any, *args: Any, **kw: Any) -> Any:
+        seen.append(value)
+        return real(self, active_ctx, value, *args, **kw)
+
+    patch.setattr(jsonld.JsonLdProcessor, "_expand_iri", expand_iri)
+    return seen
+
+
+def test_terms_and_iris_expanded_under_bundled_contexts_are_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    expected = [_reference(document) for document in DSP_DOCUMENTS]
+    processor = dsp_processor()
+    seen = _iri_expansions(monkeypatch)
+    assert [processor.expand(document) for document in DSP_DOCUMENTS] == expected
+    assert "consumerPid" in seen
+    seen.clear()
+    for _ in range(2):  # interleaved types: a term kept under one type's context is not reused
+        assert [processor.expand(document) for document in DSP_DOCUMENTS] == expected
+    assert [value for value in seen if isinstance(value, str)] == []
+    assert "consumerPid" in {key[1] for key in processor._scoped.iris._entries}
+
+
+def test_the_cache_of_expanded_iris_is_bounded_and_skips_long_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("catalog.jsonld.EXPANDED_IRI_CACHE_SIZE", 5)
+    processor = dsp_processor()
+    long_pid = "urn:uuid:" + "7" * (MAX_CACHED_IRI_CHARS + 1)
+    documents = [*DSP_DOCUMENTS, {**DSP_DOCUMENTS[2], "consumerPid": long_pid}]
+    for _ in range(2):
+        assert [processor.expand(document) for document in documents] == [
+            _reference(document) for document in documents
+        ]
+    kept = processor._scoped.iris._entries
+    assert len(kept) == 5
+    assert all(len(key[1]) <= MAX_CACHED_IRI_CHARS for key in kept)
+
+
+def test_iris_are_kept_only_under_contexts_the_processor_keeps() -> None:
+    """Not under a request's own contexts, nor under compaction contexts (which may be a
+    request's): an entry keeps its context alive."""
+    processor = dsp_processor()
+    nested = {
+        **DSP_DOCUMENTS[0],
+        "offer": {**OFFER, "@context": {"note": EX + "note"}, "note": "kept"},
+    }
+    own = {"@context": {"@vocab": EX}, "name": "n", "kind": "k"}
+    for document in (nested, own):
+        assert processor.expand(document) == _reference(document)
+    assert processor._scoped.iris._entries == {}
+    for document, context in COMPACTIONS:
+        processor.compact(document, context)
+    processor.expand(DSP_DOCUMENTS[0])
+    kept = {id(context) for context in processor._active._entries.values()}
+    kept |= {id(entry[2]) for entry in processor._scoped._entries.values()}
+    contexts = [entry[0] for entry in processor._scoped.iris._entries.values()]
+    assert contexts
+    assert all(id(context) in kept for context in contexts)
