@@ -349,7 +349,7 @@ class Database:
         Cancelled while still queued, the work never runs; cancelled while running, the caller
         waits for it to end (the transaction commits or rolls back) before the cancellation
         takes effect, as with ``anyio.to_thread.run_sync``."""
-        job = self._workers().submit(contextvars.copy_context().run, function, *args)
+        job = self._submit(contextvars.copy_context().run, function, *args)
         try:
             return await asyncio.wrap_future(job)
         except asyncio.CancelledError:
@@ -358,13 +358,14 @@ class Database:
                 await _until_done(job)
             raise
 
-    def _workers(self) -> ThreadPoolExecutor:
+    def _submit(self, function: Callable[..., T], *args: Any) -> Future[T]:
+        # Under the lock: dispose() cannot shut the executor down between choosing and using it.
         with self._executor_lock:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(
                     self._worker_threads, thread_name_prefix="etds-database"
                 )
-            return self._executor
+            return self._executor.submit(function, *args)
 
     @property
     def worker_threads(self) -> int:
