@@ -29,10 +29,13 @@ caches an imported context merged with the first context that imported it and ha
 to the next importer (the bundled DSP context writes its ODRL profile out in place for that
 reason); for the same reason compaction caches nothing then.
 
-Expanding a term or an IRI against one of those frozen active contexts (bundled contexts only)
-gives the same result every time: :class:`_ScopedContexts` also keeps those results (at most
-:data:`EXPANDED_IRI_CACHE_SIZE`, none of a string longer than :data:`MAX_CACHED_IRI_CHARS`): a
-third of the cost of expanding a message once its contexts are kept.
+Expanding a term or an IRI against one of those frozen active contexts gives the same result
+every time, a third of the cost of expanding a message once its contexts are kept; those results
+are kept too (none of a string longer than :data:`MAX_CACHED_IRI_CHARS`). Under bundled contexts
+only, :class:`_ScopedContexts` keeps them for every active context met (at most
+:data:`EXPANDED_IRI_CACHE_SIZE`); under a request's own top-level context (a management request
+with an inline context), only those of that one kept active context, with it (at most
+:data:`TOP_CONTEXT_IRI_CACHE_SIZE` per context).
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ ACTIVE_CONTEXT_CACHE_SIZE = 64
 SCOPED_CONTEXT_CACHE_SIZE = 256
 MAX_CACHED_CONTEXT_CHARS = 8_192
 EXPANDED_IRI_CACHE_SIZE = 4_096
+TOP_CONTEXT_IRI_CACHE_SIZE = 256
 MAX_CACHED_IRI_CHARS = 256
 """Longer contexts (as JSON, with the initial ones) are processed each time, not kept: a request
 may bring its own inline context, and a kept one costs about 15 times its JSON in memory
@@ -167,7 +171,58 @@ class _ScopedContexts(_Bounded):
         self.put(key, (active, local, result))
 
 
-class _CachingProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
+class _IriKeeping(jsonld.JsonLdProcessor):  # type: ignore[misc]
+    """A pyld processor that keeps terms and IRIs expanded against the frozen active contexts
+    :meth:`_iris_for` gives a map for (each entry holds its context: see
+    :class:`_ScopedContexts`)."""
+
+    def _iris_for(self, active_ctx: Any) -> _Bounded | None:
+        raise NotImplementedError
+
+    def _expand_iri(  # noqa: PLR0917 - pyld's signature
+        self,
+        active_ctx: Any,
+        value: Any,
+        base: Any = None,
+        vocab: bool = False,
+        local_ctx: Any = None,
+        defined: Any = None,
+    ) -> Any:
+        iris = None
+        if (
+            local_ctx is None  # else context processing: it may define terms as it goes
+            and type(active_ctx) is not dict  # a dict is not frozen: pyld may still change it
+            and type(value) is str
+            and len(value) <= MAX_CACHED_IRI_CHARS
+            and (base is None or type(base) is str)
+        ):
+            iris = self._iris_for(active_ctx)
+        if iris is None:
+            return super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined)
+        key = (id(active_ctx), value, base, vocab)
+        entry = iris.get(key)
+        if entry is not None and entry[0] is active_ctx:
+            return entry[1]
+        result = super()._expand_iri(active_ctx, value, base, vocab)
+        iris.put(key, (active_ctx, result))
+        return result
+
+
+class _TopContextProcessor(_IriKeeping):
+    """Expansion under a request's own top-level context, whose processed active context the
+    processor keeps (:class:`_ActiveContexts`): terms and IRIs expanded against that one context
+    are kept with it (:attr:`JsonLdProcessor._top_iris`), not those of contexts met below it."""
+
+    def __init__(self, top: Any, iris: _Bounded, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._top = top
+        self._iris = iris
+
+    def _iris_for(self, active_ctx: Any) -> _Bounded | None:
+        return self._iris if active_ctx is self._top else None
+
+
+class _CachingProcessor(_IriKeeping):
     """A pyld processor that takes type-scoped contexts from a :class:`_ScopedContexts`."""
 
     def __init__(
@@ -178,6 +233,9 @@ class _CachingProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         # Only for expansion under bundled contexts (their active contexts are few): a
         # compaction context may be a request's, which an entry would keep alive.
         self._iris = iris
+
+    def _iris_for(self, active_ctx: Any) -> _Bounded | None:
+        return self._iris
 
     def _process_context(  # noqa: PLR0917 - pyld's signature
         self,
@@ -215,33 +273,6 @@ class _CachingProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
             )
             if type(result) is not dict:  # frozen: pyld never changes it (an empty one is not)
                 scoped.keep(key, active_ctx, local_ctx, result)
-        return result
-
-    def _expand_iri(  # noqa: PLR0917 - pyld's signature
-        self,
-        active_ctx: Any,
-        value: Any,
-        base: Any = None,
-        vocab: bool = False,
-        local_ctx: Any = None,
-        defined: Any = None,
-    ) -> Any:
-        iris = self._iris
-        if (
-            iris is None
-            or local_ctx is not None  # context processing: may define terms as it goes
-            or type(active_ctx) is dict  # not frozen: pyld may still change it
-            or type(value) is not str
-            or len(value) > MAX_CACHED_IRI_CHARS
-            or (base is not None and type(base) is not str)
-        ):
-            return super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined)
-        key = (id(active_ctx), value, base, vocab)
-        entry = iris.get(key)
-        if entry is not None and entry[0] is active_ctx:
-            return entry[1]
-        result = super()._expand_iri(active_ctx, value, base, vocab)
-        iris.put(key, (active_ctx, result))
         return result
 
 
@@ -295,6 +326,8 @@ class JsonLdProcessor:
         self._reuse_resolvers = not _has_key(self._contexts, "@import")
         self._scoped = _ScopedContexts(SCOPED_CONTEXT_CACHE_SIZE)
         self._compacting = _ActiveContexts(ACTIVE_CONTEXT_CACHE_SIZE)
+        # JSON of the contexts → (that active context, the terms and IRIs expanded against it)
+        self._top_iris = _Bounded(ACTIVE_CONTEXT_CACHE_SIZE)
 
     @property
     def context_urls(self) -> frozenset[str]:
@@ -383,12 +416,26 @@ class JsonLdProcessor:
                 # Only contexts the processor bundles (none of the request's): their
                 # type-scoped contexts are processed once too.
                 pyld = self._scoped.processor(on_property_dropped=on_dropped)
+            else:
+                pyld = _TopContextProcessor(
+                    active, self._top_iris_for(context_key, active), on_property_dropped=on_dropped
+                )
         expanded = pyld._expand(active, None, body, options)
         if isinstance(expanded, dict) and "@graph" in expanded and len(expanded) == 1:
             expanded = expanded["@graph"]
         elif expanded is None:
             expanded = []
         return cast(list[Any], jsonld.JsonLdProcessor.arrayify(expanded))
+
+    def _top_iris_for(self, key: str, active: Any) -> _Bounded:
+        """The terms and IRIs kept for the active context ``active`` (cached under ``key``):
+        as many maps as active contexts are kept, each holding only its own context."""
+        entry = self._top_iris.get(key)
+        if entry is not None and entry[0] is active:
+            return cast(_Bounded, entry[1])
+        iris = _Bounded(TOP_CONTEXT_IRI_CACHE_SIZE)
+        self._top_iris.put(key, (active, iris))
+        return iris
 
     def _bundled_only(self, own: list[Any]) -> bool:
         """Whether the top-level context ``own`` (it, or nothing) names bundled contexts only."""

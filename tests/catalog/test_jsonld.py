@@ -577,3 +577,52 @@ def test_iris_are_kept_only_under_contexts_the_processor_keeps() -> None:
     contexts = [entry[0] for entry in processor._scoped.iris._entries.values()]
     assert contexts
     assert all(id(context) in kept for context in contexts)
+
+
+MANAGEMENT_CONTEXT = {
+    "@vocab": "https://w3id.org/edc/v0.0.1/ns/",
+    "odrl": ODRL_URL.rsplit("/", 1)[0],
+}
+
+
+def _management_request(context: Any) -> dict[str, Any]:
+    """A request with a context of its own (as EDC's management API clients send)."""
+    return {
+        "@context": context,
+        "@type": "ContractRequest",
+        "counterPartyAddress": "https://b.example/protocol",
+        "policy": {"@id": "urn:offer:1", "@type": "odrl:Offer", "odrl:target": {"@id": "a-1"}},
+    }
+
+
+def test_terms_and_iris_expanded_under_a_request_s_own_context_are_kept_with_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    document = _management_request({"@vocab": EX, "odrl": "http://www.w3.org/ns/odrl/2/"})
+    expected = _reference(document)
+    processor = dsp_processor()
+    seen = _iri_expansions(monkeypatch)
+    assert processor.expand(document) == expected
+    assert "counterPartyAddress" in seen
+    seen.clear()
+    assert processor.expand(document) == expected
+    assert [value for value in seen if isinstance(value, str)] == []
+    assert processor._scoped.iris._entries == {}  # not with the bundled contexts' ones
+    ((active, iris),) = processor._top_iris._entries.values()
+    assert any(context is active for context in processor._active._entries.values())
+    assert all(entry[0] is active for entry in iris._entries.values())
+
+
+def test_only_the_request_s_top_level_context_keeps_iris_and_as_many_as_are_kept() -> None:
+    processor = dsp_processor()
+    scoped = {"@version": 1.1, "T": {"@id": EX + "T", "@context": {"q": EX + "q"}}}
+    document = {"@context": scoped, "@type": "T", "q": 1, "r": {"@type": "T", "q": 2}}
+    for _ in range(2):
+        assert processor.expand(document) == _reference(document)
+    ((active, iris),) = processor._top_iris._entries.values()
+    assert iris._entries
+    assert all(entry[0] is active for entry in iris._entries.values())  # not T's context
+    for index in range(ACTIVE_CONTEXT_CACHE_SIZE + 3):
+        own = {"@vocab": f"{EX}{index}/"}
+        assert processor.expand(_management_request(own)) == _reference(_management_request(own))
+    assert len(processor._top_iris) == ACTIVE_CONTEXT_CACHE_SIZE
