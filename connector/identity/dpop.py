@@ -51,8 +51,10 @@ class DpopProof:
     iat: int
 
 
+@lru_cache(maxsize=256)
 def access_token_hash(access_token: str) -> str:
-    """``ath``: base64url of the SHA-256 of the token (ASCII, per RFC 9449)."""
+    """``ath``: base64url of the SHA-256 of the token (ASCII, per RFC 9449). Kept for the last
+    256 tokens: a client presents the same token with every request until it expires."""
     return b64url(hashlib.sha256(access_token.encode("utf-8")).digest())
 
 
@@ -113,9 +115,11 @@ def create_proof(
 
 
 @lru_cache(maxsize=1024)
-def _public_key(members: tuple[tuple[str, str], ...]) -> Key:
-    """The key of a proof's ``jwk`` header (cached: a client signs many proofs with one key)."""
-    return import_public_jwk(dict(members))
+def _public_key(members: tuple[tuple[str, str], ...]) -> tuple[Key, str]:
+    """The key of a proof's ``jwk`` header and its RFC 7638 thumbprint (cached: a client signs
+    many proofs with one key)."""
+    jwk = dict(members)
+    return import_public_jwk(jwk), thumbprint(jwk)
 
 
 def _claim(claims: dict[str, Any], name: str, kind: type) -> Any:
@@ -151,7 +155,7 @@ def verify_proof(
     if not isinstance(jwk, dict):
         raise DpopFailure("the proof's header has no jwk")
     try:
-        key = _public_key(tuple(sorted((k, v) for k, v in jwk.items() if isinstance(v, str))))
+        key, jkt = _public_key(tuple(sorted((k, v) for k, v in jwk.items() if isinstance(v, str))))
         _, claims = verify(proof, key, algorithms)
     except (InvalidKey, JoseFailure) as failure:
         raise DpopFailure(f"the proof does not verify: {failure}") from None
@@ -161,7 +165,7 @@ def verify_proof(
     if _claim(claims, "htm", str) != method.upper():
         raise DpopFailure(f"the proof is for method {claims['htm']!r}, not {method.upper()!r}")
     htu = _claim(claims, "htu", str)
-    if normalise_htu(htu) != normalise_htu(url):
+    if htu != url and normalise_htu(htu) != normalise_htu(url):  # the same string: the same URL
         raise DpopFailure(f"the proof is for {htu!r}, not {normalise_htu(url)!r}")
     iat = _claim(claims, "iat", int)
     if iat > now + leeway:
@@ -173,7 +177,7 @@ def verify_proof(
             raise DpopFailure("the proof has an ath but no access token came with it")
     elif _claim(claims, "ath", str) != access_token_hash(access_token):
         raise DpopFailure("the proof's ath is not the hash of this access token")
-    return DpopProof(jkt=thumbprint(jwk), jti=jti, iat=iat)
+    return DpopProof(jkt=jkt, jti=jti, iat=iat)
 
 
 def replay_expiry(proof: DpopProof, *, max_age: float, leeway: float) -> float:
