@@ -63,6 +63,13 @@ def sqlite_database(tmp_path: Path) -> Iterator[Database]:
     database.dispose()
 
 
+def _threaded(tmp_path: Path, threads: int) -> Database:
+    """A SQLite database whose work always goes to its ``threads`` worker threads."""
+    return Database.from_url(
+        f"sqlite:///{tmp_path / 'etds.db'}", worker_threads=threads, run_on_loop=False
+    )
+
+
 def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(
     sqlite_database: Database,
 ) -> None:
@@ -266,23 +273,85 @@ def test_worker_threads_default_by_backend(tmp_path: Path) -> None:
         Database.from_url(f"sqlite:///{tmp_path / 'c.db'}", worker_threads=0)
 
 
-def test_run_gives_the_result_of_work_done_in_a_worker_thread(
+def test_run_gives_the_result_of_the_work(database: Database) -> None:
+    """On SQLite on the event loop's own thread; on PostgreSQL (round trips) in a worker
+    thread."""
+
+    def insert(value: int) -> tuple[int, str]:
+        with database.transaction() as session:
+            session.execute(text("INSERT INTO assets_probe VALUES (:x)"), {"x": value})
+            total = session.execute(text("SELECT sum(x) FROM assets_probe")).scalar_one()
+        return total, threading.current_thread().name
+
+    with database.transaction() as session:
+        session.execute(text("CREATE TABLE assets_probe (x integer)"))
+    try:
+        total, thread = asyncio.run(database.run(insert, 41))
+    finally:
+        with database.transaction() as session:
+            session.execute(text("DROP TABLE assets_probe"))
+    assert total == 41
+    if database.backend == "sqlite":
+        assert thread == threading.current_thread().name  # asyncio.run's loop runs here
+    else:
+        assert thread.startswith("etds-database")
+
+
+def test_sqlite_work_goes_to_a_worker_thread_while_another_thread_writes(
     sqlite_database: Database,
 ) -> None:
-    def insert(value: int) -> tuple[int, bool]:
-        with sqlite_database.transaction() as session:
-            session.execute(text("INSERT INTO t VALUES (:x)"), {"x": value})
-            total = session.execute(text("SELECT sum(x) FROM t")).scalar_one()
-        return total, threading.current_thread() is threading.main_thread()
+    """The event loop never waits for the process's write lock: while another thread holds a
+    write transaction, the work waits in a worker thread and the loop goes on (here: it is the
+    loop that lets the other thread commit)."""
+    writing, release = threading.Event(), threading.Event()
 
-    assert asyncio.run(sqlite_database.run(insert, 41)) == (41, False)
+    def writer() -> None:
+        with sqlite_database.transaction() as session:
+            session.execute(text("INSERT INTO t VALUES (1)"))
+            writing.set()
+            release.wait(timeout=10)
+
+    def work() -> tuple[str, int]:
+        with sqlite_database.transaction() as session:
+            total = session.execute(text("SELECT sum(x) FROM t")).scalar_one()
+        return threading.current_thread().name, total
+
+    async def main() -> tuple[str, int]:
+        job = asyncio.create_task(sqlite_database.run(work))
+        await asyncio.sleep(0.01)
+        release.set()  # only possible if the loop is not blocked by the work
+        return await job
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    writing.wait(timeout=10)
+    try:
+        name, total = asyncio.run(main())
+    finally:
+        release.set()
+        thread.join(timeout=10)
+    assert name.startswith("etds-database")
+    assert total == 1  # it began after the other transaction committed
+
+
+def test_only_sqlite_work_may_run_on_the_event_loop(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="only SQLite"):
+        Database(create_engine("postgresql+psycopg://u@127.0.0.1:1/db"), run_on_loop=True)
+    database = Database.from_url(f"sqlite:///{tmp_path / 'etds.db'}", run_on_loop=False)
+    try:
+        name = asyncio.run(database.run(lambda: threading.current_thread().name))
+    finally:
+        database.dispose()
+    assert name.startswith("etds-database")
 
 
 def test_run_starts_no_more_than_worker_threads_at_once(tmp_path: Path) -> None:
     """Two threads: the third piece of work starts only when one of the first two has ended.
     Each of the first two waits (a bounded time) for the third to start: without the bound
     the third starts at once, and both see it start before either ends."""
-    database = Database.from_url(f"sqlite:///{tmp_path / 'etds.db'}", worker_threads=2)
+    database = Database.from_url(
+        f"sqlite:///{tmp_path / 'etds.db'}", worker_threads=2, run_on_loop=False
+    )
     third_started = threading.Event()
     events: list[str] = []
 
@@ -315,7 +384,9 @@ def test_run_starts_no_more_than_worker_threads_at_once(tmp_path: Path) -> None:
 def test_work_from_several_event_loops_shares_the_threads(tmp_path: Path) -> None:
     """Nothing in :meth:`Database.run` belongs to one event loop: work from a second loop (tests
     run apps on one database from several) runs on the same threads and gets its result."""
-    database = Database.from_url(f"sqlite:///{tmp_path / 'etds.db'}", worker_threads=1)
+    database = Database.from_url(
+        f"sqlite:///{tmp_path / 'etds.db'}", worker_threads=1, run_on_loop=False
+    )
     results: list[str] = []
 
     def other_loop() -> None:
@@ -333,7 +404,9 @@ def test_work_from_several_event_loops_shares_the_threads(tmp_path: Path) -> Non
 
 
 def test_work_cancelled_while_queued_never_runs(tmp_path: Path) -> None:
-    database = Database.from_url(f"sqlite:///{tmp_path / 'etds.db'}", worker_threads=1)
+    database = Database.from_url(
+        f"sqlite:///{tmp_path / 'etds.db'}", worker_threads=1, run_on_loop=False
+    )
     release = threading.Event()
     ran: list[str] = []
 
@@ -369,7 +442,9 @@ def test_work_cancelled_while_queued_never_runs(tmp_path: Path) -> None:
 def test_work_cancelled_while_running_is_waited_for(tmp_path: Path) -> None:
     """The caller's cancellation takes effect only once the work has ended (its transaction
     committed or rolled back), even when cancelled again meanwhile."""
-    database = Database.from_url(f"sqlite:///{tmp_path / 'etds.db'}", worker_threads=1)
+    database = Database.from_url(
+        f"sqlite:///{tmp_path / 'etds.db'}", worker_threads=1, run_on_loop=False
+    )
     started, release, ended = threading.Event(), threading.Event(), threading.Event()
 
     def work() -> None:
@@ -404,7 +479,9 @@ def test_work_cancelled_while_running_is_waited_for(tmp_path: Path) -> None:
 
 
 def test_dispose_waits_for_running_work_and_the_database_stays_usable(tmp_path: Path) -> None:
-    database = Database.from_url(f"sqlite:///{tmp_path / 'etds.db'}", worker_threads=1)
+    database = Database.from_url(
+        f"sqlite:///{tmp_path / 'etds.db'}", worker_threads=1, run_on_loop=False
+    )
     started, release = threading.Event(), threading.Event()
     events: list[str] = []
 
