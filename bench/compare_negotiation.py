@@ -11,9 +11,11 @@ provider), with their medians.
 Each revision is checked out with ``git worktree add --detach`` into a temporary folder (removed
 at the end) and run with this interpreter, its ``PYTHONPATH`` pointing at that checkout (and
 its ``examples``): both revisions need the dependencies of this virtualenv. Both run the same
-load generator, this checkout's ``bench/bench_negotiation.py``, copied into each checkout (it
-shares the cores with the nodes: a revision's own, older one would weigh differently on its
-throughput); a revision whose test helpers it cannot use fails the run. ``HEAD``'s
+load generator script, this working tree's ``bench/bench_negotiation.py`` (uncommitted edits
+included), copied into each checkout: it shares the cores with the nodes, and a revision's own,
+older one would weigh differently on its throughput. What it imports (the test helpers that
+start the nodes, the HTTP transport of its client) still comes from each revision's tree; a
+revision it cannot use fails the run. ``HEAD``'s
 uncommitted changes are not part of ``HEAD``; commit them (or stash them) first.
 
 Usage (the arguments after ``--`` go to ``bench_negotiation.py``; the first throughput phase it

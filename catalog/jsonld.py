@@ -31,7 +31,8 @@ reason); for the same reason compaction caches nothing then.
 
 Expanding a term or an IRI against one of those frozen active contexts gives the same result
 every time, a third of the cost of expanding a message once its contexts are kept; those results
-are kept too (none of a string longer than :data:`MAX_CACHED_IRI_CHARS`). Under bundled contexts
+are kept too (none of a string longer than :data:`MAX_CACHED_IRI_CHARS`, or expanded to one
+longer than :data:`MAX_CACHED_IRI_RESULT_CHARS`). Under bundled contexts
 only, :class:`_ScopedContexts` keeps them for every active context met (at most
 :data:`EXPANDED_IRI_CACHE_SIZE`); under a request's own top-level context (a management request
 with an inline context), only those of that one kept active context, with it (at most
@@ -56,7 +57,10 @@ ACTIVE_CONTEXT_CACHE_SIZE = 64
 SCOPED_CONTEXT_CACHE_SIZE = 256
 MAX_CACHED_CONTEXT_CHARS = 8_192
 EXPANDED_IRI_CACHE_SIZE = 4_096
-TOP_CONTEXT_IRI_CACHE_SIZE = 256
+TOP_CONTEXT_IRI_CACHE_SIZE = 128
+MAX_CACHED_IRI_RESULT_CHARS = 512
+"""With :data:`MAX_CACHED_IRI_CHARS`, what the kept expansions may hold: about 3 MB for the
+bundled contexts' and 6 MB for the 64 kept request contexts', whatever the requests."""
 MAX_CACHED_IRI_CHARS = 256
 """Longer contexts (as JSON, with the initial ones) are processed each time, not kept: a request
 may bring its own inline context, and a kept one costs about 15 times its JSON in memory
@@ -204,7 +208,8 @@ class _IriKeeping(jsonld.JsonLdProcessor):  # type: ignore[misc]
         if entry is not None and entry[0] is active_ctx:
             return entry[1]
         result = super()._expand_iri(active_ctx, value, base, vocab)
-        iris.put(key, (active_ctx, result))
+        if result is None or len(result) <= MAX_CACHED_IRI_RESULT_CHARS:
+            iris.put(key, (active_ctx, result))  # (a context's prefix may be long)
         return result
 
 

@@ -17,23 +17,22 @@ and 10 µs per statement for nothing):
   back.
 
 From the event loop, ``await db.run(function, *args)`` runs blocking work that uses them (a
-negotiation message applied, a dispatcher's claim). On SQLite it runs on the event loop itself
-when no other thread of the process is writing: SQLite's statements are calls into a file, the
-work holds Python's GIL throughout anyway, and a worker thread only added hand-offs, GIL
-contention and wake-ups (measured between two nodes: 10-30 % more negotiations per second, and
-5 % fewer instructions). Otherwise, and always on PostgreSQL (network round trips), it runs on
-the database's own worker threads, at most ``worker_threads`` of them; the rest waits in their
-queue, first come first served, and a thread takes the next piece of work the moment it ends
-one (a limiter on the event loop would wait for a turn of the loop, busy under load, and leave
-the database idle meanwhile). On SQLite the default is :data:`SQLITE_WORKER_THREADS`: SQLite
-admits one writer at a time, so more threads only queue on the write lock, each waking in turn
-and competing with the event loop for Python's GIL (measured in alternating runs: about 10 %
-fewer negotiations per second with anyio's 40 threads than with 1, 2 or 4); with two, a read
-can go on beside a write (unless both wait for another process's write lock). On PostgreSQL
-the default is half the connections the pool may open (``(pool_size + max_overflow) // 2``): a
-negotiation's work can hold two at once (its transaction, and a read of the contract
-definition it answers under), so the threads alone can never take every connection and wait
-for each other.
+negotiation message applied, a dispatcher's claim). On SQLite it runs on the event loop itself when
+no other thread of the process is writing: SQLite's statements are calls into a file, the work
+holds Python's GIL throughout anyway, and a worker thread only added hand-offs, GIL contention and
+wake-ups (measured between two nodes: 7-11 % more negotiations per second, medians of alternating
+runs, and 3-5 % fewer instructions). Otherwise, and always on PostgreSQL (network round trips), it
+runs on the database's own worker threads, at most ``worker_threads`` of them; the rest waits in
+their queue, first come first served, and a thread takes the next piece of work the moment it ends
+one (a limiter on the event loop would wait for a turn of the loop, busy under load, and leave the
+database idle meanwhile). On SQLite the default is :data:`SQLITE_WORKER_THREADS`: SQLite admits one
+writer at a time, so more threads only queue on the write lock, each waking in turn and competing
+with the event loop for Python's GIL (measured in alternating runs: about 10 % fewer negotiations
+per second with anyio's 40 threads than with 1, 2 or 4); with two, a read can go on beside a write
+(unless both wait for another process's write lock). On PostgreSQL the default is half the
+connections the pool may open (``(pool_size + max_overflow) // 2``): a negotiation's work can hold
+two at once (its transaction, and a read of the contract definition it answers under), so the
+threads alone can never take every connection and wait for each other.
 
 SQLite is opened in WAL mode (readers never block the writer), with foreign keys on,
 ``synchronous=NORMAL``, a busy timeout, and the SQL function ``etds_lower`` that ``ilike`` needs
@@ -271,6 +270,7 @@ class Database:
         # Re-entrant: a nested write transaction in the same thread then fails the way it would
         # without the lock (SQLite's busy timeout), instead of waiting for itself forever.
         self._sqlite_lock = threading.RLock() if self._backend == "sqlite" else None
+        self._writing = threading.local()  # .depth: this thread's transaction() nesting
         self._write_lock: AbstractContextManager[Any] = self._sqlite_lock or nullcontext()
         self._read_engine = read_engine
         threads = (
@@ -336,18 +336,24 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """A connection in a read-write transaction: commit on success, roll back on any
-        exception. Never across an ``await`` on the event loop: work :meth:`run` does on the
-        loop would take the loop's hold of the process's write lock for its own."""
+        exception. Better not held across an ``await`` on the event loop: other coroutines'
+        :meth:`run` work then goes to the worker threads, which wait for it."""
+        writing = self._writing
+        depth = getattr(writing, "depth", 0)
         with self._write_lock, self._engine.connect() as connection:
-            self._begin(connection, "BEGIN IMMEDIATE")
+            writing.depth = depth + 1  # this thread is writing (see run())
             try:
-                yield connection
-                connection.commit()
-            except BaseException:
-                # Also when COMMIT itself fails (a deferred constraint, a full disk): SQLite may
-                # keep the transaction, and its write lock, open on the pooled connection.
-                connection.rollback()
-                raise
+                self._begin(connection, "BEGIN IMMEDIATE")
+                try:
+                    yield connection
+                    connection.commit()
+                except BaseException:
+                    # Also when COMMIT itself fails (a deferred constraint, a full disk): SQLite
+                    # may keep the transaction, and its write lock, open on the pooled connection.
+                    connection.rollback()
+                    raise
+            finally:
+                writing.depth = depth
 
     def _begin(self, connection: Connection, sqlite_begin: str) -> None:
         """Begin a transaction on ``connection``: on SQLite by running ``sqlite_begin`` (no
@@ -363,12 +369,14 @@ class Database:
         file).
 
         On SQLite (``run_on_loop``) the work runs on the event loop itself, at once, when no
-        other thread of the process is writing: it holds Python's GIL throughout anyway, and
+        other thread writes through this database: it holds Python's GIL throughout anyway, and
         SQLite's statements are calls into a file, not round trips, so a thread only added
-        hand-offs, GIL contention and wake-ups (measured: 10-30 % more negotiations per
-        second). Meanwhile no other thread of the process can begin a write. While another
-        process holds SQLite's write lock (the CLI writing to a running node's file), the work
-        waits for it (at most the busy timeout) and the whole node with it.
+        hand-offs, GIL contention and wake-ups (measured: 7-11 % more negotiations per second
+        in alternating runs). Meanwhile no other thread can begin a write through it; the
+        ``await`` is then no cancellation point, and the work goes before work queued for the
+        threads. While another process (or another ``Database`` on the same file) holds
+        SQLite's write lock, the work waits for it in SQLite's busy handler, at most the busy
+        timeout (then fails as :func:`store_unavailable`), and the whole node with it.
 
         Otherwise (PostgreSQL, or another thread writing) the work goes to one of the database's
         ``worker_threads`` threads (work beyond that waits in their queue, in order). Cancelled
@@ -377,7 +385,14 @@ class Database:
         with ``anyio.to_thread.run_sync``."""
         context = contextvars.copy_context()
         lock = self._sqlite_lock
-        if self._run_on_loop and lock is not None and lock.acquire(blocking=False):
+        if (
+            self._run_on_loop
+            and lock is not None
+            # Not while the loop's own thread is in a transaction (held across an await): the
+            # re-entrant lock would let the work in, and its BEGIN would wait for that one.
+            and not getattr(self._writing, "depth", 0)
+            and lock.acquire(blocking=False)
+        ):
             try:
                 return context.run(function, *args)
             finally:
@@ -402,7 +417,7 @@ class Database:
 
     @property
     def worker_threads(self) -> int:
-        """How many threads :meth:`run` uses at once (on one event loop)."""
+        """How many threads :meth:`run` uses at once (shared by every event loop)."""
         return self._worker_threads
 
     @contextmanager
@@ -418,8 +433,9 @@ class Database:
 
     def dispose(self) -> None:
         """Close every pooled connection (call at shutdown, and before copying a SQLite file),
-        after the work :meth:`run` was given has ended; its threads end too. The database stays
-        usable: connections and threads start again when needed."""
+        after the work :meth:`run` gave its threads has ended (work run on an event loop ends
+        before the loop goes on); the threads end too. The database stays usable: connections
+        and threads start again when needed."""
         with self._executor_lock:
             executor, self._executor = self._executor, None
         if executor is not None:

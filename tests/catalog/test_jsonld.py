@@ -626,3 +626,18 @@ def test_only_the_request_s_top_level_context_keeps_iris_and_as_many_as_are_kept
         own = {"@vocab": f"{EX}{index}/"}
         assert processor.expand(_management_request(own)) == _reference(_management_request(own))
     assert len(processor._top_iris) == ACTIVE_CONTEXT_CACHE_SIZE
+
+
+def test_long_expansions_are_not_kept() -> None:
+    """A request's context may map a short term to a long IRI: what is kept stays bounded by
+    the results' length too."""
+    long_prefix = EX + "x" * 600 + "/"
+    document = {"@context": {"p": long_prefix, "s": EX + "s"}, "p:a": 1, "s": 2}
+    processor = dsp_processor()
+    for _ in range(2):
+        assert processor.expand(document) == _reference(document)
+    ((_active, iris),) = processor._top_iris._entries.values()
+    kept = {key[1]: entry[1] for key, entry in iris._entries.items()}
+    assert "s" in kept
+    assert "p:a" not in kept
+    assert all(result is None or len(result) <= 512 for result in kept.values())

@@ -31,17 +31,26 @@ def test_json_formatter_includes_extra_fields_and_exceptions() -> None:
 
 
 def test_configured_logs_are_json_lines_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    """Neither format shows the caller, the thread or the process: records skip those lookups."""
     root = logging.getLogger()
-    saved = (root.handlers[:], root.level, logging._srcfile, logging.logThreads)
+    flags = ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing")
+    saved_flags = {name: getattr(logging, name) for name in flags}
+    saved = (root.handlers[:], root.level)
+    records: list[logging.LogRecord] = []
+    keep = logging.Handler()
+    keep.emit = records.append  # type: ignore[method-assign]
     try:
         configure_logging("INFO", "json")
+        root.addHandler(keep)
         logging.getLogger("etds.test").info("started", extra={"negotiation": "urn:uuid:1"})
         logging.getLogger("etds.test").debug("not shown")
     finally:
-        root.handlers[:], root.level = saved[0], saved[1]
-        logging._srcfile, logging.logThreads = saved[2], saved[3]
-        logging.logProcesses = logging.logMultiprocessing = True
+        root.handlers[:], root.level = saved
+        for name, value in saved_flags.items():
+            setattr(logging, name, value)
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     assert [(line["msg"], line["level"], line["negotiation"]) for line in lines] == [
         ("started", "INFO", "urn:uuid:1")
     ]
+    (record,) = records
+    assert (record.lineno, record.threadName, record.process) == (0, None, None)

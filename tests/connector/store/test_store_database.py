@@ -334,6 +334,31 @@ def test_sqlite_work_goes_to_a_worker_thread_while_another_thread_writes(
     assert total == 1  # it began after the other transaction committed
 
 
+def test_work_goes_to_a_worker_thread_while_the_loop_itself_is_in_a_transaction(
+    sqlite_database: Database,
+) -> None:
+    """A coroutine holding a transaction across an ``await`` (better avoided): the process's
+    write lock is re-entrant, so work run on the loop would get in and its BEGIN would wait for
+    the loop's own transaction (the busy timeout, then an error). It waits in a worker thread
+    instead, and runs once that transaction has committed."""
+
+    def work() -> tuple[str, int]:
+        with sqlite_database.transaction() as session:
+            total = session.execute(text("SELECT sum(x) FROM t")).scalar_one()
+        return threading.current_thread().name, total
+
+    async def main() -> tuple[str, int]:
+        with sqlite_database.transaction() as session:
+            session.execute(text("INSERT INTO t VALUES (5)"))
+            job = asyncio.create_task(sqlite_database.run(work))
+            await asyncio.sleep(0.01)
+        return await job
+
+    name, total = asyncio.run(main())
+    assert name.startswith("etds-database")
+    assert total == 5
+
+
 def test_only_sqlite_work_may_run_on_the_event_loop(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="only SQLite"):
         Database(create_engine("postgresql+psycopg://u@127.0.0.1:1/db"), run_on_loop=True)
@@ -383,24 +408,22 @@ def test_run_starts_no_more_than_worker_threads_at_once(tmp_path: Path) -> None:
 
 def test_work_from_several_event_loops_shares_the_threads(tmp_path: Path) -> None:
     """Nothing in :meth:`Database.run` belongs to one event loop: work from a second loop (tests
-    run apps on one database from several) runs on the same threads and gets its result."""
-    database = Database.from_url(
-        f"sqlite:///{tmp_path / 'etds.db'}", worker_threads=1, run_on_loop=False
-    )
-    results: list[str] = []
+    run apps on one database from several) runs on the same thread and gets its result."""
+    database = _threaded(tmp_path, 1)
+    results: list[threading.Thread] = []
 
     def other_loop() -> None:
-        results.append(asyncio.run(database.run(threading.current_thread)).name)
+        results.append(asyncio.run(database.run(threading.current_thread)))
 
     try:
-        first = asyncio.run(database.run(threading.current_thread)).name
+        first = asyncio.run(database.run(threading.current_thread))
         thread = threading.Thread(target=other_loop)
         thread.start()
         thread.join(timeout=10)
     finally:
         database.dispose()
-    assert results == [first]
-    assert first.startswith("etds-database")
+    assert results == [first]  # the very thread, not another one of the same name
+    assert first is not threading.current_thread()
 
 
 def test_work_cancelled_while_queued_never_runs(tmp_path: Path) -> None:
