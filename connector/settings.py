@@ -76,6 +76,10 @@ class DatabaseSettings(_Section):
     worker_threads: int | None = Field(default=None, ge=1, le=1000)
     """Threads applying negotiation messages at once (default: 2 on SQLite, (pool_size +
     max_overflow) // 2 on PostgreSQL)."""
+    run_on_loop: bool = True
+    """On SQLite, apply negotiation messages on the event loop itself when no other thread
+    writes (faster; the node stalls while another process writes to the file). No effect on
+    PostgreSQL, whose work always goes to the worker threads."""
 
     @field_validator("url")
     @classmethod

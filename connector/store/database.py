@@ -416,6 +416,11 @@ class Database:
             return self._executor.submit(function, *args)
 
     @property
+    def runs_on_loop(self) -> bool:
+        """Whether :meth:`run` does SQLite work on the event loop (when no other thread writes)."""
+        return self._run_on_loop
+
+    @property
     def worker_threads(self) -> int:
         """How many threads :meth:`run` uses at once (shared by every event loop)."""
         return self._worker_threads

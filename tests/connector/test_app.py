@@ -54,4 +54,15 @@ def test_the_node_database_uses_the_configured_worker_threads(tmp_path: Path) ->
     )
     app = create_app(settings)
     assert app.state.node.database.worker_threads == 3
+    assert app.state.node.database.runs_on_loop  # SQLite, by default
+    app.state.node.database.dispose()
+
+
+def test_sqlite_work_can_be_kept_off_the_event_loop(tmp_path: Path) -> None:
+    settings = load_settings(
+        database={"url": f"sqlite:///{tmp_path / 'etds.db'}", "run_on_loop": False},
+        storage={"data_roots": [str(tmp_path)]},
+    )
+    app = create_app(settings)
+    assert not app.state.node.database.runs_on_loop
     app.state.node.database.dispose()
