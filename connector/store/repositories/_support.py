@@ -61,6 +61,13 @@ def by_id(table: Table) -> Select[Any]:
     return select(table).where(table.c.id == bindparam("id"))
 
 
+@functools.cache
+def by_ids(table: Table) -> Select[Any]:
+    """``SELECT * FROM table WHERE id IN (:ids)``, built once per table (see :func:`by_id`): run
+    with ``{"ids": [...]}``."""
+    return select(table).where(table.c.id.in_(bindparam("ids", expanding=True)))
+
+
 def values_of(record: Record) -> dict[str, Any]:
     """The record's fields as a column → value dict (shallow)."""
     return {f.name: getattr(record, f.name) for f in fields(record)}

@@ -27,6 +27,7 @@ from connector.store import query as q
 from connector.store.errors import AlreadyExists, InvalidQuery, NotFound, StaleRecord
 from connector.store.repositories._support import (
     by_id,
+    by_ids,
     count_records,
     query_records,
     record_from,
@@ -113,7 +114,7 @@ class VersionedRepository(Generic[V]):
             return {}
         if len(wanted) > MAX_GET_MANY:
             raise InvalidQuery(f"at most {MAX_GET_MANY} ids per request")
-        rows = self._session.execute(select(self._table).where(self._table.c.id.in_(wanted)))
+        rows = self._session.execute(by_ids(self._table), {"ids": sorted(wanted)})
         records = (record_from(self._record_type, row._mapping) for row in rows)
         return {record.id: record for record in records}
 

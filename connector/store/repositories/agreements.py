@@ -14,7 +14,7 @@ remote asset. (SQLite needs no lock: ``BEGIN IMMEDIATE`` admits one writer at a 
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Table, func, insert, select
+from sqlalchemy import Connection, Table, bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
@@ -52,6 +52,19 @@ AGREEMENT_FIELDS = q.FieldMap.build(
     id_column=_TABLE.c.id,
 )
 
+# Built once (a statement built per call costs its cache key every time), run with the values.
+_INSERT = insert(_TABLE)
+_INSERT_UNLESS_TAKEN = (
+    postgresql.insert(_TABLE)
+    .on_conflict_do_nothing(index_elements=[_TABLE.c.id])
+    .returning(_TABLE.c.id)
+)
+_SHARE_ASSET = (
+    select(_ASSETS.c.id)
+    .where(_ASSETS.c.id == bindparam("asset_id"))
+    .with_for_update(read=True, key_share=True)
+)
+
 
 class AgreementRepository:
     """Create and read contract agreements."""
@@ -66,24 +79,14 @@ class AgreementRepository:
         if backend(self._session) == "postgresql":
             # Keep a local asset of that id from being deleted until this transaction ends
             # (on SQLite the write transaction already keeps every other writer out).
-            self._session.execute(
-                select(_ASSETS.c.id)
-                .where(_ASSETS.c.id == record.asset_id)
-                .with_for_update(read=True, key_share=True)
-            )
+            self._session.execute(_SHARE_ASSET, {"asset_id": record.asset_id})
             # ON CONFLICT DO NOTHING: a taken id is no error, which would abort the transaction
             # (the table has no other constraint that a valid record could break).
-            statement = (
-                postgresql.insert(_TABLE)
-                .values(values)
-                .on_conflict_do_nothing(index_elements=[_TABLE.c.id])
-                .returning(_TABLE.c.id)
-            )
-            if self._session.execute(statement).first() is None:
+            if self._session.execute(_INSERT_UNLESS_TAKEN, values).first() is None:
                 raise AlreadyExists(KIND, record.id)
         else:  # SQLite undoes just the failed statement; the transaction stays usable
             try:
-                self._session.execute(insert(_TABLE).values(values))
+                self._session.execute(_INSERT, values)
             except IntegrityError:
                 raise AlreadyExists(KIND, record.id) from None
         return record
