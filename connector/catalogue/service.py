@@ -13,12 +13,14 @@ import base64
 import binascii
 import json
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Select
 
 from catalog.model import Catalog, Dataset, Offer
 from catalog.regions import region_code
@@ -37,12 +39,14 @@ from connector.store.repositories.catalogue import (
     CatalogueFilters,
     CatalogueItem,
     CatalogueRepository,
+    selecting,
 )
 from connector.store.repositories.contract_definitions import ContractDefinitionRepository
 from connector.store.repositories.policies import PolicyDefinitionRepository
 
 log = logging.getLogger("etds.catalogue")
 DEFINITIONS_PAGE = 1000
+SELECTING_CACHE_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,9 @@ class CatalogueService:
         self._publication = publication
         self._builder = DatasetBuilder(publication)
         self._clock = clock
+        # (backend, the selector's JSON) → its offer-check statement (see offer()), bounded
+        self._selecting: OrderedDict[tuple[str, str], Select[Any]] = OrderedDict()
+        self._selecting_lock = threading.Lock()
 
     @property
     def publication(self) -> Publication:
@@ -274,13 +281,35 @@ class CatalogueService:
             return None
         definition, contract, selector = found
         catalogue = CatalogueRepository(connection)
-        if not catalogue.selects(selector, ref.asset_id):
+        statement = self._selecting_statement(
+            connection.dialect.name, definition.assets_selector, selector
+        )
+        if not catalogue.selects(selector, ref.asset_id, statement):
             return None
         if ref.member is not None:
             entry = catalogue.entries([ref.asset_id]).get(ref.asset_id)
             if ref.member not in series_members(entry):
                 return None
         return OfferedContract(definition, contract, self._access.offer(ref, contract))
+
+    def _selecting_statement(
+        self, backend_name: str, stored: list[Any], selector: list[Criterion]
+    ) -> Select[Any]:
+        """The offer check's statement for ``selector`` (parsed from ``stored``), kept for the
+        last :data:`SELECTING_CACHE_SIZE` selectors by their JSON: contract definitions are
+        few, and a statement built anew costs SQLAlchemy a new cache key every time."""
+        key = (backend_name, json.dumps(stored, sort_keys=True, default=str))
+        with self._selecting_lock:
+            statement = self._selecting.get(key)
+            if statement is not None:
+                self._selecting.move_to_end(key)
+                return statement
+        statement = selecting(selector, backend_name)
+        with self._selecting_lock:
+            self._selecting[key] = statement
+            if len(self._selecting) > SELECTING_CACHE_SIZE:
+                self._selecting.popitem(last=False)
+        return statement
 
     def _definition_for(
         self, connection: Connection, claims: Mapping[str, Any], definition_id: str

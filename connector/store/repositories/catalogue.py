@@ -14,7 +14,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, false, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    false,
+    or_,
+    select,
+    true,
+)
 
 from connector.store import query as q
 from connector.store.errors import InvalidQuery
@@ -128,6 +139,15 @@ class CataloguePage:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def selecting(selector: Sequence[q.Criterion], backend_name: str) -> Select[Any]:
+    """The statement of :meth:`CatalogueRepository.selects` for ``selector`` on ``backend_name``
+    (run with ``{"selected_asset_id": …}``); raises InvalidQuery as :func:`query.conditions`."""
+    return select(_ASSETS.c.id).where(
+        _ASSETS.c.id == bindparam("selected_asset_id"),
+        *q.conditions(selector, ASSET_FIELDS, backend_name),
+    )
+
+
 class CatalogueRepository:
     """Catalogue entries and catalogue pages."""
 
@@ -220,15 +240,19 @@ class CatalogueRepository:
         )
         return list(self._session.execute(statement).scalars())
 
-    def selects(self, selector: Sequence[q.Criterion], asset_id: str) -> bool:
+    def selects(
+        self,
+        selector: Sequence[q.Criterion],
+        asset_id: str,
+        statement: Select[Any] | None = None,
+    ) -> bool:
         """Whether the asset ``asset_id`` exists and ``selector`` selects it: whether a
         :meth:`page` of that selector would list it (one statement reading one column, for
-        checking one offer)."""
-        statement = select(_ASSETS.c.id).where(
-            _ASSETS.c.id == asset_id,
-            *q.conditions(selector, ASSET_FIELDS, backend(self._session)),
-        )
-        return self._session.execute(statement).first() is not None
+        checking one offer). ``statement``: :func:`selecting` of that selector on this backend,
+        if the caller keeps it (a statement built anew costs SQLAlchemy a new cache key)."""
+        if statement is None:
+            statement = selecting(selector, backend(self._session))
+        return self._session.execute(statement, {"selected_asset_id": asset_id}).first() is not None
 
     def page(
         self,

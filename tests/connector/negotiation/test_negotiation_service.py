@@ -11,6 +11,7 @@ import pytest
 from negotiation_support import (
     CONSUMER,
     CONSUMER_DSP,
+    EDC,
     OFFICIAL_STATISTICS,
     OPEN,
     PROVIDER,
@@ -48,6 +49,7 @@ from connector.store.errors import StaleRecord
 from connector.store.query import QuerySpec
 from connector.store.records import NegotiationRecord
 from connector.store.repositories.catalogue import CatalogueRepository
+from connector.store.repositories.contract_definitions import ContractDefinitionRepository
 from connector.store.repositories.negotiations import NegotiationRepository
 from policies import ETDS, ODRL, USE, Constraint, Literal, Permission, Policy, PolicyKind
 
@@ -291,6 +293,31 @@ def test_initial_request_for_what_is_not_offered_is_a_bad_request(
     assert complaint in str(raised.value)
     assert not isinstance(raised.value, NegotiationProtocolError)
     assert _all(provider.database) == []
+
+
+def test_an_offer_is_checked_against_the_contract_definition_s_current_selector(
+    provider: Node, offer: OfferRef
+) -> None:
+    """The offer check's statement is kept per selector: a definition that now selects
+    another asset no longer offers the one it selected (nor reuses the old statement)."""
+    assert _initial(provider, offer).state == "REQUESTED"
+    published = provider.published(offer)
+    with provider.database.transaction() as session:
+        definitions = ContractDefinitionRepository(session)
+        current = definitions.get(offer.definition_id)
+        definitions.update(
+            replace(
+                current,
+                assets_selector=[
+                    {"operandLeft": EDC + "id", "operator": "=", "operandRight": "another"}
+                ],
+            )
+        )
+    document = {**published, "target": offer.asset_id}  # the offer as it was published
+    message, body = inbound(request("urn:uuid:c2", document, purpose=OFFICIAL_STATISTICS))
+    with pytest.raises(BadRequest):
+        provider.service.receive_initial_request(requester(), message, body)
+    assert len(_all(provider.database)) == 1
 
 
 @pytest.mark.parametrize(

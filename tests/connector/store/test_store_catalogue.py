@@ -14,7 +14,12 @@ from connector.store.errors import InvalidQuery
 from connector.store.models import Asset
 from connector.store.query import Criterion
 from connector.store.repositories.assets import AssetRepository
-from connector.store.repositories.catalogue import CatalogueFilters, CatalogueRepository, tokens
+from connector.store.repositories.catalogue import (
+    CatalogueFilters,
+    CatalogueRepository,
+    selecting,
+    tokens,
+)
 
 ECON = "http://publications.europa.eu/resource/authority/data-theme/ECON"
 ENVI = "http://publications.europa.eu/resource/authority/data-theme/ENVI"
@@ -116,8 +121,10 @@ def test_one_asset_is_selected_as_a_page_would_list_it(database: Database) -> No
         catalogue = CatalogueRepository(session)
         for selector in selectors:
             listed = _ids(catalogue.page([selector], CatalogueFilters(), limit=50))
+            kept = selecting(selector, database.backend)  # as CatalogueService keeps it
             for asset_id in ["ds-00", "ds-01", "ds-02", "ds-05", "absent"]:
                 assert catalogue.selects(selector, asset_id) is (asset_id in listed)
+                assert catalogue.selects(selector, asset_id, kept) is (asset_id in listed)
         assert catalogue.selects([Criterion(EDC + "rank", ">=", 2)], "ds-03")
         assert not catalogue.selects([Criterion(EDC + "rank", ">=", 2)], "ds-01")
         assert not catalogue.selects(ALL, "absent")
