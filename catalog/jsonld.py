@@ -181,7 +181,9 @@ class _IriKeeping(jsonld.JsonLdProcessor):  # type: ignore[misc]
     :class:`_ScopedContexts`)."""
 
     def _iris_for(self, active_ctx: Any) -> _Bounded | None:
-        raise NotImplementedError
+        """Where expansions against ``active_ctx`` are kept; None: not kept (the subclasses
+        say which contexts)."""
+        return None
 
     def _expand_iri(  # noqa: PLR0917 - pyld's signature
         self,

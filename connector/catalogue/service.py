@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -137,8 +136,7 @@ class CatalogueService:
         self._builder = DatasetBuilder(publication)
         self._clock = clock
         # (backend, the selector's JSON) → its offer-check statement (see offer()), bounded
-        self._selecting: OrderedDict[tuple[str, str], Select[Any]] = OrderedDict()
-        self._selecting_lock = threading.Lock()
+        self._selecting_kept = functools.lru_cache(maxsize=SELECTING_CACHE_SIZE)(self._selecting)
 
     @property
     def publication(self) -> Publication:
@@ -281,8 +279,8 @@ class CatalogueService:
             return None
         definition, contract, selector = found
         catalogue = CatalogueRepository(connection)
-        statement = self._selecting_statement(
-            connection.dialect.name, definition.assets_selector, selector
+        statement = self._selecting_kept(
+            connection.dialect.name, json.dumps(definition.assets_selector, sort_keys=True)
         )
         if not catalogue.selects(selector, ref.asset_id, statement):
             return None
@@ -292,24 +290,12 @@ class CatalogueService:
                 return None
         return OfferedContract(definition, contract, self._access.offer(ref, contract))
 
-    def _selecting_statement(
-        self, backend_name: str, stored: list[Any], selector: list[Criterion]
-    ) -> Select[Any]:
-        """The offer check's statement for ``selector`` (parsed from ``stored``), kept for the
-        last :data:`SELECTING_CACHE_SIZE` selectors by their JSON: contract definitions are
-        few, and a statement built anew costs SQLAlchemy a new cache key every time."""
-        key = (backend_name, json.dumps(stored, sort_keys=True, default=str))
-        with self._selecting_lock:
-            statement = self._selecting.get(key)
-            if statement is not None:
-                self._selecting.move_to_end(key)
-                return statement
-        statement = selecting(selector, backend_name)
-        with self._selecting_lock:
-            self._selecting[key] = statement
-            if len(self._selecting) > SELECTING_CACHE_SIZE:
-                self._selecting.popitem(last=False)
-        return statement
+    def _selecting(self, backend_name: str, selector_json: str) -> Select[Any]:
+        """The offer check's statement for the selector ``selector_json`` (canonical JSON), built
+        from that JSON itself; kept for the last :data:`SELECTING_CACHE_SIZE` selectors (see
+        ``__init__``): contract definitions are few, and a statement built anew costs SQLAlchemy
+        a new cache key every time."""
+        return selecting(selector_criteria(json.loads(selector_json)), backend_name)
 
     def _definition_for(
         self, connection: Connection, claims: Mapping[str, Any], definition_id: str
