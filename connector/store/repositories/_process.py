@@ -46,10 +46,8 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Insert,
     Integer,
     PrimaryKeyConstraint,
-    Row,
     Select,
     Table,
     UniqueConstraint,
@@ -72,11 +70,12 @@ from connector.store.errors import (
     NotFound,
     StaleRecord,
 )
+from connector.store.prepared import Prepared
 from connector.store.repositories._support import (
     backend,
-    by_id,
     check_time,
     count_records,
+    prepared_by_id,
     query_records,
     record_from,
     validate,
@@ -144,9 +143,9 @@ class _Statements:
     """The statements of a process table that run on every message, built once (see
     :func:`~connector.store.repositories._support.by_id`)."""
 
-    own: Mapping[frozenset[str], Select[Any]]
+    own: Mapping[frozenset[str], Prepared]
     """By the roles asked for: the process whose own pid is ``:pid``, with ``:counterparty``."""
-    by_consumer_pid: Select[Any]
+    by_consumer_pid: Prepared
     """``:role``, ``:counterparty``, ``:consumer_pid``."""
     claim: Mapping[str, Update]
     """By backend: lease ``:limit`` due rows at ``:now`` to ``:holder`` until ``:expires``,
@@ -197,11 +196,20 @@ def _references(table: Table) -> dict[str, tuple[str, Select[Any]]]:
     return held
 
 
-@functools.cache
-def _insert_unless_taken(table: Table) -> Insert:
-    """PostgreSQL's ``INSERT … ON CONFLICT DO NOTHING RETURNING *``: no row when a key or
-    unique value is taken, instead of an error that would abort the transaction."""
-    return postgresql.insert(table).on_conflict_do_nothing().returning(*table.c)
+def _new_values(table: Table, columns: tuple[str, ...]) -> dict[str, Any]:
+    return {name: bindparam(name, type_=table.c[name].type) for name in columns}
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_unless_taken(table: Table, columns: tuple[str, ...]) -> Prepared:
+    """PostgreSQL's ``INSERT … ON CONFLICT DO NOTHING RETURNING *`` of ``columns``: no row when
+    a key or unique value is taken, instead of an error that would abort the transaction."""
+    return Prepared(
+        postgresql.insert(table)
+        .values(_new_values(table, columns))
+        .on_conflict_do_nothing()
+        .returning(*table.c)
+    )
 
 
 @functools.cache
@@ -209,8 +217,8 @@ def _statements(table: Table) -> _Statements:
     c = table.c
     counterparty = c.counterparty_id == bindparam("counterparty")
     own = {
-        frozenset(roles): select(table).where(
-            or_(*(_own_pid(table, role) for role in roles)), counterparty
+        frozenset(roles): Prepared(
+            select(table).where(or_(*(_own_pid(table, role) for role in roles)), counterparty)
         )
         for roles in (("provider",), ("consumer",), ROLES)
     }
@@ -238,8 +246,12 @@ def _statements(table: Table) -> _Statements:
         )
     return _Statements(
         own=own,
-        by_consumer_pid=select(table).where(
-            c.role == bindparam("role"), counterparty, c.consumer_pid == bindparam("consumer_pid")
+        by_consumer_pid=Prepared(
+            select(table).where(
+                c.role == bindparam("role"),
+                counterparty,
+                c.consumer_pid == bindparam("consumer_pid"),
+            )
         ),
         claim=claim,
         release=update(table)
@@ -248,22 +260,22 @@ def _statements(table: Table) -> _Statements:
     )
 
 
-@functools.cache
-def _insert_statement(table: Table) -> Insert:
-    """``INSERT INTO table … RETURNING *``; the columns are those of the parameters given."""
-    return insert(table).returning(*table.c)
+@functools.lru_cache(maxsize=64)
+def _insert_statement(table: Table, columns: tuple[str, ...]) -> Prepared:
+    """``INSERT INTO table (columns) … RETURNING *``."""
+    return Prepared(insert(table).values(_new_values(table, columns)).returning(*table.c))
 
 
 SAVE_PREFIX = "save_"
 
 
 @functools.lru_cache(maxsize=256)
-def _save_statement(table: Table, columns: tuple[str, ...], *, whole: bool) -> Update:
+def _save_statement(table: Table, columns: tuple[str, ...], *, whole: bool) -> Prepared:
     """``UPDATE table SET <columns>, version + 1, no lease WHERE id AND version RETURNING …``
     with bind parameters ``save_<column>``, ``save_id`` and ``save_version`` (built once per
     set of columns: a save changes one of a handful of sets)."""
     c = table.c
-    return (
+    return Prepared(
         update(table)
         .where(c.id == bindparam("save_id"), c.version == bindparam("save_version"))
         .values(
@@ -330,11 +342,12 @@ class ProcessRepository(Generic[P]):
     # Reads ----------------------------------------------------------------------------------
 
     def _one(self, *where: ColumnElement[bool]) -> P | None:
-        return self._first(select(self._table).where(*where))
-
-    def _first(self, statement: Select[Any], parameters: dict[str, Any] | None = None) -> P | None:
-        row = self._session.execute(statement, parameters).first()
+        row = self._session.execute(select(self._table).where(*where)).first()
         return None if row is None else self._seen(record_from(self._record_type, row._mapping))
+
+    def _first(self, statement: Prepared, parameters: Mapping[str, Any]) -> P | None:
+        row = statement.first(self._session, parameters)
+        return None if row is None else self._seen(record_from(self._record_type, row))
 
     def assume(self, record: P) -> P:
         """Take ``record`` (read in an earlier transaction, e.g. claimed) as the stored row
@@ -344,7 +357,7 @@ class ProcessRepository(Generic[P]):
 
     def get(self, id: str) -> P:
         """The process ``id`` (our local id); :class:`NotFound` if there is none."""
-        found = self._first(by_id(self._table), {"id": id})
+        found = self._first(prepared_by_id(self._table), {"id": id})
         if found is None:
             raise NotFound(self.kind, id)
         return found
@@ -426,17 +439,17 @@ class ProcessRepository(Generic[P]):
             )
 
     def _written(
-        self, statement: Any, parameters: dict[str, Any] | None = None, *, explained: bool = True
-    ) -> Row[Any] | None:
+        self, statement: Prepared, parameters: Mapping[str, Any], *, explained: bool = True
+    ) -> dict[str, Any] | None:
         """Run an INSERT or UPDATE ``… RETURNING``; its row (None when nothing matched), or
         :class:`IntegrityError`. ``explained``: the caller will query to explain an error, so on
         PostgreSQL the statement runs in a SAVEPOINT that keeps the transaction usable (SQLite
         undoes just the failed statement by itself). Without it, an error leaves a PostgreSQL
         transaction that can only roll back: the caller must raise."""
         if not explained or backend(self._session) != "postgresql":
-            return self._session.execute(statement, parameters).first()
+            return statement.first(self._session, parameters)
         with self._session.begin_nested():
-            return self._session.execute(statement, parameters).first()
+            return statement.first(self._session, parameters)
 
     def _hold_references(self, values: Mapping[str, Any]) -> None:
         """On PostgreSQL, before writing ``values``: hold the records they refer to ``FOR KEY
@@ -474,7 +487,7 @@ class ProcessRepository(Generic[P]):
             except NotFound:
                 self._explain_taken(record, creating=True)  # a taken id or pid comes first
                 raise
-            row = self._session.execute(_insert_unless_taken(self._table), values).first()
+            row = _insert_unless_taken(self._table, tuple(values)).first(self._session, values)
             if row is None:  # a key or unique value is taken: say which
                 self._explain_conflict(record, creating=True)
                 # The clashing row went away in between (not explained above).
@@ -483,14 +496,14 @@ class ProcessRepository(Generic[P]):
                     record.id,
                     message=f"{self.kind} {record.id!r}: its id or a pid is already taken",
                 )
-            return self._seen(record_from(self._record_type, row._mapping))
+            return self._seen(record_from(self._record_type, row))
         try:
-            row = self._written(_insert_statement(self._table), values)
+            row = self._written(_insert_statement(self._table, tuple(values)), values)
         except IntegrityError:
             self._explain_conflict(record, creating=True)
             raise
         assert row is not None  # an INSERT without conflict returns its row
-        return self._seen(record_from(self._record_type, row._mapping))
+        return self._seen(record_from(self._record_type, row))
 
     def save(self, record: P, expected_version: int) -> P:
         """Write the mutable fields of ``record`` if the stored version is ``expected_version``
@@ -526,8 +539,8 @@ class ProcessRepository(Generic[P]):
                 raise NotFound(self.kind, record.id)
             raise StaleRecord(self.kind, record.id, expected_version=expected_version)
         if known is not None and len(returning) == 1:
-            return self._seen(replace(known, **values, version=row.version))
-        return self._seen(record_from(self._record_type, row._mapping))
+            return self._seen(replace(known, **values, version=row["version"]))
+        return self._seen(record_from(self._record_type, row))
 
     def claim_due(
         self,

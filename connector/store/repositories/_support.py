@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from connector.store import query as q
 from connector.store.errors import InvalidRecord
+from connector.store.prepared import Prepared
 from connector.store.types import UTCDateTime
 
 
@@ -59,6 +60,13 @@ def by_id(table: Table) -> Select[Any]:
     (about 40 µs each). Statements are immutable; the cache holds one per table.
     """
     return select(table).where(table.c.id == bindparam("id"))
+
+
+@functools.cache
+def prepared_by_id(table: Table) -> Prepared:
+    """:func:`by_id` as a :class:`~connector.store.prepared.Prepared` statement (the reads of
+    every message)."""
+    return Prepared(by_id(table))
 
 
 @functools.cache

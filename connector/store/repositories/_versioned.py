@@ -26,9 +26,9 @@ from connector.store import operands
 from connector.store import query as q
 from connector.store.errors import AlreadyExists, InvalidQuery, NotFound, StaleRecord
 from connector.store.repositories._support import (
-    by_id,
     by_ids,
     count_records,
+    prepared_by_id,
     query_records,
     record_from,
     try_insert,
@@ -84,8 +84,8 @@ class VersionedRepository(Generic[V]):
     def _row(self, id: str) -> V | None:
         if names_no_row(id):
             return None
-        row = self._session.execute(by_id(self._table), {"id": id}).first()
-        return None if row is None else record_from(self._record_type, row._mapping)
+        row = prepared_by_id(self._table).first(self._session, {"id": id})
+        return None if row is None else record_from(self._record_type, row)
 
     def exists(self, id: str) -> bool:
         """Whether a record ``id`` exists."""

@@ -14,6 +14,8 @@ remote asset. (SQLite needs no lock: ``BEGIN IMMEDIATE`` admits one writer at a 
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from sqlalchemy import Connection, Table, bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
@@ -21,11 +23,12 @@ from sqlalchemy.exc import IntegrityError
 from connector.store import query as q
 from connector.store.errors import AlreadyExists, NotFound
 from connector.store.models import Asset, ContractAgreement
+from connector.store.prepared import Prepared
 from connector.store.records import AgreementRecord
 from connector.store.repositories._support import (
     backend,
-    by_id,
     count_records,
+    prepared_by_id,
     query_records,
     record_from,
     validate,
@@ -52,14 +55,20 @@ AGREEMENT_FIELDS = q.FieldMap.build(
     id_column=_TABLE.c.id,
 )
 
-# Built once (a statement built per call costs its cache key every time), run with the values.
-_INSERT = insert(_TABLE)
-_INSERT_UNLESS_TAKEN = (
+# Built once (a statement built per call costs its cache key every time), run with the values
+# of every field of a record.
+_VALUES = {
+    field.name: bindparam(field.name, type_=_TABLE.c[field.name].type)
+    for field in fields(AgreementRecord)
+}
+_INSERT = Prepared(insert(_TABLE).values(_VALUES).returning(_TABLE.c.id))
+_INSERT_UNLESS_TAKEN = Prepared(
     postgresql.insert(_TABLE)
+    .values(_VALUES)
     .on_conflict_do_nothing(index_elements=[_TABLE.c.id])
     .returning(_TABLE.c.id)
 )
-_SHARE_ASSET = (
+_SHARE_ASSET = Prepared(
     select(_ASSETS.c.id)
     .where(_ASSETS.c.id == bindparam("asset_id"))
     .with_for_update(read=True, key_share=True)
@@ -79,14 +88,14 @@ class AgreementRepository:
         if backend(self._session) == "postgresql":
             # Keep a local asset of that id from being deleted until this transaction ends
             # (on SQLite the write transaction already keeps every other writer out).
-            self._session.execute(_SHARE_ASSET, {"asset_id": record.asset_id})
+            _SHARE_ASSET.rows(self._session, {"asset_id": record.asset_id})
             # ON CONFLICT DO NOTHING: a taken id is no error, which would abort the transaction
             # (the table has no other constraint that a valid record could break).
-            if self._session.execute(_INSERT_UNLESS_TAKEN, values).first() is None:
+            if _INSERT_UNLESS_TAKEN.first(self._session, values) is None:
                 raise AlreadyExists(KIND, record.id)
         else:  # SQLite undoes just the failed statement; the transaction stays usable
             try:
-                self._session.execute(_INSERT, values)
+                _INSERT.first(self._session, values)
             except IntegrityError:
                 raise AlreadyExists(KIND, record.id) from None
         return record
@@ -95,10 +104,10 @@ class AgreementRepository:
         """The agreement ``id``; :class:`NotFound` if there is none."""
         if names_no_row(id):  # a peer's or a URL's text that no database stores
             raise NotFound(KIND, id)
-        row = self._session.execute(by_id(_TABLE), {"id": id}).first()
+        row = prepared_by_id(_TABLE).first(self._session, {"id": id})
         if row is None:
             raise NotFound(KIND, id)
-        return record_from(AgreementRecord, row._mapping)
+        return record_from(AgreementRecord, row)
 
     def query(self, spec: q.QuerySpec) -> list[AgreementRecord]:
         """One page of agreements matching ``spec``."""

@@ -28,6 +28,7 @@ from sqlalchemy import (
 from connector.store import query as q
 from connector.store.errors import InvalidRecord, NotFound
 from connector.store.models import ContractNegotiation, NegotiationMessage
+from connector.store.prepared import Prepared
 from connector.store.records import NegotiationMessageRecord, NegotiationRecord
 from connector.store.repositories._process import ProcessRepository, process_fields
 from connector.store.repositories._support import record_from, validate
@@ -41,7 +42,7 @@ _MESSAGE_COLUMNS = ("negotiation_id", "direction", "message_type", "body", "at")
 # INSERT … SELECT … WHERE EXISTS: a message of a missing negotiation inserts nothing (no row
 # back) instead of failing on the foreign key, which on PostgreSQL would abort the transaction
 # or need a SAVEPOINT around every insert.
-_INSERT_MESSAGE = (
+_INSERT_MESSAGE = Prepared(
     insert(_MESSAGES)
     .from_select(
         list(_MESSAGE_COLUMNS),
@@ -51,16 +52,18 @@ _INSERT_MESSAGE = (
     )
     .returning(_MESSAGES.c.id)
 )
-_LAST_MESSAGE = (
+_LAST_MESSAGE = Prepared(
     select(_MESSAGES)
     .where(_MESSAGES.c.negotiation_id == bindparam("negotiation_id"))
     .order_by(_MESSAGES.c.id.desc())
     .limit(1)
 )
-_MESSAGE_BODIES = select(_MESSAGES.c.body).where(
-    _MESSAGES.c.negotiation_id == bindparam("negotiation_id"),
-    _MESSAGES.c.direction == bindparam("direction"),
-    _MESSAGES.c.message_type == bindparam("message_type"),
+_MESSAGE_BODIES = Prepared(
+    select(_MESSAGES.c.body).where(
+        _MESSAGES.c.negotiation_id == bindparam("negotiation_id"),
+        _MESSAGES.c.direction == bindparam("direction"),
+        _MESSAGES.c.message_type == bindparam("message_type"),
+    )
 )
 
 # The state the management API shows while an intent waits to go out (EDC's "-ING" states), by
@@ -143,10 +146,10 @@ class NegotiationRepository(ProcessRepository[NegotiationRecord]):
             "at": at,
         }
         validate("negotiation message", _MESSAGES, values)
-        row = self._session.execute(_INSERT_MESSAGE, values).first()
+        row = _INSERT_MESSAGE.first(self._session, values)
         if row is None:
             raise NotFound(KIND, negotiation_id)
-        new_id = row[0]
+        new_id = row["id"]
         return NegotiationMessageRecord(id=int(new_id), **values)  # type: ignore[arg-type]
 
     def messages(self, negotiation_id: str) -> list[NegotiationMessageRecord]:
@@ -160,13 +163,13 @@ class NegotiationRepository(ProcessRepository[NegotiationRecord]):
 
     def last_message(self, negotiation_id: str) -> NegotiationMessageRecord | None:
         """The message of ``negotiation_id`` recorded last, if any."""
-        row = self._session.execute(_LAST_MESSAGE, {"negotiation_id": negotiation_id}).first()
-        return None if row is None else record_from(NegotiationMessageRecord, row._mapping)
+        row = _LAST_MESSAGE.first(self._session, {"negotiation_id": negotiation_id})
+        return None if row is None else record_from(NegotiationMessageRecord, row)
 
     def has_message(
         self, negotiation_id: str, direction: str, message_type: str, body: dict[str, Any]
     ) -> bool:
         """Whether ``negotiation_id`` recorded this very message (type and body) already."""
         parameters = {"negotiation_id": negotiation_id, "direction": direction}
-        rows = self._session.execute(_MESSAGE_BODIES, {**parameters, "message_type": message_type})
-        return any(recorded == body for recorded in rows.scalars())
+        rows = _MESSAGE_BODIES.rows(self._session, {**parameters, "message_type": message_type})
+        return any(row["body"] == body for row in rows)

@@ -14,6 +14,7 @@ from typing import Any, cast
 from sqlalchemy import BindParameter, Connection, CursorResult, Table, bindparam, delete
 
 from connector.store.models import UsedToken
+from connector.store.prepared import Prepared
 from connector.store.repositories._support import backend, check_time, validate
 from connector.store.repositories._upsert import upsert_statement
 
@@ -36,7 +37,7 @@ def _remember(backend_name: str) -> Any:
 
 
 # Built once (see _support.by_id): one runs for every DPoP proof a node receives.
-_REMEMBER = {name: _remember(name) for name in ("sqlite", "postgresql")}
+_REMEMBER = {name: Prepared(_remember(name)) for name in ("sqlite", "postgresql")}
 
 
 class ReplayRepository:
@@ -52,7 +53,7 @@ class ReplayRepository:
         validate(KIND, _TABLE, values)
         check_time(KIND, "now", now)
         statement = _REMEMBER[backend(self._session)]
-        return self._session.execute(statement, {**values, "now": now}).first() is not None
+        return statement.first(self._session, {**values, "now": now}) is not None
 
     def purge_expired(self, now: datetime) -> int:
         """Delete the entries that expired at or before ``now``; returns how many."""
