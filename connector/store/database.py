@@ -66,12 +66,13 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import DBAPIError, InvalidatePoolError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from connector.store.patterns import register_sqlite_functions
+from connector.store.prepared import Prepared
 
 Backend = Literal["sqlite", "postgresql"]
 
@@ -85,6 +86,9 @@ _IDLE_SINCE = "etds_idle_since"
 _POSTGRES_DRIVERS = ("postgresql", "postgres", "postgresql+psycopg")
 
 T = TypeVar("T")
+
+
+_SQLITE_BEGIN = {sql: Prepared(text(sql)) for sql in ("BEGIN", "BEGIN IMMEDIATE")}
 
 
 def normalise_url(url: str | URL) -> URL:
@@ -357,11 +361,12 @@ class Database:
 
     def _begin(self, connection: Connection, sqlite_begin: str) -> None:
         """Begin a transaction on ``connection``: on SQLite by running ``sqlite_begin`` (no
-        event listener: see the module's docstring), elsewhere SQLAlchemy's own."""
+        event listener: see the module's docstring) on the driver's connection, after
+        SQLAlchemy's own (which emits nothing there: it only records that one is open, so that
+        ``commit()`` and ``rollback()`` end it); elsewhere SQLAlchemy's own."""
+        connection.begin()
         if self._backend == "sqlite":
-            connection.exec_driver_sql(sqlite_begin)
-        else:
-            connection.begin()
+            _SQLITE_BEGIN[sqlite_begin].rows(connection, {})
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` in a copy of the caller's context, for blocking work that opens

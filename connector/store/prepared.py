@@ -10,13 +10,15 @@ binds and result columns (the very ones SQLAlchemy would apply: ``dialect_impl``
 so stored values are the same either way), and runs the statement on the connection's cursor.
 
 What it keeps from SQLAlchemy: the connection, its transaction (the statement runs inside
-whatever ``Database.transaction``/``read`` began; a SAVEPOINT from ``begin_nested`` too), and
-its error handling (a driver error becomes the same ``sqlalchemy.exc`` exception, and a lost
-connection invalidates it, as ``Connection.execute`` does).
+whatever ``Database.transaction``/``read`` began; a SAVEPOINT from ``begin_nested`` too), its
+error handling (a driver error becomes the same ``sqlalchemy.exc`` exception, and a lost
+connection invalidates it, as ``Connection.execute`` does), and its statement events: when a
+``before_cursor_execute`` or ``after_cursor_execute`` listener is registered on the engine or
+the connection (instrumentation such as OpenTelemetry's, a test counting statements), the
+statement runs through ``Connection.execute``, so that every listener sees it as usual.
 
 What it does not do: statements whose SQL depends on the parameters (``expanding`` ``IN``
-lists, ``literal_execute``), ``executemany``, events (the node registers no statement events),
-and compiled-cache sharing with ``Connection.execute``. Such statements are refused when first
+lists, ``literal_execute``) and ``executemany``. Such statements are refused when first
 compiled; run them through ``Connection.execute``.
 """
 
@@ -152,8 +154,23 @@ class Prepared:
             for name, processor, value in zip(plan.columns, plan.results, row, strict=True)
         }
 
+    def _observed(self, connection: Connection) -> bool:
+        """Whether statement listeners want to see the statement (the engine's are joined to
+        each connection's)."""
+        dispatch = connection.dispatch
+        return bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute)
+
+    def _through_sqlalchemy(
+        self, connection: Connection, parameters: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        self._plan(connection.dialect)  # refused as without listeners
+        result = connection.execute(self._statement, dict(parameters))
+        return [dict(row._mapping) for row in result] if result.returns_rows else []
+
     def rows(self, connection: Connection, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Every row the statement gives."""
+        if self._observed(connection):
+            return self._through_sqlalchemy(connection, parameters)
         plan, cursor = self._execute(connection, parameters)
         try:
             return [self._row(plan, row) for row in cursor.fetchall()] if plan.columns else []
@@ -162,6 +179,9 @@ class Prepared:
 
     def first(self, connection: Connection, parameters: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first row the statement gives, or None (the rest are discarded)."""
+        if self._observed(connection):
+            rows = self._through_sqlalchemy(connection, parameters)
+            return rows[0] if rows else None
         plan, cursor = self._execute(connection, parameters)
         try:
             if not plan.columns:

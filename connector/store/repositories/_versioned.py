@@ -16,15 +16,17 @@ have no foreign key), so the two are serialised and the check sees every committ
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from sqlalchemy import Connection, Table, delete, insert, select, update
+from sqlalchemy import BindParameter, Connection, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from connector.store import operands
 from connector.store import query as q
 from connector.store.errors import AlreadyExists, InvalidQuery, NotFound, StaleRecord
+from connector.store.prepared import Prepared
 from connector.store.repositories._support import (
     by_ids,
     count_records,
@@ -37,6 +39,19 @@ from connector.store.repositories._support import (
 )
 
 MAX_GET_MANY = 1000
+FEW_IDS = 4
+"""Up to this many ids, :meth:`VersionedRepository.get_many` runs a :class:`Prepared` statement
+of one bind per id (a contract definition's two policies on every offer check); beyond, one
+``IN`` list SQLAlchemy expands."""
+
+
+@functools.lru_cache(maxsize=64)
+def _by_few_ids(table: Table, count: int) -> Prepared:
+    """``SELECT * FROM table WHERE id IN (:id_0, …)`` for ``count`` ids."""
+    ids: list[BindParameter[str]] = [bindparam(f"id_{n}") for n in range(count)]
+    return Prepared(select(table).where(table.c.id.in_(ids)))
+
+
 _FIXED_ON_UPDATE = frozenset({"id", "created_at", "version"})
 
 
@@ -114,8 +129,14 @@ class VersionedRepository(Generic[V]):
             return {}
         if len(wanted) > MAX_GET_MANY:
             raise InvalidQuery(f"at most {MAX_GET_MANY} ids per request")
-        rows = self._session.execute(by_ids(self._table), {"ids": sorted(wanted)})
-        records = (record_from(self._record_type, row._mapping) for row in rows)
+        if len(wanted) <= FEW_IDS:
+            found = _by_few_ids(self._table, len(wanted)).rows(
+                self._session, {f"id_{n}": id for n, id in enumerate(sorted(wanted))}
+            )
+            records = [record_from(self._record_type, row) for row in found]
+        else:
+            rows = self._session.execute(by_ids(self._table), {"ids": sorted(wanted)})
+            records = [record_from(self._record_type, row._mapping) for row in rows]
         return {record.id: record for record in records}
 
     def query(self, spec: q.QuerySpec) -> list[V]:

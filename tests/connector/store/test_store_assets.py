@@ -18,6 +18,7 @@ from connector.store.errors import (
     StillReferenced,
 )
 from connector.store.query import QuerySpec
+from connector.store.repositories._versioned import FEW_IDS
 from connector.store.repositories.agreements import AgreementRepository
 from connector.store.repositories.assets import AssetRepository
 
@@ -147,6 +148,11 @@ def test_get_many_reads_only_existing_ids(database: Database) -> None:
     with database.read() as session:
         repository = AssetRepository(session)
         assert sorted(repository.get_many(["c", "a", "zzz", "a"])) == ["a", "c"]
+        # One bind per id up to FEW_IDS, an expanded IN list beyond: the same answer.
+        for count in range(1, FEW_IDS + 3):
+            wanted = ["b", *(f"missing-{n}" for n in range(count - 1))]
+            assert {k: v.id for k, v in repository.get_many(wanted).items()} == {"b": "b"}
+        assert sorted(repository.get_many(["a", "b", "c", "x", "y", "z"])) == ["a", "b", "c"]
         assert repository.get_many([]) == {}
         with pytest.raises(InvalidQuery):
             repository.get_many([str(n) for n in range(1001)])

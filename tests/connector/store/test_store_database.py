@@ -87,12 +87,14 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(
 
 
 def _statements(database: Database) -> list[str]:
+    """What SQLite runs from now on, through SQLAlchemy or on the driver's connection."""
     seen: list[str] = []
+    database.engine.dispose()  # the connections opened from now on are traced
 
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
+    def trace(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.set_trace_callback(seen.append)
 
-    event.listen(database.engine, "before_cursor_execute", record)
+    event.listen(database.engine, "connect", trace)
     return seen
 
 
@@ -104,7 +106,14 @@ def test_sqlite_writers_begin_immediate_and_readers_begin_deferred(
         session.execute(text("SELECT 1"))
     with sqlite_database.read() as session:
         session.execute(text("SELECT 2"))
-    assert seen == ["BEGIN IMMEDIATE", "SELECT 1", "BEGIN", "SELECT 2"]
+    assert [s for s in seen if not s.startswith("PRAGMA")] == [
+        "BEGIN IMMEDIATE",
+        "SELECT 1",
+        "COMMIT",
+        "BEGIN",
+        "SELECT 2",
+        "ROLLBACK",
+    ]
 
 
 def test_sqlite_writer_holds_the_write_lock_from_its_first_statement(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import bindparam, create_engine, insert, or_, select, text
+from sqlalchemy import bindparam, create_engine, event, insert, or_, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.pool import NullPool
 from store_records import at
@@ -147,3 +147,32 @@ def test_a_lost_connection_is_an_outage_and_is_replaced(database: Database) -> N
     assert store_unavailable(raised.value)
     with database.read() as session:  # the pool replaced the lost connection
         assert session.execute(text("SELECT pg_backend_pid()")).scalar() != backend
+
+
+def test_statement_listeners_see_prepared_statements(database: Database) -> None:
+    """Instrumentation (OpenTelemetry's, a test counting statements) listens for statement
+    events: with a listener, a Prepared statement goes through Connection.execute, and gives
+    the same rows."""
+    _insert(database)
+    prepared = Prepared(BY_ID)
+    with database.read() as session:
+        unobserved = prepared.first(session, {"id": "n1"})
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        seen.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        with database.read() as session:
+            assert prepared.first(session, {"id": "n1"}) == unobserved
+            assert prepared.rows(session, {"id": "nobody"}) == []
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+    selects = [s for s in seen if "FROM contract_negotiations" in s]
+    assert len(selects) == 2
+    expanding = Prepared(select(C.id).where(C.id.in_(bindparam("ids", expanding=True))))
+    with database.read() as session:
+        event.listen(session, "after_cursor_execute", record)
+        with pytest.raises(ValueError, match="expanding"):  # refused with listeners too
+            expanding.rows(session, {"ids": ["n1"]})
