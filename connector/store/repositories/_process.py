@@ -150,6 +150,8 @@ class _Statements:
     claim: Mapping[str, Update]
     """By backend: lease ``:limit`` due rows at ``:now`` to ``:holder`` until ``:expires``,
     except those of the counterparties ``:skip``."""
+    claim_any: Mapping[str, Prepared]
+    """By backend: the same, skipping no counterparty (no ``:skip``)."""
     release: Update
     """Clear the lease of ``:holder`` on the rows ``:ids``."""
 
@@ -222,28 +224,32 @@ def _statements(table: Table) -> _Statements:
         )
         for roles in (("provider",), ("consumer",), ROLES)
     }
-    due = (
+    due_any = (
         select(c.id)
         .where(
             c.pending,
             c.next_attempt_at <= bindparam("now"),
             or_(c.lease_expires_at.is_(None), c.lease_expires_at <= bindparam("now")),
-            c.counterparty_id.not_in(bindparam("skip", expanding=True)),
         )
         .order_by(c.next_attempt_at, c.id)
         .limit(bindparam("limit", type_=Integer))
     )
-    claim = {}
-    for name, picking in (("sqlite", due), ("postgresql", due.with_for_update(skip_locked=True))):
+    due = due_any.where(c.counterparty_id.not_in(bindparam("skip", expanding=True)))
+
+    def leasing(picking: Select[Any], backend_name: str) -> Update:
         # One statement leases the due rows and returns them. A CTE, because PostgreSQL always
         # materialises one that locks rows: the rows picked are locked once, never re-picked.
+        if backend_name == "postgresql":
+            picking = picking.with_for_update(skip_locked=True)
         picked = picking.cte("due")
-        claim[name] = (
+        return (
             update(table)
             .where(c.id.in_(select(picked.c.id)))
             .values(lease_holder=bindparam("holder"), lease_expires_at=bindparam("expires"))
             .returning(*table.c)
         )
+
+    backends = ("sqlite", "postgresql")
     return _Statements(
         own=own,
         by_consumer_pid=Prepared(
@@ -253,7 +259,8 @@ def _statements(table: Table) -> _Statements:
                 c.consumer_pid == bindparam("consumer_pid"),
             )
         ),
-        claim=claim,
+        claim={name: leasing(due, name) for name in backends},
+        claim_any={name: Prepared(leasing(due_any, name)) for name in backends},
         release=update(table)
         .where(c.id.in_(bindparam("ids", expanding=True)), c.lease_holder == bindparam("holder"))
         .values(lease_holder=None, lease_expires_at=None),
@@ -563,19 +570,22 @@ class ProcessRepository(Generic[P]):
             raise ValueError("lease_seconds must be positive")
         check_time(self.kind, "now", now)
         validate(self.kind, self._table, {"lease_holder": holder})
-        statement = _statements(self._table).claim[backend(self._session)]
-        parameters = {
+        statements = _statements(self._table)
+        parameters: dict[str, Any] = {
             "now": now,
             "limit": limit,
             "holder": holder,
             "expires": now + timedelta(seconds=lease_seconds),
-            "skip": sorted(set(skip_counterparties)),
         }
-        rows = sorted(  # RETURNING has no order
-            self._session.execute(statement, parameters),
-            key=lambda row: (row.next_attempt_at, row.id),
-        )
-        return [self._seen(record_from(self._record_type, row._mapping)) for row in rows]
+        skip = sorted(set(skip_counterparties))
+        if skip:
+            statement = statements.claim[backend(self._session)]
+            found = self._session.execute(statement, {**parameters, "skip": skip})
+            rows = [dict(row._mapping) for row in found]
+        else:
+            rows = statements.claim_any[backend(self._session)].rows(self._session, parameters)
+        rows.sort(key=lambda row: (row["next_attempt_at"], row["id"]))  # RETURNING has no order
+        return [self._seen(record_from(self._record_type, row)) for row in rows]
 
     def may_have_sent(self, record: P) -> bool:
         """Whether the message ``record`` intends may have reached the peer: an earlier attempt
