@@ -156,7 +156,12 @@ class Prepared:
 
     def _observed(self, connection: Connection) -> bool:
         """Whether statement listeners want to see the statement (the engine's are joined to
-        each connection's)."""
+        each connection's). First the flags SQLAlchemy itself checks before dispatching any
+        connection event (unset unless a connection event is registered: a cheap answer for
+        the usual case), then the listeners themselves (the PostgreSQL read engine's isolation
+        level is set by an ``engine_connect`` listener, which sets the flags)."""
+        if not (connection._has_events or connection.engine._has_events):
+            return False
         dispatch = connection.dispatch
         return bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute)
 

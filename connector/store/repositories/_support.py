@@ -76,14 +76,20 @@ def by_ids(table: Table) -> Select[Any]:
     return select(table).where(table.c.id.in_(bindparam("ids", expanding=True)))
 
 
+@functools.cache
+def _field_names(record_type: type[Record]) -> tuple[str, ...]:
+    """The fields of ``record_type`` (``dataclasses.fields`` builds its tuple on every call)."""
+    return tuple(f.name for f in fields(record_type))
+
+
 def values_of(record: Record) -> dict[str, Any]:
     """The record's fields as a column → value dict (shallow)."""
-    return {f.name: getattr(record, f.name) for f in fields(record)}
+    return {name: getattr(record, name) for name in _field_names(type(record))}
 
 
 def record_from(record_type: type[R], row: Mapping[Any, Any]) -> R:
     """The ``record_type`` built from the same-named columns of ``row``."""
-    return record_type(**{f.name: row[f.name] for f in fields(record_type)})
+    return record_type(**{name: row[name] for name in _field_names(record_type)})
 
 
 def _string_check(column: Column[Any]) -> Callable[[Any], str | None]:

@@ -176,3 +176,20 @@ def test_statement_listeners_see_prepared_statements(database: Database) -> None
         event.listen(session, "after_cursor_execute", record)
         with pytest.raises(ValueError, match="expanding"):  # refused with listeners too
             expanding.rows(session, {"ids": ["n1"]})
+
+
+def test_without_statement_listeners_nothing_goes_through_connection_execute(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The point of Prepared, in reads (whose PostgreSQL engine has a connection listener of
+    its own, for the isolation level) and in writes."""
+    _insert(database)
+
+    def refuse(*_args: object) -> None:
+        raise AssertionError("went through Connection.execute")
+
+    monkeypatch.setattr(Prepared, "_through_sqlalchemy", refuse)
+    with database.read() as session:
+        assert Prepared(BY_ID).first(session, {"id": "n1"}) is not None
+    with database.transaction() as session:
+        assert Prepared(BY_ID).first(session, {"id": "n1"}) is not None
