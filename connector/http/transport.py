@@ -17,7 +17,10 @@ The rules of :mod:`connector.http.fetch` hold here as well:
 * TLS is verified (:func:`connector.http.tls.outbound_ssl_context` unless a context is given);
 * every failure becomes the matching ``httpx.TransportError``, so callers catch one tree;
 * the request goes out as httpx built it: its URL as written (a DPoP proof names it), its
-  headers, no ``Content-Type`` of aiohttp's own.
+  headers, no ``Content-Type`` of aiohttp's own;
+* an idle connection the peer has closed is not reused, even when the event loop has not read
+  the close yet: its socket is looked at (``_FreshConnector``), without giving up the event
+  loop before the request is written.
 
 The aiohttp session is opened on first use, on the event loop that uses it, and closed by
 :meth:`AiohttpTransport.aclose` (``httpx.AsyncClient.aclose`` calls it).
@@ -27,9 +30,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+import select
 import ssl
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import aiohttp
 import httpx
@@ -137,6 +142,42 @@ def _timeout(request: httpx.Request) -> aiohttp.ClientTimeout:
     )
 
 
+def _unsolicited(protocol: object) -> bool:
+    """Whether an idle connection's socket has something to read: its peer closed it (or
+    sent what no request asked for) after its last answer, and the event loop has not read
+    that yet. One non-blocking ``poll``; a connection whose socket cannot be seen counts as
+    closed."""
+    transport = getattr(protocol, "transport", None)
+    sock = None if transport is None else transport.get_extra_info("socket")
+    if sock is None:
+        return True
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
+
+
+class _FreshConnector(aiohttp.TCPConnector):
+    """aiohttp's connector, which reuses an idle connection unless its transport is already
+    closed, less the idle connections whose peer closed them and the event loop has not
+    noticed yet (a peer may close right after answering without saying so): those are closed
+    instead of reused, and the request takes the next one or a new one.
+
+    The alternative, one turn of the event loop before each request so that the loop reads
+    the close first, put every request behind all the work the loop had queued (under load,
+    tens of milliseconds each), and made two busy nodes take turns. This looks at the pool
+    (aiohttp's ``_conns``, idle connections oldest first, as its ``_get`` takes them) only to
+    close connections; ``_get`` then skips them as it skips any closed one."""
+
+    async def _get(self, key: Any, traces: Any) -> Any:
+        for protocol, _idle_since in list(self._conns.get(key, ())):
+            if not protocol.is_connected():
+                continue  # _get drops it
+            if not _unsolicited(protocol):
+                break  # the one _get will take
+            protocol.close()
+        return await super()._get(key, traces)
+
+
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """At most ``max_connections`` connections at once (all hosts), each kept
     :data:`KEEPALIVE_SECONDS` when idle; names resolved by ``resolver`` (aiohttp's default when
@@ -155,7 +196,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._session: aiohttp.ClientSession | None = None
 
     def _open(self) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(
+        connector = _FreshConnector(
             limit=self._max_connections,
             keepalive_timeout=KEEPALIVE_SECONDS,
             resolver=self._resolver,
@@ -173,9 +214,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._session is None or self._session.closed:
             self._session = self._open()
-        # One turn of the event loop first: a pooled connection whose peer closed it right
-        # after its last answer is then known closed, and not reused for this request.
-        await asyncio.sleep(0)
         headers = CIMultiDict(request.headers.multi_items())
         data: bytes | io.BytesIO | AsyncIterator[bytes] | None
         try:

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import select
 import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -77,10 +79,12 @@ class Peer:
     handler: Handler
     connections: int = 0
     requests: list[Received] = field(default_factory=list)
+    sockets: list[Any] = field(default_factory=list)
     port: int = 0
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        self.sockets.append(writer.get_extra_info("socket"))
         try:
             while (received := await read_request(reader)) is not None:
                 self.requests.append(received)
@@ -345,6 +349,43 @@ async def test_a_connection_the_peer_closed_after_its_answer_is_not_reused() -> 
         for _ in range(20):
             assert (await http.post(url, json={})).status_code == 200
     assert peer.connections == 20
+
+
+@pytest.mark.parametrize("close", [False, True])
+async def test_over_tls_connections_are_reused_unless_the_peer_closed_them(
+    tmp_path: Path, close: bool
+) -> None:
+    """Whether a peer closed an idle connection is read from its socket: over TLS too, where
+    what the peer sent last (a session ticket, the response) must not count as a close."""
+    authority = private_ca(tmp_path)
+    peer = Peer(replying(OK, close=close))
+    context = outbound_ssl_context(authority.ca_file)
+    async with (
+        await started(peer, tls=authority.server_context()),
+        client(ssl_context=context) as http,
+    ):
+        for _ in range(10):
+            response = await http.post(f"https://127.0.0.1:{peer.port}/", json={})
+            assert response.status_code == 200
+            await asyncio.sleep(0.01)  # the peer's close, if any, arrives meanwhile
+    assert peer.connections == (10 if close else 1)
+
+
+async def test_a_request_goes_out_without_waiting_for_a_turn_of_the_event_loop() -> None:
+    """A request on a pooled connection is written in the step of its task that sends it,
+    not after a turn of the event loop (which would put it behind every callback queued
+    meanwhile: under load, two nodes then took turns instead of working at once)."""
+    peer = Peer(replying(OK))
+    async with await started(peer), client() as http:
+        url = f"http://127.0.0.1:{peer.port}/"
+        assert (await http.get(url)).status_code == 200  # a connection in the pool
+        (server_side,) = peer.sockets
+        request = asyncio.ensure_future(http.get(url))
+        await asyncio.sleep(0)  # the request's task takes one step; nothing else runs
+        waiting = select.poll()
+        waiting.register(server_side.fileno(), select.POLLIN)
+        assert waiting.poll(0), "the request was not written in its first step"
+        assert (await request).status_code == 200
 
 
 async def test_a_request_aiohttp_would_not_write_is_a_local_protocol_error() -> None:
