@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lost_connections import end_pooled_connection
 from pg_cluster import connect_where_nothing_listens
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -217,15 +218,8 @@ def test_a_pooled_connection_is_pinged_only_after_sitting_idle(
     if database.backend != "postgresql":
         pytest.skip("SQLite connections are files: nothing to ping")
     monkeypatch.setattr(database_module, "PING_AFTER_IDLE_SECONDS", idle_seconds)
-    with database.read() as first:
-        backend = first.execute(text("SELECT pg_backend_pid()")).scalar()
     # The server drops the connection while it sits in the pool (a restart, an idle timeout).
-    killer = create_engine(database.url.render_as_string(hide_password=False), poolclass=NullPool)
-    with killer.connect() as other:
-        # Waits (up to 10 s) until the backend has exited.
-        terminate = text("SELECT pg_terminate_backend(:pid, 10000)")
-        assert other.execute(terminate, {"pid": backend}).scalar()
-    killer.dispose()
+    backend = end_pooled_connection(database)
     if idle_seconds:  # handed back a moment ago: used without a ping, and found dead
         with pytest.raises(DBAPIError), database.read() as second:
             second.execute(text("SELECT 1"))

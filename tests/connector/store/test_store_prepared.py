@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import bindparam, create_engine, event, insert, or_, select, text
+from lost_connections import end_pooled_connection
+from sqlalchemy import bindparam, event, insert, or_, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.pool import NullPool
 from store_records import at
 
 from connector.store.database import Database, store_unavailable
@@ -134,13 +134,7 @@ def test_a_driver_error_is_sqlalchemys_and_leaves_the_transaction_usable(
 def test_a_lost_connection_is_an_outage_and_is_replaced(database: Database) -> None:
     if database.backend != "postgresql":
         pytest.skip("SQLite connections are files: they are not lost")
-    with database.read() as first:
-        backend = first.execute(text("SELECT pg_backend_pid()")).scalar()
-    killer = create_engine(database.url.render_as_string(hide_password=False), poolclass=NullPool)
-    with killer.connect() as other:
-        terminate = text("SELECT pg_terminate_backend(:pid, 10000)")
-        assert other.execute(terminate, {"pid": backend}).scalar()
-    killer.dispose()
+    backend = end_pooled_connection(database)
     with pytest.raises(DBAPIError) as raised, database.read() as session:
         Prepared(BY_ID).first(session, {"id": "n1"})
     assert raised.value.connection_invalidated
