@@ -32,6 +32,7 @@ import asyncio
 import io
 import select
 import ssl
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -169,9 +170,12 @@ class _FreshConnector(aiohttp.TCPConnector):
     close connections; ``_get`` then skips them as it skips any closed one."""
 
     async def _get(self, key: Any, traces: Any) -> Any:
-        for protocol, _idle_since in list(self._conns.get(key, ())):
+        now, keepalive = time.monotonic(), self._keepalive_timeout
+        for protocol, idle_since in list(self._conns.get(key, ())):
             if not protocol.is_connected():
                 continue  # _get drops it
+            if keepalive is not None and now - idle_since > keepalive:
+                continue  # kept too long: _get drops it too (aiohttp sweeps such ones lazily)
             if not _unsolicited(protocol):
                 break  # the one _get will take
             protocol.close()

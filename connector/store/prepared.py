@@ -11,20 +11,25 @@ so stored values are the same either way), and runs the statement on the connect
 
 What it keeps from SQLAlchemy: the connection, its transaction (the statement runs inside
 whatever ``Database.transaction``/``read`` began; a SAVEPOINT from ``begin_nested`` too), its
-error handling (a driver error becomes the same ``sqlalchemy.exc`` exception, and a lost
-connection invalidates it, as ``Connection.execute`` does), and its statement events: when a
-``before_cursor_execute`` or ``after_cursor_execute`` listener is registered on the engine or
-the connection (instrumentation such as OpenTelemetry's, a test counting statements), the
-statement runs through ``Connection.execute``, so that every listener sees it as usual.
+error handling (a driver error, running the statement or reading its rows, becomes the same
+``sqlalchemy.exc`` exception, and a lost connection invalidates it, as ``Connection.execute``
+does), and whatever else needs ``Connection.execute`` itself, where the statement then goes:
+a connection outside a transaction (``Connection.execute`` begins one that ``commit()``
+ends), ``echo`` (it logs statements), a ``before_cursor_execute`` or ``after_cursor_execute``
+listener on the engine or the connection (instrumentation such as OpenTelemetry's, a test
+counting statements). A statement is compiled once per dialect object, that is per engine
+(its settings may change the SQL or the type processors).
 
 What it does not do: statements whose SQL depends on the parameters (``expanding`` ``IN``
-lists, ``literal_execute``) and ``executemany``. Such statements are refused when first
-compiled; run them through ``Connection.execute``.
+lists, ``literal_execute``), statements giving two columns of one name (rows are dicts by
+column name), and ``executemany``. Such statements are refused when first compiled; run them
+through ``Connection.execute``.
 """
 
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +40,10 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
 Processor = Callable[[Any], Any] | None
+
+
+class MissingParameter(ValueError):
+    """A bind parameter of the statement was given no value (a programming error)."""
 
 
 @dataclass(frozen=True)
@@ -54,10 +63,6 @@ class _Plan:
     results: tuple[Processor, ...]
 
 
-def _plan_key(dialect: Dialect) -> tuple[str, str, str]:
-    return (dialect.name, dialect.driver, str(dialect.paramstyle))
-
-
 class Prepared:
     """One statement; build it once (module level or ``functools.cache``), run it many times.
 
@@ -71,7 +76,9 @@ class Prepared:
         if not isinstance(statement, ClauseElement):
             raise TypeError("a Prepared statement is a Core statement")
         self._statement = statement
-        self._plans: dict[tuple[str, str, str], _Plan] = {}
+        # By dialect object (one per engine, kept while the engine lives): the SQL and the
+        # type processors may depend on an engine's settings (json_serializer, ...).
+        self._plans: weakref.WeakKeyDictionary[Dialect, _Plan] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
     @property
@@ -79,13 +86,12 @@ class Prepared:
         return self._statement
 
     def _plan(self, dialect: Dialect) -> _Plan:
-        key = _plan_key(dialect)
-        plan = self._plans.get(key)
+        plan = self._plans.get(dialect)
         if plan is None:
             with self._lock:
-                plan = self._plans.get(key)
+                plan = self._plans.get(dialect)
                 if plan is None:
-                    plan = self._plans[key] = self._compile(dialect)
+                    plan = self._plans[dialect] = self._compile(dialect)
         return plan
 
     def _compile(self, dialect: Dialect) -> _Plan:
@@ -98,7 +104,13 @@ class Prepared:
         if compiled.escaped_bind_names:
             raise ValueError("a statement whose bind names need escaping cannot be Prepared")
         positional = bool(compiled.positional)
-        names = tuple(compiled.positiontup or ()) if positional else tuple(binds)
+        # The names as the SQL has them: in order, as often as they come, for a positional
+        # paramstyle; once each for a named one.
+        names = (
+            tuple(compiled.positiontup or ())
+            if positional
+            else tuple(dict.fromkeys(compiled.bind_names.values()))
+        )
         processors = []
         defaults: dict[str, Any] = {}
         for name in dict.fromkeys(names):  # a bind may come more than once (positional)
@@ -110,6 +122,8 @@ class Prepared:
                 defaults[name] = bind.effective_value
         exported = list(getattr(self._statement, "exported_columns", ()))
         columns = tuple(str(column.name) for column in exported)
+        if len(set(columns)) != len(columns):
+            raise ValueError("a statement giving two columns of one name cannot be Prepared")
         results = tuple(
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in exported
         )
@@ -125,28 +139,46 @@ class Prepared:
 
     def _parameters(self, plan: _Plan, given: Mapping[str, Any]) -> Any:
         values = {**plan.defaults, **given} if plan.defaults else dict(given)
+        missing = [name for name in plan.names if name not in values]
+        if missing:
+            raise MissingParameter(f"no value for the bind parameter {missing[0]!r}")
         for name, processor in plan.processors:
             values[name] = processor(values[name])
         if plan.positional:
             return tuple(values[name] for name in plan.names)
         return {name: values[name] for name in plan.names}
 
-    def _execute(self, connection: Connection, given: Mapping[str, Any]) -> tuple[_Plan, Any]:
+    def _run(
+        self, connection: Connection, given: Mapping[str, Any], fetch: Callable[[Any], Any]
+    ) -> Any:
+        """The statement run on the connection's cursor; what ``fetch`` reads from it.
+
+        Errors as ``Connection.execute`` raises them, through its own handling (a private
+        method of SQLAlchemy's, the version pinned in constraints.txt; the tests in
+        tests/connector/store/test_store_prepared.py compare): a driver error, raised running
+        the statement or reading its rows, is the matching ``sqlalchemy.exc`` exception, and a
+        lost connection is invalidated; a value a type processor refuses is a
+        ``StatementError``; an interruption (``KeyboardInterrupt``) invalidates the
+        connection; any other exception of the driver's is raised as it is."""
         plan = self._plan(connection.dialect)
         try:
             parameters = self._parameters(plan, given)
-        except KeyError as missing:
-            raise ValueError(f"no value for the bind parameter {missing.args[0]!r}") from None
+        except MissingParameter:
+            raise
+        except Exception as error:  # a type processor's refusal, as SQLAlchemy wraps it
+            connection._handle_dbapi_exception(error, plan.sql, dict(given), None, None)
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(plan.sql, parameters)
-        except BaseException as error:
-            cursor.close()
-            # What Connection.execute does with a driver error: the same sqlalchemy.exc
-            # exception; a lost connection is invalidated. (A private method of SQLAlchemy's,
-            # pinned in constraints.txt and covered by tests/store/test_prepared.py.)
+            return fetch(cursor) if plan.columns else None
+        except connection.dialect.loaded_dbapi.Error as error:
             connection._handle_dbapi_exception(error, plan.sql, parameters, cursor, None)
-        return plan, cursor
+        except Exception:
+            raise  # not the driver's kind of error: as Connection.execute lets it through
+        except BaseException as error:  # interrupted: the connection's state is unknown
+            connection._handle_dbapi_exception(error, plan.sql, parameters, cursor, None)
+        finally:
+            cursor.close()
 
     def _row(self, plan: _Plan, row: Sequence[Any]) -> dict[str, Any]:
         return {
@@ -154,12 +186,17 @@ class Prepared:
             for name, processor, value in zip(plan.columns, plan.results, row, strict=True)
         }
 
-    def _observed(self, connection: Connection) -> bool:
-        """Whether statement listeners want to see the statement (the engine's are joined to
-        each connection's). First the flags SQLAlchemy itself checks before dispatching any
-        connection event (unset unless a connection event is registered: a cheap answer for
-        the usual case), then the listeners themselves (the PostgreSQL read engine's isolation
-        level is set by an ``engine_connect`` listener, which sets the flags)."""
+    def _through_sqlalchemy_wanted(self, connection: Connection) -> bool:
+        """Whether the statement must go through ``Connection.execute``: outside a transaction
+        (it begins one there, which ``commit()`` then ends: on the driver's cursor, the driver
+        would begin one SQLAlchemy does not know of), with ``echo`` on (it logs statements), or
+        when statement listeners want to see it (the engine's are joined to each
+        connection's). For those, first the flags SQLAlchemy itself checks before dispatching
+        any connection event (unset unless a connection event is registered: a cheap answer
+        for the usual case), then the listeners themselves (the PostgreSQL read engine's
+        isolation level is set by an ``engine_connect`` listener, which sets the flags)."""
+        if not connection.in_transaction() or connection.engine.echo:
+            return True
         if not (connection._has_events or connection.engine._has_events):
             return False
         dispatch = connection.dispatch
@@ -168,30 +205,23 @@ class Prepared:
     def _through_sqlalchemy(
         self, connection: Connection, parameters: Mapping[str, Any]
     ) -> list[dict[str, Any]]:
-        self._plan(connection.dialect)  # refused as without listeners
+        self._plan(connection.dialect)  # refused as on the cursor
         result = connection.execute(self._statement, dict(parameters))
         return [dict(row._mapping) for row in result] if result.returns_rows else []
 
     def rows(self, connection: Connection, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Every row the statement gives."""
-        if self._observed(connection):
+        if self._through_sqlalchemy_wanted(connection):
             return self._through_sqlalchemy(connection, parameters)
-        plan, cursor = self._execute(connection, parameters)
-        try:
-            return [self._row(plan, row) for row in cursor.fetchall()] if plan.columns else []
-        finally:
-            cursor.close()
+        plan = self._plan(connection.dialect)
+        found = self._run(connection, parameters, lambda cursor: cursor.fetchall())
+        return [] if found is None else [self._row(plan, row) for row in found]
 
     def first(self, connection: Connection, parameters: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first row the statement gives, or None (the rest are discarded)."""
-        if self._observed(connection):
+        if self._through_sqlalchemy_wanted(connection):
             rows = self._through_sqlalchemy(connection, parameters)
             return rows[0] if rows else None
-        plan, cursor = self._execute(connection, parameters)
-        try:
-            if not plan.columns:
-                return None
-            row = cursor.fetchone()
-            return None if row is None else self._row(plan, row)
-        finally:
-            cursor.close()
+        plan = self._plan(connection.dialect)
+        row = self._run(connection, parameters, lambda cursor: cursor.fetchone())
+        return None if row is None else self._row(plan, row)

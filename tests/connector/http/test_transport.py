@@ -5,15 +5,20 @@ connections), and every failure as an ``httpx.TransportError``."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
+import inspect
+import os
 import select
 import socket
 import ssl
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import anyio
 import httpx
 import pytest
@@ -21,7 +26,7 @@ from tls_support import private_ca
 
 from connector.http.outbound import PublicAddressResolver, check_outbound_url
 from connector.http.tls import outbound_ssl_context
-from connector.http.transport import AiohttpTransport
+from connector.http.transport import KEEPALIVE_SECONDS, AiohttpTransport, _FreshConnector
 from connector.settings import SecuritySettings
 
 pytestmark = pytest.mark.anyio
@@ -369,6 +374,55 @@ async def test_over_tls_connections_are_reused_unless_the_peer_closed_them(
             assert response.status_code == 200
             await asyncio.sleep(0.01)  # the peer's close, if any, arrives meanwhile
     assert peer.connections == (10 if close else 1)
+
+
+@pytest.mark.parametrize("oldest_expired", [False, True])
+async def test_of_two_idle_connections_the_one_the_peer_closed_is_not_reused(
+    oldest_expired: bool,
+) -> None:
+    """The check of closed connections looks at them in the order aiohttp's pool hands them
+    out (oldest first), past those the pool drops for having been kept too long: it relies on
+    aiohttp internals (``TCPConnector._get``, ``_conns``), which this pins down."""
+    writers: list[asyncio.StreamWriter] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        try:
+            with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+                while await read_request(reader) is not None:
+                    await asyncio.sleep(0.05)  # both first requests on their way at once
+                    writer.write(OK)
+                    await writer.drain()
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    transport = AiohttpTransport(max_connections=4)
+    async with server, httpx.AsyncClient(transport=transport) as http:
+        url = f"http://127.0.0.1:{port}/"
+        await asyncio.gather(http.post(url, json={}), http.post(url, json={}))
+        connector = transport._session.connector  # type: ignore[union-attr]
+        assert isinstance(connector, _FreshConnector)
+        ((_key, idle),) = connector._conns.items()  # type: ignore[attr-defined]
+        assert len(idle) == 2
+        newest_port = idle[1][0].transport.get_extra_info("sockname")[1]
+        (closing,) = (w for w in writers if w.get_extra_info("peername")[1] == newest_port)
+        # The peer's end shut at once (its transport's close would wait for its event loop)...
+        with socket.socket(fileno=os.dup(closing.get_extra_info("socket").fileno())) as end:
+            end.shutdown(socket.SHUT_RDWR)
+        time.sleep(0.1)  # ...and the close reaches this side, where the loop does not read it
+        if oldest_expired:  # kept past the keep-alive time, not yet swept by aiohttp
+            protocol, idle_since = idle[0]
+            idle[0] = (protocol, idle_since - 10 * KEEPALIVE_SECONDS)
+        assert (await http.post(url, json={})).status_code == 200
+    assert len(writers) == (3 if oldest_expired else 2)
+
+
+def test_the_aiohttp_internals_the_transport_relies_on_are_there() -> None:
+    parameters = list(inspect.signature(aiohttp.TCPConnector._get).parameters)
+    assert parameters == ["self", "key", "traces"]
+    assert inspect.iscoroutinefunction(aiohttp.TCPConnector._get)
 
 
 async def test_a_request_goes_out_without_waiting_for_a_turn_of_the_event_loop() -> None:

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from lost_connections import end_pooled_connection
-from sqlalchemy import bindparam, event, insert, or_, select, text
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import bindparam, event, func, insert, or_, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, StatementError
 from store_records import at
 
+from connector.store import migrate
 from connector.store.database import Database, store_unavailable
-from connector.store.models import ContractNegotiation
+from connector.store.models import ContractAgreement, ContractNegotiation
 from connector.store.prepared import Prepared
+from connector.store.types import UTCDateTime
 
 TABLE = ContractNegotiation.__table__
+AgreementTable = ContractAgreement.__table__
 C = TABLE.c
 ROW = {
     "id": "n1",
@@ -187,3 +192,61 @@ def test_without_statement_listeners_nothing_goes_through_connection_execute(
         assert Prepared(BY_ID).first(session, {"id": "n1"}) is not None
     with database.transaction() as session:
         assert Prepared(BY_ID).first(session, {"id": "n1"}) is not None
+
+
+def test_a_driver_error_reading_the_rows_is_sqlalchemys(database: Database) -> None:
+    """SQLite computes a row as it is read: an error in the second row comes from fetching,
+    and is the same ``sqlalchemy.exc`` exception as an error running the statement."""
+    if database.backend != "sqlite":
+        pytest.skip("PostgreSQL computes every row before the first is read")
+    _insert(database, attempts=1)
+    _insert(database, **_pids("n2"), attempts=0)
+    # abs() of the smallest 64-bit integer overflows: for n2 only (the second row).
+    smallest = (C.attempts - 1) * 9223372036854775807 - 1
+    overflowing = Prepared(select(func.abs(smallest).label("big")).order_by(C.id))
+    with database.read() as session, pytest.raises(OperationalError, match="integer overflow"):
+        overflowing.rows(session, {})
+
+
+def test_a_value_a_type_refuses_is_a_statement_error_as_with_connection_execute(
+    database: Database,
+) -> None:
+    statement = select(C.id).where(C.created_at == bindparam("t", type_=UTCDateTime))
+    with database.read() as session, pytest.raises(StatementError, match="expected a datetime"):
+        session.execute(statement, {"t": "yesterday"})
+    with database.read() as session, pytest.raises(StatementError, match="expected a datetime"):
+        Prepared(statement).rows(session, {"t": "yesterday"})
+
+
+def test_outside_a_transaction_a_write_is_committed_as_with_connection_execute(
+    database: Database,
+) -> None:
+    """``Connection.execute`` begins a transaction that ``commit()`` ends; on the driver's
+    cursor the driver would begin one SQLAlchemy knows nothing of, and the pool would roll it
+    back."""
+    columns = {name: bindparam(name, type_=C[name].type) for name in ROW}
+    with database.engine.connect() as connection:
+        Prepared(insert(TABLE).values(columns).returning(C.id)).first(connection, ROW)
+        connection.commit()
+    with database.read() as session:
+        assert session.execute(select(C.id)).scalars().all() == ["n1"]
+
+
+def test_with_echo_on_the_statements_are_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = Database.from_url(f"sqlite:///{tmp_path / 'echo.db'}", echo=True)
+    try:
+        migrate.upgrade(database)
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="sqlalchemy.engine"), database.read() as session:
+            Prepared(BY_ID).first(session, {"id": "n1"})
+        assert any("FROM contract_negotiations" in r.getMessage() for r in caplog.records)
+    finally:
+        database.dispose()
+
+
+def test_two_columns_of_one_name_are_refused(database: Database) -> None:
+    other = AgreementTable.c
+    with database.read() as session, pytest.raises(ValueError, match="two columns"):
+        Prepared(select(C.id, other.id).where(C.agreement_id == other.id)).rows(session, {})
