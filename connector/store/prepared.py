@@ -70,7 +70,7 @@ class Prepared:
     and give rows as dicts by column name.
     """
 
-    __slots__ = ("_lock", "_plans", "_statement")
+    __slots__ = ("_last", "_lock", "_plans", "_statement")
 
     def __init__(self, statement: Executable) -> None:
         if not isinstance(statement, ClauseElement):
@@ -79,6 +79,7 @@ class Prepared:
         # By dialect object (one per engine, kept while the engine lives): the SQL and the
         # type processors may depend on an engine's settings (json_serializer, ...).
         self._plans: weakref.WeakKeyDictionary[Dialect, _Plan] = weakref.WeakKeyDictionary()
+        self._last: tuple[Dialect, _Plan] | None = None  # no weak reference to make per call
         self._lock = threading.Lock()
 
     @property
@@ -86,12 +87,16 @@ class Prepared:
         return self._statement
 
     def _plan(self, dialect: Dialect) -> _Plan:
+        last = self._last
+        if last is not None and last[0] is dialect:
+            return last[1]
         plan = self._plans.get(dialect)
         if plan is None:
             with self._lock:
                 plan = self._plans.get(dialect)
                 if plan is None:
                     plan = self._plans[dialect] = self._compile(dialect)
+        self._last = (dialect, plan)
         return plan
 
     def _compile(self, dialect: Dialect) -> _Plan:
@@ -139,14 +144,18 @@ class Prepared:
 
     def _parameters(self, plan: _Plan, given: Mapping[str, Any]) -> Any:
         values = {**plan.defaults, **given} if plan.defaults else dict(given)
-        missing = [name for name in plan.names if name not in values]
-        if missing:
-            raise MissingParameter(f"no value for the bind parameter {missing[0]!r}")
-        for name, processor in plan.processors:
-            values[name] = processor(values[name])
-        if plan.positional:
-            return tuple(values[name] for name in plan.names)
-        return {name: values[name] for name in plan.names}
+        try:
+            for name, processor in plan.processors:
+                values[name] = processor(values[name])
+            if plan.positional:
+                return tuple(values[name] for name in plan.names)
+            return {name: values[name] for name in plan.names}
+        except KeyError as missing:
+            if missing.args and missing.args[0] in plan.names and missing.args[0] not in values:
+                raise MissingParameter(
+                    f"no value for the bind parameter {missing.args[0]!r}"
+                ) from None
+            raise
 
     def _run(
         self, connection: Connection, given: Mapping[str, Any], fetch: Callable[[Any], Any]
