@@ -260,17 +260,20 @@ def test_a_server_that_does_not_answer_is_an_outage() -> None:
 
 
 def test_worker_threads_default_by_backend(tmp_path: Path) -> None:
-    """One writer at a time on SQLite: a couple of threads; on PostgreSQL half the connections
-    the pool may open (one piece of work can hold two: its transaction and a read)."""
+    """One writer at a time on SQLite: a couple of threads; on PostgreSQL a few, and at most
+    half the connections the pool may open (one piece of work can hold two: its transaction
+    and a read)."""
     sqlite = Database.from_url(f"sqlite:///{tmp_path / 'a.db'}")
-    postgres = Database.from_url("postgresql://etds@127.0.0.1:1/etds", pool_size=7, max_overflow=3)
+    postgres = Database.from_url("postgresql://etds@127.0.0.1:1/etds")
+    small = Database.from_url("postgresql://etds@127.0.0.1:1/etds", pool_size=4, max_overflow=2)
     chosen = Database.from_url(f"sqlite:///{tmp_path / 'b.db'}", worker_threads=5)
     try:
         assert sqlite.worker_threads == database_module.SQLITE_WORKER_THREADS == 2
-        assert postgres.worker_threads == 5
+        assert postgres.worker_threads == database_module.POSTGRES_WORKER_THREADS == 4
+        assert small.worker_threads == 3
         assert chosen.worker_threads == 5
     finally:
-        for database in (sqlite, postgres, chosen):
+        for database in (sqlite, postgres, small, chosen):
             database.dispose()
     with pytest.raises(ValueError, match="at least 1"):
         Database.from_url(f"sqlite:///{tmp_path / 'c.db'}", worker_threads=0)
