@@ -77,9 +77,11 @@ class Prepared:
             raise TypeError("a Prepared statement is a Core statement")
         self._statement = statement
         # By dialect object (one per engine, kept while the engine lives): the SQL and the
-        # type processors may depend on an engine's settings (json_serializer, ...).
+        # type processors may depend on an engine's settings (json_serializer, ...). The plan
+        # used last is also held directly (no weak reference to make per call): it keeps one
+        # dialect alive until another is used, at most one per statement.
         self._plans: weakref.WeakKeyDictionary[Dialect, _Plan] = weakref.WeakKeyDictionary()
-        self._last: tuple[Dialect, _Plan] | None = None  # no weak reference to make per call
+        self._last: tuple[Dialect, _Plan] | None = None
         self._lock = threading.Lock()
 
     @property
