@@ -74,8 +74,8 @@ class DatabaseSettings(_Section):
     pool_size: int = Field(default=30, ge=1, le=1000)
     max_overflow: int = Field(default=10, ge=0, le=1000)
     worker_threads: int | None = Field(default=None, ge=1, le=1000)
-    """Threads applying negotiation messages at once (default: 2 on SQLite, (pool_size +
-    max_overflow) // 2 on PostgreSQL)."""
+    """Threads applying negotiation messages at once (default: 2 on SQLite; 4 on PostgreSQL,
+    at most (pool_size + max_overflow) // 2)."""
     run_on_loop: bool = True
     """On SQLite, apply negotiation messages on the event loop itself when no other thread
     writes (faster; the node stalls while another process writes to the file). No effect on
