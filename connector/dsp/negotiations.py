@@ -90,6 +90,8 @@ async def _receive(
     roles: tuple[Role, ...],
 ) -> Response:
     message, body = await _read(request, dsp_type)
+    dispatcher = node.negotiation_dispatcher
+    place = dispatcher.reserve(sender.participant.id)
 
     def apply() -> NegotiationRecord:
         return node.negotiations.receive(
@@ -99,11 +101,16 @@ async def _receive(
             message=message,
             body=body,
             in_transaction=sender.proof.remember_in,
+            place=place,
         )
 
-    record = await node.database.run(apply)
+    try:
+        record = await node.database.run(apply)
+    except BaseException:
+        dispatcher.give_back(place)
+        raise
     sender.proof.committed()
-    background.add_task(node.negotiation_dispatcher.wake_from_loop)
+    background.add_task(dispatcher.send_reserved, place)
     return _ack(record)
 
 
@@ -117,13 +124,23 @@ async def initial_request(
             "a counter-request goes to /negotiations/{providerPid}/request, "
             "not /negotiations/request"
         )
-    record = await node.database.run(
-        lambda: node.negotiations.receive_initial_request(
-            _requester(sender.participant), message, body, in_transaction=sender.proof.remember_in
+    dispatcher = node.negotiation_dispatcher
+    place = dispatcher.reserve(sender.participant.id)
+    try:
+        record = await node.database.run(
+            lambda: node.negotiations.receive_initial_request(
+                _requester(sender.participant),
+                message,
+                body,
+                in_transaction=sender.proof.remember_in,
+                place=place,
+            )
         )
-    )
+    except BaseException:
+        dispatcher.give_back(place)
+        raise
     sender.proof.committed()
-    background.add_task(node.negotiation_dispatcher.wake_from_loop)
+    background.add_task(dispatcher.send_reserved, place)
     return _ack(record, 201)
 
 

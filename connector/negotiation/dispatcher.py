@@ -50,7 +50,7 @@ from connector.identity.client import TokenRequestFailed
 from connector.identity.service import NodeIdentity
 from connector.negotiation.agreements import store_agreement
 from connector.negotiation.errors import NegotiationProtocolError
-from connector.negotiation.intent import intend, settled, storable_detail
+from connector.negotiation.intent import SendPlace, intend, settled, storable_detail
 from connector.negotiation.messages import message_body
 from connector.negotiation.states import DSP_TYPES, Message, Role, State, advance, allowed
 from connector.negotiation.terms import their_pid
@@ -61,6 +61,14 @@ from connector.store.records import NegotiationRecord
 from connector.store.repositories.negotiations import NegotiationRepository
 
 log = logging.getLogger("etds.negotiation")
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
 
 MAX_ANSWER_BYTES = 256 * 1024
 RETRYABLE = frozenset({408, 409, 425, 429})
@@ -187,6 +195,11 @@ class NegotiationDispatcher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._clients: dict[str, httpx.AsyncClient] = {}
+        # Messages on their way: those claimed (run's tasks), the places kept for messages
+        # inbound messages make due (reserve), and both by peer.
+        self._sending: set[asyncio.Task[None]] = set()
+        self._reserved = 0
+        self._to_peer: Counter[str] = Counter()
 
     # Waking up ---------------------------------------------------------------------------------
 
@@ -218,34 +231,28 @@ class NegotiationDispatcher:
         """
         self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
-        sending: set[asyncio.Task[None]] = set()
-        to_peer: Counter[str] = Counter()  # messages on their way, by peer
+        sending = self._sending
 
         def sent(peer: str, task: asyncio.Task[None]) -> None:
-            full = len(sending) >= MAX_SENDING or to_peer[peer] >= MAX_PER_PEER
+            self._answered(peer)
             sending.discard(task)
-            to_peer[peer] -= 1
-            if to_peer[peer] <= 0:
-                del to_peer[peer]
             if not task.cancelled() and task.exception() is not None:
                 log.error("negotiation dispatcher: a message failed", exc_info=task.exception())
-            if full and self._wakeup is not None:
-                self._wakeup.set()  # a free place: claim what waited for one
 
         try:
             while not self._stopping:
                 self._wakeup.clear()
-                room = min(MAX_SENDING - len(sending), CLAIM_BATCH)
+                room = min(MAX_SENDING - self._on_their_way(), CLAIM_BATCH)
                 claimed = Claimed([], more=False, at=self._clock())
                 if room > 0:
                     try:
-                        claimed = await self._database.run(self._claim, room, dict(to_peer))
+                        claimed = await self._database.run(self._claim, room, dict(self._to_peer))
                     except Exception:  # a database outage must not end the dispatcher
                         log.exception("negotiation dispatcher: claiming due messages failed")
                 for record in claimed.records:
                     task = asyncio.create_task(self._dispatch(record, claimed.at))
                     sending.add(task)
-                    to_peer[record.counterparty_id] += 1
+                    self._to_peer[record.counterparty_id] += 1
                     task.add_done_callback(functools.partial(sent, record.counterparty_id))
                 if not claimed.more:
                     with contextlib.suppress(TimeoutError):
@@ -256,6 +263,66 @@ class NegotiationDispatcher:
             if sending:  # each send ends within timeout_seconds, then its outcome is stored
                 await asyncio.wait(sending)
             await self.aclose()
+
+    def _on_their_way(self) -> int:
+        return len(self._sending) + self._reserved
+
+    def _room_for(self, peer: str) -> bool:
+        return self._on_their_way() < MAX_SENDING and self._to_peer[peer] < MAX_PER_PEER
+
+    def _answered(self, peer: str) -> None:
+        """A message to ``peer`` is no longer on its way (or its place was given back): if that
+        frees a place a claim lacked, claim again."""
+        full = not self._room_for(peer)
+        self._to_peer[peer] -= 1
+        if self._to_peer[peer] <= 0:
+            del self._to_peer[peer]
+        if full and self._wakeup is not None:
+            self._wakeup.set()
+
+    # Messages inbound messages make due --------------------------------------------------------
+
+    def reserve(self, peer: str) -> SendPlace | None:
+        """A place for the message an inbound message from ``peer`` may make due, for the
+        transaction that applies it (on the event loop that runs this dispatcher); None when
+        the dispatcher does not run on this loop, is stopping, or has no room for one more
+        message to ``peer`` (the message is then claimed as usual). Give it back with
+        :meth:`send_reserved` once the transaction committed, or :meth:`give_back` if it
+        failed.
+
+        The transaction leases the negotiation to this dispatcher as it stores the message's
+        intent (no claim: no other transaction, no other replica can take it), and the message
+        goes out right after the answer to the inbound one, before the node turns to the next
+        request it has queued. Claimed by :meth:`run` instead, it would wait behind all of them,
+        and under load the two nodes would take turns, each working through a burst of messages
+        while the other waits for it."""
+        running_here = self._loop is not None and _running_loop() is self._loop
+        if not running_here or self._stopping or not self._room_for(peer):
+            return None
+        self._reserved += 1
+        self._to_peer[peer] += 1
+        return SendPlace(self._holder, self._settings.lease_seconds, peer=peer)
+
+    def give_back(self, place: SendPlace | None) -> None:
+        """The transaction ``place`` was kept for failed: nothing was leased."""
+        if place is not None and not place.given_back:
+            place.given_back = True
+            self._answered(place.peer)  # while still counted: was there room?
+            self._reserved -= 1
+
+    async def send_reserved(self, place: SendPlace | None) -> None:
+        """Send the message leased to ``place`` (a committed transaction's), wait for the
+        answer and record it; without one, or without a place, look for due work as usual."""
+        if place is None or place.leased is None or place.leased_at is None:
+            self.give_back(place)
+            self.wake()
+            return
+        try:
+            await self._dispatch(place.leased, place.leased_at)
+        except Exception:  # as a claimed message's failure: logged; the lease runs out
+            log.exception("negotiation dispatcher: a message failed")
+        finally:
+            self.give_back(place)
 
     async def aclose(self) -> None:
         """Close the connections to peers (:meth:`run` does on its way out; callers of

@@ -8,12 +8,13 @@ management API shows such a negotiation in the "-ING" state of the message (``RE
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from connector.http.jsonbody import printable
 from connector.negotiation.states import PENDING_NAMES, Message, Role, State, advance, allowed
 from connector.store.records import NegotiationRecord
+from connector.store.repositories._process import ProcessLease
 
 MAX_DETAIL = 2000
 
@@ -63,3 +64,36 @@ def display_state(record: NegotiationRecord) -> str:
     if record.intent is not None and record.pending:
         return PENDING_NAMES[Message(record.intent)]
     return record.state
+
+
+@dataclass
+class SendPlace:
+    """A place the dispatcher keeps for the message one inbound message may make due.
+
+    The transaction that applies the inbound message leases the negotiation to the dispatcher
+    (:meth:`lease_for`) when it leaves a message due at once, and records what it stored
+    (:meth:`taken`); once committed and answered, the dispatcher sends that message itself, with
+    no claim (see :meth:`NegotiationDispatcher.reserve`). ``leased`` stays None when the
+    transaction leased nothing (no message due, a repeat, an error): the place is then given
+    back. A transaction tried again starts with :meth:`reset`."""
+
+    holder: str
+    lease_seconds: float
+    peer: str
+    leased: NegotiationRecord | None = None
+    leased_at: datetime | None = None
+    given_back: bool = False
+
+    def reset(self) -> None:
+        self.leased = self.leased_at = None
+
+    def lease_for(self, record: NegotiationRecord, now: datetime) -> ProcessLease | None:
+        """The lease to store ``record`` with: one when it has a message due at ``now``."""
+        due = record.pending and (record.next_attempt_at is None or record.next_attempt_at <= now)
+        if not due:
+            return None
+        return ProcessLease(self.holder, now + timedelta(seconds=self.lease_seconds))
+
+    def taken(self, record: NegotiationRecord, now: datetime) -> None:
+        """``record`` was stored with the lease :meth:`lease_for` gave at ``now``."""
+        self.leased, self.leased_at = record, now

@@ -26,7 +26,7 @@ from connector.http.outbound import check_outbound_url
 from connector.negotiation.agreements import check_agreement_id, store_agreement
 from connector.negotiation.decisions import Decisions, Requester
 from connector.negotiation.errors import NegotiationProtocolError, UnknownNegotiation
-from connector.negotiation.intent import drop_stale_intent, settled
+from connector.negotiation.intent import SendPlace, drop_stale_intent, settled
 from connector.negotiation.messages import Inbound, message_body
 from connector.negotiation.states import (
     DSP_TYPES,
@@ -117,13 +117,15 @@ class NegotiationService:
         body: dict[str, Any],
         *,
         in_transaction: InTransaction = None,
+        place: SendPlace | None = None,
     ) -> NegotiationRecord:
         """A consumer's first ContractRequestMessage: a new negotiation in REQUESTED (or the
         existing one when the consumer repeats its request).
 
         One transaction: ``in_transaction`` (the request's own bookkeeping, e.g. the use of its
         DPoP proof), the repeat check, the offer as the catalogue shows it to the consumer, the
-        decision (in ``auto`` mode) and the new negotiation.
+        decision (in ``auto`` mode) and the new negotiation, leased to ``place``'s dispatcher
+        when the decision leaves a message due (:class:`SendPlace`).
         """
         consumer_pid = message.consumer_pid or ""
         offer = required(message.offer, "offer")
@@ -137,7 +139,11 @@ class NegotiationService:
             if existing is not None:  # the same request again
                 return existing
             record = self._requested(connection, requester, message, offer)
-            created = repository.create(record)
+            now = self._clock()
+            lease = place.lease_for(record, now) if place is not None else None
+            created = repository.create(record, lease=lease)
+            if lease is not None and place is not None:
+                place.taken(created, now)
             repository.append_message(created.id, "in", message.dsp_type, body, record.created_at)
         log.info(
             "contract negotiation requested",
@@ -259,10 +265,12 @@ class NegotiationService:
         message: Inbound,
         body: dict[str, Any],
         in_transaction: InTransaction = None,
+        place: SendPlace | None = None,
     ) -> NegotiationRecord:
         """Apply ``message`` (sent by the counterparty) to our negotiation ``path_pid``, which
         must be one of ``roles`` (the endpoint's) and ``requester``'s; ``in_transaction`` runs
-        first in each attempt of the transaction that applies it."""
+        first in each attempt of the transaction that applies it. A message it leaves due at
+        once is leased to ``place``'s dispatcher (:class:`SendPlace`)."""
         if path_pid not in (message.provider_pid, message.consumer_pid):
             raise BadRequest(
                 f"the process id in the path ({path_pid!r}) and the pids of the message differ"
@@ -270,11 +278,13 @@ class NegotiationService:
         for _ in range(SAVE_ATTEMPTS):
             try:
                 with self._database.transaction() as session:
+                    if place is not None:
+                        place.reset()
                     if in_transaction is not None:
                         in_transaction(session)
                     saved, applied = self._receive(
                         session, roles, requester=requester, path_pid=path_pid,
-                        message=message, body=body,
+                        message=message, body=body, place=place,
                     )  # fmt: skip
             except StaleRecord:
                 continue  # a dispatcher or another request changed it meanwhile: read again
@@ -299,6 +309,7 @@ class NegotiationService:
         path_pid: str,
         message: Inbound,
         body: dict[str, Any],
+        place: SendPlace | None = None,
     ) -> tuple[NegotiationRecord, bool]:
         """The negotiation after ``message``, and whether it changed (False: a repeat)."""
         repository = NegotiationRepository(session)
@@ -361,7 +372,11 @@ class NegotiationService:
             check_agreement_id(session, str(updated.agreement["@id"]), updated.id)
         if updated.state == State.FINALIZED and record.state != State.FINALIZED:
             updated = store_agreement(session, updated, participant_id=self.participant_id, now=now)
-        saved = repository.save(updated, record.version)
+        at = self._clock()  # not before the decision taken above
+        lease = place.lease_for(updated, at) if place is not None else None
+        saved = repository.save(updated, record.version, lease=lease)
+        if lease is not None and place is not None:
+            place.taken(saved, at)
         repository.append_message(saved.id, "in", message.dsp_type, body, now)
         return saved, True
 

@@ -117,6 +117,16 @@ class ProcessRecord(Protocol):
 P = TypeVar("P", bound=ProcessRecord)
 
 
+@dataclass(frozen=True)
+class ProcessLease:
+    """A lease a write gives the process it stores (instead of clearing any): ``holder`` alone
+    may send its message until ``expires_at``, as if it had claimed it
+    (:meth:`ProcessRepository.claim_due`) in the same transaction."""
+
+    holder: str
+    expires_at: datetime
+
+
 def process_fields(table: Table) -> dict[str, q.Field]:
     """Queryable names common to both process tables."""
     c = table.c
@@ -277,11 +287,24 @@ SAVE_PREFIX = "save_"
 
 
 @functools.lru_cache(maxsize=256)
-def _save_statement(table: Table, columns: tuple[str, ...], *, whole: bool) -> Prepared:
+def _save_statement(
+    table: Table, columns: tuple[str, ...], *, whole: bool, leased: bool = False
+) -> Prepared:
     """``UPDATE table SET <columns>, version + 1, no lease WHERE id AND version RETURNING …``
     with bind parameters ``save_<column>``, ``save_id`` and ``save_version`` (built once per
-    set of columns: a save changes one of a handful of sets)."""
+    set of columns: a save changes one of a handful of sets). ``leased``: the lease is set to
+    ``save_lease_holder`` until ``save_lease_expires_at`` instead of cleared."""
     c = table.c
+    lease: dict[str, Any] = (
+        {
+            "lease_holder": bindparam(SAVE_PREFIX + "lease_holder", type_=c.lease_holder.type),
+            "lease_expires_at": bindparam(
+                SAVE_PREFIX + "lease_expires_at", type_=c.lease_expires_at.type
+            ),
+        }
+        if leased
+        else {"lease_holder": None, "lease_expires_at": None}
+    )
     return Prepared(
         update(table)
         .where(c.id == bindparam("save_id"), c.version == bindparam("save_version"))
@@ -289,8 +312,7 @@ def _save_statement(table: Table, columns: tuple[str, ...], *, whole: bool) -> P
             {
                 **{name: bindparam(SAVE_PREFIX + name, type_=c[name].type) for name in columns},
                 "version": c.version + 1,
-                "lease_holder": None,
-                "lease_expires_at": None,
+                **lease,
             }
         )
         .returning(*(table.c if whole else (c.version,)))
@@ -482,10 +504,13 @@ class ProcessRepository(Generic[P]):
                 raise StaleRecord(self.kind, record.id, expected_version=expected_version) from None
             raise
 
-    def create(self, record: P) -> P:
-        """Store a new process (version 1). :class:`AlreadyExists` when the id or a pid is
-        taken; :class:`NotFound` when it refers to a missing record."""
+    def create(self, record: P, *, lease: ProcessLease | None = None) -> P:
+        """Store a new process (version 1), leased to ``lease.holder`` if given.
+        :class:`AlreadyExists` when the id or a pid is taken; :class:`NotFound` when it refers
+        to a missing record."""
         values = {**values_of(record), "version": 1}
+        if lease is not None:
+            values.update(lease_holder=lease.holder, lease_expires_at=lease.expires_at)
         validate(self.kind, self._table, values)
         self._check_record(record)
         if backend(self._session) == "postgresql":
@@ -512,11 +537,15 @@ class ProcessRepository(Generic[P]):
         assert row is not None  # an INSERT without conflict returns its row
         return self._seen(record_from(self._record_type, row))
 
-    def save(self, record: P, expected_version: int) -> P:
+    def save(self, record: P, expected_version: int, *, lease: ProcessLease | None = None) -> P:
         """Write the mutable fields of ``record`` if the stored version is ``expected_version``
-        (else :class:`StaleRecord`); bumps the version and clears any lease."""
+        (else :class:`StaleRecord`); bumps the version and clears any lease (or sets ``lease``:
+        the process is then leased to its holder, as a claim would)."""
         values = {k: v for k, v in values_of(record).items() if k not in self._fixed_on_save}
         validate(self.kind, self._table, values)
+        if lease is not None:
+            validate(self.kind, self._table, {"lease_holder": lease.holder})
+            check_time(self.kind, "lease expiry", lease.expires_at)
         self._check_record(record)
         known = self._known.get(record.id)
         if known is not None and known.version == expected_version:
@@ -531,9 +560,14 @@ class ProcessRepository(Generic[P]):
         else:
             returning = list(self._table.c)
             explained = True
-        statement = _save_statement(self._table, tuple(values), whole=len(returning) > 1)
+        statement = _save_statement(
+            self._table, tuple(values), whole=len(returning) > 1, leased=lease is not None
+        )
         parameters = {SAVE_PREFIX + k: v for k, v in values.items()}
         parameters.update(save_id=record.id, save_version=expected_version)
+        if lease is not None:
+            parameters[SAVE_PREFIX + "lease_holder"] = lease.holder
+            parameters[SAVE_PREFIX + "lease_expires_at"] = lease.expires_at
         try:
             row = self._written(statement, parameters, explained=explained)
         except IntegrityError:

@@ -50,6 +50,7 @@ from connector.store.query import QuerySpec
 from connector.store.records import NegotiationRecord
 from connector.store.repositories.catalogue import CatalogueRepository
 from connector.store.repositories.contract_definitions import ContractDefinitionRepository
+from connector.store.repositories._process import ProcessLease
 from connector.store.repositories.negotiations import NegotiationRepository
 from policies import ETDS, ODRL, USE, Constraint, Literal, Permission, Policy, PolicyKind
 
@@ -749,13 +750,17 @@ def test_a_lost_save_race_is_retried_and_applied_once(
     losses = {"left": 2}
 
     def losing_save(
-        self: NegotiationRepository, record: NegotiationRecord, expected_version: int
+        self: NegotiationRepository,
+        record: NegotiationRecord,
+        expected_version: int,
+        *,
+        lease: ProcessLease | None = None,
     ) -> NegotiationRecord:
         if losses["left"] > 0:
             losses["left"] -= 1
             # Someone else saved meanwhile: our version is no longer the stored one.
             raise StaleRecord("contract negotiation", record.id, expected_version=expected_version)
-        return real_save(self, record, expected_version)
+        return real_save(self, record, expected_version, lease=lease)
 
     monkeypatch.setattr(NegotiationRepository, "save", losing_save)
     saved = _send(provider, created, termination(created.provider_pid, "urn:uuid:c1", "stop"))
@@ -773,7 +778,11 @@ def test_a_negotiation_that_keeps_changing_is_a_conflict(
     attempts: list[int] = []
 
     def always_stale(
-        self: NegotiationRepository, record: NegotiationRecord, expected_version: int
+        self: NegotiationRepository,
+        record: NegotiationRecord,
+        expected_version: int,
+        *,
+        lease: ProcessLease | None = None,
     ) -> NegotiationRecord:
         attempts.append(expected_version)
         raise StaleRecord("contract negotiation", record.id, expected_version=expected_version)
