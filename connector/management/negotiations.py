@@ -22,7 +22,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, BackgroundTasks, Response
 from fastapi.responses import JSONResponse
 
 from catalog.jsonld import JsonLdProcessor, JsonObject
@@ -173,7 +173,7 @@ def render(processor: JsonLdProcessor, record: NegotiationRecord) -> dict[str, A
 
 @router.post("", summary="Start a contract negotiation (as consumer)")
 async def start_negotiation(
-    _admin: AdminPrincipal, body: ExpandedBody, node: NodeDep
+    _admin: AdminPrincipal, body: ExpandedBody, node: NodeDep, background: BackgroundTasks
 ) -> JSONResponse:
     types = node_types(body)
     if types and EDC + "ContractRequest" not in types:
@@ -192,11 +192,23 @@ async def start_negotiation(
             errors=[FieldError("counterPartyId", "required")],
         )
     auto, purpose = _auto_accept(body), _purpose(body)
-    record = await node.database.run(
-        lambda: node.negotiation_actions.start(
-            provider_id=provider_id, address=address, offer=offer, auto=auto, purpose=purpose
+    dispatcher = node.negotiation_dispatcher
+    place = dispatcher.reserve(provider_id)
+    try:
+        record = await node.database.run(
+            lambda: node.negotiation_actions.start(
+                provider_id=provider_id,
+                address=address,
+                offer=offer,
+                auto=auto,
+                purpose=purpose,
+                place=place,
+            )
         )
-    )
+    except BaseException:
+        dispatcher.give_back(place)
+        raise
+    background.add_task(dispatcher.send_reserved, place)
     return JSONResponse(id_response(node.jsonld, record.id, record.created_at))
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from connector.catalogue.builder import split_member
 from connector.errors import BadRequest, Conflict, NotFound
 from connector.http.outbound import check_outbound_url
-from connector.negotiation.intent import intend, settled, storable_detail
+from connector.negotiation.intent import SendPlace, intend, settled, storable_detail
 from connector.negotiation.states import (
     TERMINAL,
     InvalidTransition,
@@ -67,8 +67,11 @@ class AdministratorActions:
         offer: Policy,
         auto: bool,
         purpose: str | None,
+        place: SendPlace | None = None,
     ) -> NegotiationRecord:
-        """A new negotiation as consumer: the request waits to go out (INITIAL, REQUESTING)."""
+        """A new negotiation as consumer: the request waits to go out (INITIAL, REQUESTING),
+        leased to ``place``'s dispatcher if given (:class:`SendPlace`), else the dispatcher
+        is woken to claim it."""
         base = address.strip().rstrip("/")
         check_outbound_url(base + "/negotiations/request", self._security)
         if not offer.uid:
@@ -99,9 +102,13 @@ class AdministratorActions:
             updated_at=now,
         )
         record = intend(record, Message.REQUEST, now)
+        lease = place.lease_for(record, now) if place is not None else None
         with self._database.transaction() as session:
-            created = NegotiationRepository(session).create(record)
-        self._wake()
+            created = NegotiationRepository(session).create(record, lease=lease)
+        if lease is not None and place is not None:
+            place.taken(created, now)
+        else:
+            self._wake()
         return created
 
     def act(
