@@ -110,7 +110,7 @@ async def _receive(
         dispatcher.give_back(place)
         raise
     sender.proof.committed()
-    background.add_task(dispatcher.send_reserved, place)
+    background.add_task(dispatcher.send_reserved, place, record)
     return _ack(record)
 
 
@@ -140,7 +140,7 @@ async def initial_request(
         dispatcher.give_back(place)
         raise
     sender.proof.committed()
-    background.add_task(dispatcher.send_reserved, place)
+    background.add_task(dispatcher.send_reserved, place, record)
     return _ack(record, 201)
 
 

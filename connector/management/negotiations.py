@@ -208,7 +208,7 @@ async def start_negotiation(
     except BaseException:
         dispatcher.give_back(place)
         raise
-    background.add_task(dispatcher.send_reserved, place)
+    background.add_task(dispatcher.send_reserved, place, record)
     return JSONResponse(id_response(node.jsonld, record.id, record.created_at))
 
 

@@ -310,12 +310,14 @@ class NegotiationDispatcher:
             self._answered(place.peer)  # while still counted: was there room?
             self._reserved -= 1
 
-    async def send_reserved(self, place: SendPlace | None) -> None:
-        """Send the message leased to ``place`` (a committed transaction's), wait for the
-        answer and record it; without one, or without a place, look for due work as usual."""
+    async def send_reserved(self, place: SendPlace | None, record: NegotiationRecord) -> None:
+        """Send the message leased to ``place`` by the committed transaction that stored
+        ``record``, wait for the answer and record it; without a lease, if ``record`` has a
+        message to send, let a claim take it."""
         if place is None or place.leased is None or place.leased_at is None:
             self.give_back(place)
-            self.wake()
+            if record.pending:
+                self.wake()
             return
         try:
             await self._dispatch(place.leased, place.leased_at)
