@@ -47,6 +47,7 @@ from connector.identity.service import NodeIdentity
 from connector.identity.settings import IdentitySettings, TrustedIssuer
 from connector.negotiation import dispatcher as dispatcher_module
 from connector.negotiation.dispatcher import Claimed, NegotiationDispatcher, _path
+from connector.negotiation.intent import SendPlace
 from connector.negotiation.messages import message_body, negotiation_body
 from connector.negotiation.states import DSP_TYPES, Message, Role
 from connector.settings import NegotiationSettings, SecuritySettings
@@ -202,13 +203,14 @@ def _requested(
     org_type: str = "research",
     consumer_pid: str = C,
     participant: str = CONSUMER,
+    place: SendPlace | None = None,
 ) -> NegotiationRecord:
     """A consumer's request received by the provider (auto mode decides at once)."""
     ref = OfferRef("cd-visits", "visits")
     document = {**provider.node.published(ref), "target": ref.asset_id}
     message, body = inbound(request(consumer_pid, document, purpose=OFFICIAL_STATISTICS))
     return provider.node.service.receive_initial_request(
-        requester(participant, org_type=org_type), message, body
+        requester(participant, org_type=org_type), message, body, place=place
     )
 
 
@@ -395,6 +397,119 @@ async def test_a_message_waiting_for_its_answer_does_not_hold_back_the_next(
         assert await peer.next_arrival() == "urn:uuid:consumer-d"
         assert provider.get(first.id).state == "REQUESTED"  # still waiting for its answer
     assert provider.get(first.id).state == provider.get(second.id).state == "AGREED"
+
+
+async def _place(sender: Sender, peer: str = CONSUMER) -> SendPlace | None:
+    """A place from the sender's running dispatcher (None where it keeps none)."""
+    for _ in range(100):  # until run() has started on this loop
+        place = sender.dispatcher.reserve(peer)
+        if place is not None or not sender.node.database.runs_on_loop:
+            return place
+        await asyncio.sleep(0.01)
+    raise AssertionError("the dispatcher kept no place")
+
+
+async def test_a_place_sends_the_message_its_request_made_due_without_a_claim(
+    database: Database, identities: dict[str, NodeIdentity], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where database work runs on the event loop (SQLite), the transaction of a request leases
+    the message it makes due to the running dispatcher, which sends it once the request is
+    answered: no claim, and no other replica can take it meanwhile. Elsewhere no place."""
+    provider = _patient(database, identities, poll_seconds=60.0)
+    claimed: list[int] = []
+    claim = provider.dispatcher._claim
+
+    def counted(limit: int, to_peer: Mapping[str, int]) -> Claimed:
+        result = claim(limit, to_peer)
+        claimed.append(len(result.records))
+        return result
+
+    monkeypatch.setattr(provider.dispatcher, "_claim", counted)
+    peer = SlowToAnswer(slow=frozenset())
+    async with _dispatching(provider, peer):
+        place = await _place(provider)
+        if not database.runs_on_loop:
+            assert place is None
+            return
+        assert place is not None
+        record = _requested(provider, place=place)
+        assert record.intent == "AGREE"
+        assert place.leased == record
+        with database.transaction() as session:  # as another replica would
+            assert (
+                NegotiationRepository(session).claim_due(provider.node.clock(), 10, "other", 1)
+                == []
+            )
+        await provider.dispatcher.send_reserved(place, record)
+        assert await peer.next_arrival() == C
+        assert provider.get(record.id).state == "AGREED"
+        assert provider.get(record.id).intent is None
+    assert sum(claimed) == 0
+    assert provider.dispatcher.reserve(CONSUMER) is None  # stopped
+
+
+async def test_a_place_its_request_leased_nothing_with_is_given_back(
+    database: Database, identities: dict[str, NodeIdentity], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A place counts against the peer's share until given back; a request that leased
+    nothing (here a repeated one) gives it back, and what the negotiation has to send is
+    claimed as usual."""
+    if not database.runs_on_loop:
+        pytest.skip("no places where database work runs on threads")
+    monkeypatch.setattr(dispatcher_module, "MAX_PER_PEER", 1)
+    provider = _patient(database, identities, poll_seconds=60.0)
+    first = _requested(provider)  # due, but nothing wakes the dispatcher
+    peer = SlowToAnswer(slow=frozenset())
+    async with _dispatching(provider, peer):
+        place = await _place(provider)
+        assert place is not None
+        assert provider.dispatcher.reserve(CONSUMER) is None  # the peer's one place is kept
+        other = provider.dispatcher.reserve(THIRD)
+        assert other is not None
+        provider.dispatcher.give_back(other)
+        provider.dispatcher.give_back(other)  # once only
+        again = _requested(provider, place=place)  # the same request: nothing new
+        assert again.id == first.id
+        assert place.leased is None
+        await provider.dispatcher.send_reserved(place, again)
+        assert await peer.next_arrival() == C  # claimed: the repeat left it pending
+        for _ in range(100):
+            if provider.get(first.id).state == "AGREED":
+                break
+            await asyncio.sleep(0.01)
+        assert provider.get(first.id).state == "AGREED"
+        assert provider.dispatcher._on_their_way() == 0
+        assert (await _place(provider)) is not None
+
+
+async def test_an_administrators_new_negotiation_takes_a_place_too(
+    database: Database, identities: dict[str, NodeIdentity]
+) -> None:
+    """The consumer's request, started from the management API, is leased as it is stored and
+    sent from the place; without a place the dispatcher is woken to claim it."""
+    consumer = _sender(database, identities, CONSUMER)
+    peer = SlowToAnswer(slow=frozenset())
+    try:
+        async with _dispatching(consumer, peer):
+            place = await _place(consumer, PROVIDER)
+            started = consumer.node.actions.start(
+                provider_id=PROVIDER,
+                address=PROVIDER_DSP,
+                offer=consumer.node.terms.parse(offer_body(uid="urn:uuid:offer-1")),
+                auto=True,
+                purpose=OFFICIAL_STATISTICS,
+                place=place,
+            )
+            woken = len(consumer.node.wakes)
+            if place is None:
+                assert woken == 1
+                return
+            assert woken == 0
+            assert place.leased == started
+            await consumer.dispatcher.send_reserved(place, started)
+            assert await peer.next_arrival() == started.consumer_pid
+    finally:
+        await consumer.dispatcher.aclose()
 
 
 async def test_acknowledged_agreement_moves_the_state_and_clears_the_intent(

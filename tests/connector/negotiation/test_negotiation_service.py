@@ -48,9 +48,9 @@ from connector.store.database import Database
 from connector.store.errors import StaleRecord
 from connector.store.query import QuerySpec
 from connector.store.records import NegotiationRecord
+from connector.store.repositories._process import ProcessLease
 from connector.store.repositories.catalogue import CatalogueRepository
 from connector.store.repositories.contract_definitions import ContractDefinitionRepository
-from connector.store.repositories._process import ProcessLease
 from connector.store.repositories.negotiations import NegotiationRepository
 from policies import ETDS, ODRL, USE, Constraint, Literal, Permission, Policy, PolicyKind
 
