@@ -13,7 +13,10 @@ outcome in another transaction:
 * any other 4xx: the peer refused the message; the negotiation is TERMINATED with the reason.
 
 New intent on this replica wakes the dispatcher at once (:meth:`wake`); retries and work written
-by other replicas are found by polling every ``poll_seconds``. Messages go out concurrently (at
+by other replicas are found by polling every ``poll_seconds``. Where database work runs on the
+event loop (SQLite), a message made due by a request is not claimed at all: the transaction that
+stores its intent leases it to this dispatcher, which sends it right after the answer to that
+request (:meth:`reserve`, :meth:`send_reserved`). Messages go out concurrently (at
 most :data:`MAX_SENDING` per replica, at most :data:`MAX_PER_PEER` of them to one peer); new
 intent waits for the messages on their way to be answered, at most :data:`BATCH_WINDOW_SECONDS`,
 so that one claim takes many. A peer slow to answer (or that makes us send it many messages)
