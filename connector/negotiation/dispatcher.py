@@ -17,7 +17,8 @@ by other replicas are found by polling every ``poll_seconds``. Where database wo
 event loop (SQLite), a message made due by a request is not claimed at all: the transaction that
 stores its intent leases it to this dispatcher, which sends it right after the answer to that
 request (:meth:`reserve`, :meth:`send_reserved`). Messages go out concurrently (at
-most :data:`MAX_SENDING` per replica, at most :data:`MAX_PER_PEER` of them to one peer); new
+most :data:`MAX_SENDING` claimed ones per replica, at most :data:`MAX_PER_PEER` of them to one
+peer, and as many again from places, so that places never hold back a claimed message); new
 intent waits for the messages on their way to be answered, at most :data:`BATCH_WINDOW_SECONDS`,
 so that one claim takes many. A peer slow to answer (or that makes us send it many messages)
 takes at most :data:`MAX_PER_PEER` places: the others stay free for the other peers. A save that
@@ -79,15 +80,18 @@ RETRYABLE = frozenset({408, 409, 425, 429})
 on the peer's side — our message was not applied)."""
 CLAIM_BATCH = 50
 MAX_SENDING = 64
-"""Messages one replica has on their way at once (each holds a lease and, until answered, a
-connection to its peer)."""
+"""Claimed messages one replica has on their way at once (each holds a lease and, until answered,
+a connection to its peer); messages sent from places (:meth:`NegotiationDispatcher.reserve`) have
+as many of their own."""
 MAX_PER_PEER = 16
-"""Messages one replica has on their way to one peer at once: a peer slow to answer, or one that
-starts many negotiations at once, holds at most this many of the :data:`MAX_SENDING` places."""
-PEER_CONNECTIONS = MAX_PER_PEER
-"""Connections to one peer: as many as messages on their way to it (a message never waits for a
-connection, which would count against its timeout), all of them kept open between messages
-(:class:`~connector.http.transport.AiohttpTransport`)."""
+"""Claimed messages one replica has on their way to one peer at once: a peer slow to answer, or
+one that starts many negotiations at once, holds at most this many of the :data:`MAX_SENDING`
+places; and as many places of its own for the messages its requests make due. Places never
+take a claim's room: a message left to a claim is not overtaken by later ones for ever."""
+PEER_CONNECTIONS = 2 * MAX_PER_PEER
+"""Connections to one peer: as many as messages on their way to it, claimed or from places (a
+message never waits for a connection, which would count against its timeout), all of them kept
+open between messages (:class:`~connector.http.transport.AiohttpTransport`)."""
 BATCH_WINDOW_SECONDS = 0.05
 """How long new intent may wait for the messages on their way before it is claimed: one claim
 then takes many messages. Claiming each message as it becomes due costs more CPU per message
@@ -201,7 +205,8 @@ class NegotiationDispatcher:
         # Messages on their way: those claimed (run's tasks), the places kept for messages
         # inbound messages make due (reserve), and both by peer.
         self._sending: set[asyncio.Task[None]] = set()
-        self._reserved = 0
+        self._placed = 0  # places kept (reserve), not yet given back
+        self._placed_to_peer: Counter[str] = Counter()
         self._sending_reserved: set[asyncio.Future[None]] = set()  # send_reserved's, running
         self._to_peer: Counter[str] = Counter()
 
@@ -246,7 +251,7 @@ class NegotiationDispatcher:
         try:
             while not self._stopping:
                 self._wakeup.clear()
-                room = min(MAX_SENDING - self._on_their_way(), CLAIM_BATCH)
+                room = min(MAX_SENDING - len(sending), CLAIM_BATCH)
                 claimed = Claimed([], more=False, at=self._clock())
                 if room > 0:
                     try:
@@ -270,16 +275,10 @@ class NegotiationDispatcher:
                 await asyncio.wait(on_their_way)
             await self.aclose()
 
-    def _on_their_way(self) -> int:
-        return len(self._sending) + self._reserved
-
-    def _room_for(self, peer: str) -> bool:
-        return self._on_their_way() < MAX_SENDING and self._to_peer[peer] < MAX_PER_PEER
-
     def _answered(self, peer: str) -> None:
-        """A message to ``peer`` is no longer on its way (or its place was given back): if that
-        frees a place a claim lacked, claim again."""
-        full = not self._room_for(peer)
+        """A claimed message to ``peer`` is no longer on its way: if that frees a place a claim
+        lacked, claim again."""
+        full = len(self._sending) >= MAX_SENDING or self._to_peer[peer] >= MAX_PER_PEER
         self._to_peer[peer] -= 1
         if self._to_peer[peer] <= 0:
             del self._to_peer[peer]
@@ -292,9 +291,10 @@ class NegotiationDispatcher:
         """A place for the message a request from ``peer`` (an inbound message, an
         administrator's new negotiation with it) may make due, for the transaction that applies
         it; None when the database work does not run on the event loop, the dispatcher does not
-        run on this loop or is stopping, or it has no room for one more message to ``peer``:
-        the message is then claimed as usual. Hand it to :meth:`send_reserved` once the
-        transaction committed, or to :meth:`give_back` if it failed.
+        run on this loop or is stopping, or all the places (:data:`MAX_SENDING`, or
+        :data:`MAX_PER_PEER` for ``peer``) are kept: the message is then claimed as usual.
+        Hand it to :meth:`send_reserved` once the transaction committed, or to
+        :meth:`give_back` if it failed.
 
         The transaction leases the negotiation to this dispatcher as it stores the message's
         intent (no claim: no other transaction, no other replica can take it), and the message
@@ -311,18 +311,22 @@ class NegotiationDispatcher:
         if not self._database.runs_on_loop:
             return None
         running_here = self._loop is not None and _running_loop() is self._loop
-        if not running_here or self._stopping or not self._room_for(peer):
+        if not running_here or self._stopping:
             return None
-        self._reserved += 1
-        self._to_peer[peer] += 1
+        if self._placed >= MAX_SENDING or self._placed_to_peer[peer] >= MAX_PER_PEER:
+            return None
+        self._placed += 1
+        self._placed_to_peer[peer] += 1
         return SendPlace(self._holder, self._settings.lease_seconds, peer=peer)
 
     def give_back(self, place: SendPlace | None) -> None:
         """The transaction ``place`` was kept for failed: nothing was leased."""
         if place is not None and not place.given_back:
             place.given_back = True
-            self._answered(place.peer)  # while still counted: was there room?
-            self._reserved -= 1
+            self._placed -= 1
+            self._placed_to_peer[place.peer] -= 1
+            if self._placed_to_peer[place.peer] <= 0:
+                del self._placed_to_peer[place.peer]
 
     async def send_reserved(self, place: SendPlace | None, record: NegotiationRecord) -> None:
         """Send the message leased to ``place`` by the committed transaction that stored

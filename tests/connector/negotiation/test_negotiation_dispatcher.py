@@ -451,12 +451,13 @@ async def test_a_place_sends_the_message_its_request_made_due_without_a_claim(
 async def test_a_place_its_request_leased_nothing_with_is_given_back(
     database: Database, identities: dict[str, NodeIdentity], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A place counts against the peer's share until given back; a request that leased
-    nothing (here a repeated one) gives it back, and what the negotiation has to send is
-    claimed as usual."""
+    """A place counts against the peer's share and the replica's until given back (once); a
+    request that leased nothing (here a repeated one) gives it back, and what the negotiation
+    has to send is claimed as usual."""
     if not database.runs_on_loop:
         pytest.skip("no places where database work runs on threads")
     monkeypatch.setattr(dispatcher_module, "MAX_PER_PEER", 1)
+    monkeypatch.setattr(dispatcher_module, "MAX_SENDING", 2)
     provider = _patient(database, identities, poll_seconds=60.0)
     first = _requested(provider)  # due, but nothing wakes the dispatcher
     peer = SlowToAnswer(slow=frozenset())
@@ -468,6 +469,10 @@ async def test_a_place_its_request_leased_nothing_with_is_given_back(
         assert other is not None
         provider.dispatcher.give_back(other)
         provider.dispatcher.give_back(other)  # once only
+        third = provider.dispatcher.reserve(THIRD)
+        assert third is not None
+        assert provider.dispatcher.reserve("urn:example:d") is None  # both places kept
+        provider.dispatcher.give_back(third)
         again = _requested(provider, place=place)  # the same request: nothing new
         assert again.id == first.id
         assert place.leased is None
@@ -478,8 +483,30 @@ async def test_a_place_its_request_leased_nothing_with_is_given_back(
                 break
             await asyncio.sleep(0.01)
         assert provider.get(first.id).state == "AGREED"
-        assert provider.dispatcher._on_their_way() == 0
         assert (await _place(provider)) is not None
+
+
+async def test_places_kept_never_hold_back_a_claimed_message(
+    database: Database, identities: dict[str, NodeIdentity], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message left to a claim (its request found no place) is claimed and sent while the
+    peer's places stay taken: claims have room of their own, so later messages given places
+    cannot overtake it for ever."""
+    if not database.runs_on_loop:
+        pytest.skip("no places where database work runs on threads")
+    monkeypatch.setattr(dispatcher_module, "MAX_PER_PEER", 1)
+    monkeypatch.setattr(dispatcher_module, "MAX_SENDING", 1)
+    provider = _patient(database, identities, poll_seconds=60.0)
+    peer = SlowToAnswer(slow=frozenset())
+    async with _dispatching(provider, peer):
+        kept = await _place(provider)
+        assert kept is not None
+        assert provider.dispatcher.reserve(CONSUMER) is None
+        waiting = _requested(provider)
+        await provider.dispatcher.send_reserved(None, waiting)  # wakes the dispatcher
+        assert await peer.next_arrival() == C
+        provider.dispatcher.give_back(kept)
+    assert provider.get(waiting.id).state == "AGREED"
 
 
 async def test_an_administrators_new_negotiation_takes_a_place_too(
