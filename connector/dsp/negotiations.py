@@ -31,6 +31,7 @@ from connector.errors import BadRequest, Conflict
 from connector.identity.claims import Participant
 from connector.identity.dependency import ParticipantDep, Sender, SenderDep
 from connector.negotiation.decisions import Requester
+from connector.negotiation.intent import SendPlace
 from connector.negotiation.messages import Inbound, negotiation_body, read_inbound
 from connector.negotiation.states import Role, State
 from connector.node import Node, NodeDep
@@ -90,10 +91,8 @@ async def _receive(
     roles: tuple[Role, ...],
 ) -> Response:
     message, body = await _read(request, dsp_type)
-    dispatcher = node.negotiation_dispatcher
-    place = dispatcher.reserve(sender.participant.id)
 
-    def apply() -> NegotiationRecord:
+    def apply(place: SendPlace | None) -> NegotiationRecord:
         return node.negotiations.receive(
             roles,
             requester=_requester(sender.participant),
@@ -104,13 +103,9 @@ async def _receive(
             place=place,
         )
 
-    try:
-        record = await node.database.run(apply)
-    except BaseException:
-        dispatcher.give_back(place)
-        raise
+    record, then = await node.negotiation_dispatcher.applied(sender.participant.id, apply)
     sender.proof.committed()
-    background.add_task(dispatcher.send_reserved, place, record)
+    background.add_task(then)
     return _ack(record)
 
 
@@ -124,23 +119,18 @@ async def initial_request(
             "a counter-request goes to /negotiations/{providerPid}/request, "
             "not /negotiations/request"
         )
-    dispatcher = node.negotiation_dispatcher
-    place = dispatcher.reserve(sender.participant.id)
-    try:
-        record = await node.database.run(
-            lambda: node.negotiations.receive_initial_request(
-                _requester(sender.participant),
-                message,
-                body,
-                in_transaction=sender.proof.remember_in,
-                place=place,
-            )
-        )
-    except BaseException:
-        dispatcher.give_back(place)
-        raise
+    record, then = await node.negotiation_dispatcher.applied(
+        sender.participant.id,
+        lambda place: node.negotiations.receive_initial_request(
+            _requester(sender.participant),
+            message,
+            body,
+            in_transaction=sender.proof.remember_in,
+            place=place,
+        ),
+    )
     sender.proof.committed()
-    background.add_task(dispatcher.send_reserved, place, record)
+    background.add_task(then)
     return _ack(record, 201)
 
 

@@ -192,23 +192,18 @@ async def start_negotiation(
             errors=[FieldError("counterPartyId", "required")],
         )
     auto, purpose = _auto_accept(body), _purpose(body)
-    dispatcher = node.negotiation_dispatcher
-    place = dispatcher.reserve(provider_id)
-    try:
-        record = await node.database.run(
-            lambda: node.negotiation_actions.start(
-                provider_id=provider_id,
-                address=address,
-                offer=offer,
-                auto=auto,
-                purpose=purpose,
-                place=place,
-            )
-        )
-    except BaseException:
-        dispatcher.give_back(place)
-        raise
-    background.add_task(dispatcher.send_reserved, place, record)
+    record, then = await node.negotiation_dispatcher.applied(
+        provider_id,
+        lambda place: node.negotiation_actions.start(
+            provider_id=provider_id,
+            address=address,
+            offer=offer,
+            auto=auto,
+            purpose=purpose,
+            place=place,
+        ),
+    )
+    background.add_task(then)
     return JSONResponse(id_response(node.jsonld, record.id, record.created_at))
 
 

@@ -35,7 +35,7 @@ import logging
 import ssl
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -208,6 +208,7 @@ class NegotiationDispatcher:
         self._placed = 0  # places kept (reserve), not yet given back
         self._placed_to_peer: Counter[str] = Counter()
         self._sending_reserved: set[asyncio.Future[None]] = set()  # send_reserved's, running
+        self._detached: set[asyncio.Task[None]] = set()  # sends of cancelled requests (applied)
         self._to_peer: Counter[str] = Counter()
 
     # Waking up ---------------------------------------------------------------------------------
@@ -293,8 +294,7 @@ class NegotiationDispatcher:
         it; None when the database work does not run on the event loop, the dispatcher does not
         run on this loop or is stopping, or all the places (:data:`MAX_SENDING`, or
         :data:`MAX_PER_PEER` for ``peer``) are kept: the message is then claimed as usual.
-        Hand it to :meth:`send_reserved` once the transaction committed, or to
-        :meth:`give_back` if it failed.
+        :meth:`applied` takes one, runs the transaction and gives it back or sends from it.
 
         The transaction leases the negotiation to this dispatcher as it stores the message's
         intent (no claim: no other transaction, no other replica can take it), and the message
@@ -319,8 +319,47 @@ class NegotiationDispatcher:
         self._placed_to_peer[peer] += 1
         return SendPlace(self._holder, self._settings.lease_seconds, peer=peer)
 
+    @property
+    def places_kept(self) -> int:
+        """Places reserved and not given back yet (their messages on their way, or their
+        requests still being applied)."""
+        return self._placed
+
+    async def applied(
+        self, peer: str, work: Callable[[SendPlace | None], NegotiationRecord]
+    ) -> tuple[NegotiationRecord, Callable[[], Awaitable[None]]]:
+        """``work(place)`` (a request from ``peer`` applied in a transaction, which may lease
+        the message it makes due to ``place``: :meth:`reserve`) run through the database, and
+        what to run once the request is answered (a response's background task): send that
+        message, or let a claim take what the negotiation has to send.
+
+        If the caller is cancelled or the work fails, the place is given back, unless the
+        transaction committed a lease (cancelled while the work ran on a thread, which the
+        database waits for): that message is then sent at once all the same, not left until
+        the lease runs out."""
+        place = self.reserve(peer)
+
+        def job() -> NegotiationRecord:
+            record = work(place)
+            if place is not None:
+                place.committed = True  # work() returns once its transaction has committed
+            return record
+
+        try:
+            record = await self._database.run(job)
+        except BaseException:
+            if place is not None and place.committed and place.leased is not None:
+                sending = asyncio.create_task(self.send_reserved(place, place.leased))
+                self._detached.add(sending)  # kept until done (the loop holds tasks weakly)
+                sending.add_done_callback(self._detached.discard)
+            else:
+                self.give_back(place)
+                self.wake()  # the work may have committed intent without a lease
+            raise
+        return record, functools.partial(self.send_reserved, place, record)
+
     def give_back(self, place: SendPlace | None) -> None:
-        """The transaction ``place`` was kept for failed: nothing was leased."""
+        """The transaction ``place`` was kept for failed, or its message was answered."""
         if place is not None and not place.given_back:
             place.given_back = True
             self._placed -= 1
@@ -331,8 +370,10 @@ class NegotiationDispatcher:
     async def send_reserved(self, place: SendPlace | None, record: NegotiationRecord) -> None:
         """Send the message leased to ``place`` by the committed transaction that stored
         ``record``, wait for the answer and record it; without a lease, if ``record`` has a
-        message to send, let a claim take it."""
-        if place is None or place.leased is None or place.leased_at is None:
+        message to send, let a claim take it. Not once the dispatcher is stopping (a server
+        shutting down without waiting for its requests): the message is then sent by whichever
+        replica claims it when the lease has run out."""
+        if place is None or place.leased is None or place.leased_at is None or self._stopping:
             self.give_back(place)
             if record.pending:
                 self.wake()
@@ -351,9 +392,10 @@ class NegotiationDispatcher:
     async def aclose(self) -> None:
         """Close the connections to peers (:meth:`run` does on its way out; callers of
         :meth:`dispatch_due` do when they are done)."""
-        for client in self._clients.values():
-            await client.aclose()
+        clients = list(self._clients.values())
         self._clients.clear()
+        for client in clients:
+            await client.aclose()
 
     # One round -----------------------------------------------------------------------------------
 

@@ -68,9 +68,10 @@ def display_state(record: NegotiationRecord) -> str:
 
 @dataclass
 class SendPlace:
-    """A place the dispatcher keeps for the message one inbound message may make due.
+    """A place the dispatcher keeps for the message one request (an inbound message, an
+    administrator's new negotiation) may make due.
 
-    The transaction that applies the inbound message leases the negotiation to the dispatcher
+    The transaction that applies the request leases the negotiation to the dispatcher
     (:meth:`lease_for`) when it leaves a message due at once, and records what it stored
     (:meth:`taken`); once committed and answered, the dispatcher sends that message itself, with
     no claim (see :meth:`NegotiationDispatcher.reserve`). ``leased`` stays None when the
@@ -82,6 +83,8 @@ class SendPlace:
     peer: str
     leased: NegotiationRecord | None = None
     leased_at: datetime | None = None
+    committed: bool = False
+    """The transaction returned (committed): ``leased`` is stored, leased to the holder."""
     given_back: bool = False
 
     def reset(self) -> None:

@@ -623,9 +623,10 @@ class ProcessRepository(Generic[P]):
 
     def may_have_sent(self, record: P) -> bool:
         """Whether the message ``record`` intends may have reached the peer: an earlier attempt
-        went out, or a dispatcher claimed it and nothing saved the process since (it may be on
-        its way, or have arrived before that dispatcher died). A message that only waits in the
-        queue cannot have.
+        went out, or a dispatcher holds a lease on it (it claimed it, or the write that stored
+        the intent leased it: a ``ProcessLease``) and nothing saved the process since (it may be
+        on its way, or have arrived before that dispatcher died). A message that only waits in
+        the queue cannot have.
 
         Also True when the process has moved on since ``record`` was read (PostgreSQL reads
         each statement afresh: the dispatcher may have recorded the answer, clearing its lease,

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -444,6 +445,7 @@ async def test_a_place_sends_the_message_its_request_made_due_without_a_claim(
         assert await peer.next_arrival() == C
         assert provider.get(record.id).state == "AGREED"
         assert provider.get(record.id).intent is None
+        assert provider.dispatcher.places_kept == 0
     assert sum(claimed) == 0
     assert provider.dispatcher.reserve(CONSUMER) is None  # stopped
 
@@ -459,11 +461,11 @@ async def test_a_place_its_request_leased_nothing_with_is_given_back(
     monkeypatch.setattr(dispatcher_module, "MAX_PER_PEER", 1)
     monkeypatch.setattr(dispatcher_module, "MAX_SENDING", 2)
     provider = _patient(database, identities, poll_seconds=60.0)
-    first = _requested(provider)  # due, but nothing wakes the dispatcher
     peer = SlowToAnswer(slow=frozenset())
     async with _dispatching(provider, peer):
-        place = await _place(provider)
+        place = await _place(provider)  # the dispatcher's first claim has run: nothing due
         assert place is not None
+        first = _requested(provider)  # due, but nothing wakes the dispatcher (polls: 60 s)
         assert provider.dispatcher.reserve(CONSUMER) is None  # the peer's one place is kept
         other = provider.dispatcher.reserve(THIRD)
         assert other is not None
@@ -483,6 +485,7 @@ async def test_a_place_its_request_leased_nothing_with_is_given_back(
                 break
             await asyncio.sleep(0.01)
         assert provider.get(first.id).state == "AGREED"
+        assert provider.dispatcher.places_kept == 0
         assert (await _place(provider)) is not None
 
 
@@ -507,6 +510,119 @@ async def test_places_kept_never_hold_back_a_claimed_message(
         assert await peer.next_arrival() == C
         provider.dispatcher.give_back(kept)
     assert provider.get(waiting.id).state == "AGREED"
+
+
+def _apply_request(provider: Sender) -> Callable[[SendPlace | None], NegotiationRecord]:
+    return lambda place: _requested(provider, place=place)
+
+
+async def _until_state(sender: Sender, negotiation_id: str, state: str) -> None:
+    """Until the dispatcher has recorded the answer (its own task, when claimed)."""
+    for _ in range(500):
+        if sender.get(negotiation_id).state == state:
+            return
+        await asyncio.sleep(0.01)
+    assert sender.get(negotiation_id).state == state
+
+
+async def test_applied_runs_the_work_with_a_place_and_sends_from_it_once_answered(
+    database: Database, identities: dict[str, NodeIdentity]
+) -> None:
+    provider = _patient(database, identities, poll_seconds=60.0)
+    peer = SlowToAnswer(slow=frozenset())
+    async with _dispatching(provider, peer):
+        provider.dispatcher.give_back(await _place(provider, THIRD))  # run() has started
+        record, then = await provider.dispatcher.applied(CONSUMER, _apply_request(provider))
+        assert record.intent == "AGREE"
+        assert peer.arrived.empty()  # nothing is sent before the request is answered
+        await then()
+        assert await peer.next_arrival() == C
+        await _until_state(provider, record.id, "AGREED")  # claimed where no place is kept
+        assert provider.dispatcher.places_kept == 0
+
+
+async def test_applied_gives_the_place_back_when_the_work_fails(
+    database: Database, identities: dict[str, NodeIdentity]
+) -> None:
+    provider = _patient(database, identities, poll_seconds=60.0)
+
+    def failing(place: SendPlace | None) -> NegotiationRecord:
+        raise RuntimeError("refused")
+
+    async with _dispatching(provider, SlowToAnswer(slow=frozenset())):
+        provider.dispatcher.give_back(await _place(provider))  # run() has started
+        with pytest.raises(RuntimeError, match="refused"):
+            await provider.dispatcher.applied(CONSUMER, failing)
+        assert provider.dispatcher.places_kept == 0
+
+
+async def test_a_request_cancelled_after_its_transaction_committed_still_sends_at_once(
+    database: Database, identities: dict[str, NodeIdentity]
+) -> None:
+    """Cancelled while its work waits on a database thread (another thread of the node is
+    writing), the request's transaction still commits: the message it leased leaves at once,
+    not when the lease has run out (3 minutes here), nor at the next poll (a minute)."""
+    if not database.runs_on_loop:
+        pytest.skip("no places where database work runs on threads")
+    provider = _patient(database, identities, poll_seconds=60.0)
+    peer = SlowToAnswer(slow=frozenset())
+    writing, release = threading.Event(), threading.Event()
+
+    def other_writer() -> None:
+        with database.transaction():
+            writing.set()
+            release.wait(30)
+
+    async with _dispatching(provider, peer):
+        provider.dispatcher.give_back(await _place(provider))  # run() has started
+        writer = asyncio.get_running_loop().run_in_executor(None, other_writer)
+        assert await asyncio.to_thread(writing.wait, 30)
+        request = asyncio.create_task(
+            provider.dispatcher.applied(CONSUMER, _apply_request(provider))
+        )
+        await asyncio.sleep(0.1)  # its work waits for the other writer
+        request.cancel()
+        await asyncio.sleep(0.1)
+        release.set()
+        await writer
+        with pytest.raises(asyncio.CancelledError):
+            await request
+        assert await peer.next_arrival() == C
+    assert provider.dispatcher.places_kept == 0
+
+
+async def test_a_stopping_dispatcher_waits_for_the_messages_sent_from_places(
+    database: Database, identities: dict[str, NodeIdentity]
+) -> None:
+    """run() ends only once the messages on their way from places are answered and recorded;
+    a place whose send begins after stop() sends nothing (the message stays leased, for a claim
+    once the lease has run out) and is given back."""
+    if not database.runs_on_loop:
+        pytest.skip("no places where database work runs on threads")
+    provider = _patient(database, identities, poll_seconds=60.0)
+    peer = SlowToAnswer()
+    provider.peer.answer = peer.answer  # type: ignore[assignment]
+    running = asyncio.create_task(provider.dispatcher.run())
+    place = await _place(provider)
+    late = provider.dispatcher.reserve(THIRD)
+    assert place is not None
+    assert late is not None
+    record = _requested(provider, place=place)
+    late_record = _requested(provider, consumer_pid="urn:uuid:consumer-d", participant=THIRD,
+                             place=late)  # fmt: skip
+    sending = asyncio.create_task(provider.dispatcher.send_reserved(place, record))
+    assert await peer.next_arrival() == C
+    provider.dispatcher.stop()
+    await asyncio.sleep(0.2)
+    assert not running.done()  # waits for the answer
+    await provider.dispatcher.send_reserved(late, late_record)  # begins after stop(): not sent
+    peer.release.set()
+    await running
+    await sending
+    assert provider.get(record.id).state == "AGREED"
+    assert peer.arrived.empty()
+    assert provider.get(late_record.id).intent == "AGREE"  # left for a claim
+    assert provider.dispatcher.places_kept == 0
 
 
 async def test_an_administrators_new_negotiation_takes_a_place_too(
