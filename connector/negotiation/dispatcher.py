@@ -202,8 +202,8 @@ class NegotiationDispatcher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._clients: dict[str, httpx.AsyncClient] = {}
-        # Messages on their way: those claimed (run's tasks), the places kept for messages
-        # inbound messages make due (reserve), and both by peer.
+        # Messages on their way: those claimed (run's tasks) and the places kept for messages
+        # requests make due (reserve), and both by peer.
         self._sending: set[asyncio.Task[None]] = set()
         self._placed = 0  # places kept (reserve), not yet given back
         self._placed_to_peer: Counter[str] = Counter()
@@ -286,7 +286,7 @@ class NegotiationDispatcher:
         if full and self._wakeup is not None:
             self._wakeup.set()
 
-    # Messages inbound messages make due --------------------------------------------------------
+    # Messages requests make due --------------------------------------------------------------
 
     def reserve(self, peer: str) -> SendPlace | None:
         """A place for the message a request from ``peer`` (an inbound message, an
@@ -347,14 +347,15 @@ class NegotiationDispatcher:
 
         try:
             record = await self._database.run(job)
-        except BaseException:
+        except BaseException as exc:
             if place is not None and place.committed and place.leased is not None:
                 sending = asyncio.create_task(self.send_reserved(place, place.leased))
                 self._detached.add(sending)  # kept until done (the loop holds tasks weakly)
                 sending.add_done_callback(self._detached.discard)
             else:
                 self.give_back(place)
-                self.wake()  # the work may have committed intent without a lease
+                if isinstance(exc, asyncio.CancelledError):
+                    self.wake()  # the work may have committed intent, without a lease
             raise
         return record, functools.partial(self.send_reserved, place, record)
 
