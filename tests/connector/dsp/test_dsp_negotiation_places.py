@@ -1,0 +1,150 @@
+"""The negotiation endpoints hand the message they make due to the dispatcher (a place: sent
+right after the answer, no claim) where database work runs on the event loop (SQLite).
+
+An in-process provider node (the full application, its lifespan running the dispatcher) with
+no identity of its own to call peers with: every message it sends fails at once as "unsent", so
+the negotiation ends TERMINATED without any network. The test counts the dispatcher's claims:
+with places, the message never goes through one."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from dataspace_support import NODE_A, Dataspace
+from dsp_provider import CATALOG_REQUEST, Provider, define_contracts, generate_data
+from dsp_provider import provider_app as make_provider
+
+from connector.negotiation.dispatcher import Claimed
+from connector.store.database import Database
+
+pytestmark = pytest.mark.anyio
+DSP = "https://w3id.org/dspace/2025/1/context.jsonld"
+NEGOTIATIONS = "/management/v3/contractnegotiations"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def sample_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generate_data(tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture
+async def provider(
+    dataspace: Dataspace, database: Database, sample_data: Path
+) -> AsyncIterator[Provider]:
+    if not database.runs_on_loop:
+        pytest.skip("no places where database work runs on threads (PostgreSQL)")
+    created = make_provider(dataspace, database, sample_data)
+    await created.add_assets()
+    define_contracts(database)
+    try:
+        async with created.app.router.lifespan_context(created.app):
+            yield created
+    finally:
+        await created.node.identity.aclose()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
+        yield client
+
+
+def _count_claims(provider: Provider, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ids of the negotiations the provider's dispatcher claims from now on."""
+    dispatcher = provider.node.negotiation_dispatcher
+    claim = dispatcher._claim
+    claimed: list[str] = []
+
+    def counted(limit: int, to_peer: Mapping[str, int]) -> Claimed:
+        result = claim(limit, to_peer)
+        claimed.extend(record.id for record in result.records)
+        return result
+
+    monkeypatch.setattr(dispatcher, "_claim", counted)
+    return claimed
+
+
+async def _terminated(admin: httpx.AsyncClient, negotiation_id: str) -> dict[str, Any]:
+    for _ in range(500):
+        response = await admin.get(f"{NEGOTIATIONS}/{negotiation_id}")
+        assert response.status_code == 200, response.text
+        if response.json()["state"] == "TERMINATED":
+            break
+        await asyncio.sleep(0.01)
+    negotiation: dict[str, Any] = response.json()
+    assert negotiation["state"] == "TERMINATED"
+    return negotiation
+
+
+async def test_a_contract_request_sends_its_answer_from_a_place(
+    provider: Provider,
+    dataspace: Dataspace,
+    http: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    claimed = _count_claims(provider, monkeypatch)
+    async with provider.client(dataspace, NODE_A, http) as client:
+        catalogue = await client.post("/protocol/2025-1/catalog/request", json=CATALOG_REQUEST)
+        assert catalogue.status_code == 200, catalogue.text
+        dataset = next(d for d in catalogue.json()["dataset"] if d["@id"] == "visitor-presence")
+        offer = {**dataset["hasPolicy"][0], "target": "visitor-presence"}
+        response = await client.post(
+            "/protocol/2025-1/negotiations/request",
+            json={
+                "@context": [DSP],
+                "@type": "ContractRequestMessage",
+                "consumerPid": "urn:uuid:consumer-places",
+                "offer": offer,
+                "callbackAddress": "http://127.0.0.1:9/protocol/2025-1",
+            },
+        )
+    assert response.status_code == 201, response.text
+    async with provider.admin() as admin:
+        query = await admin.post(f"{NEGOTIATIONS}/request", json={})
+        [found] = [n for n in query.json() if n["consumerPid"] == "urn:uuid:consumer-places"]
+        negotiation = await _terminated(admin, found["@id"])
+    assert "no identity" in negotiation["errorDetail"]
+    assert claimed == []  # sent from the request's place, not claimed
+    assert provider.node.negotiation_dispatcher.places_kept == 0
+
+
+async def test_an_administrators_new_negotiation_sends_its_request_from_a_place(
+    provider: Provider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    claimed = _count_claims(provider, monkeypatch)
+    async with provider.admin() as admin:
+        response = await admin.post(
+            NEGOTIATIONS,
+            json={
+                "@context": {
+                    "@vocab": "https://w3id.org/edc/v0.0.1/ns/",
+                    "odrl": "http://www.w3.org/ns/odrl/2/",
+                },
+                "@type": "ContractRequest",
+                "counterPartyAddress": "http://127.0.0.1:9/protocol/2025-1",
+                "counterPartyId": "urn:etds:participant:c",
+                "protocol": "dataspace-protocol-http:2025-1",
+                "policy": {
+                    "@id": "urn:uuid:offer-1",
+                    "@type": "odrl:Offer",
+                    "odrl:assigner": {"@id": "urn:etds:participant:c"},
+                    "odrl:target": {"@id": "some-dataset"},
+                    "odrl:permission": [{"odrl:action": {"@id": "odrl:use"}}],
+                },
+            },
+        )
+        assert response.status_code == 200, response.text
+        negotiation = await _terminated(admin, response.json()["@id"])
+    assert "no identity" in negotiation["errorDetail"]
+    assert claimed == []
+    assert provider.node.negotiation_dispatcher.places_kept == 0
