@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from dataspace_support import NODE_A, Dataspace
+from dataspace_support import NODE_A, NODE_B, NODE_C, Dataspace
 from dsp_provider import CATALOG_REQUEST, Provider, define_contracts, generate_data
 from dsp_provider import provider_app as make_provider
 
 from connector.negotiation.dispatcher import Claimed
 from connector.store.database import Database
+from connector.store.records import NegotiationRecord
+from connector.store.repositories.negotiations import NegotiationRepository
 
 pytestmark = pytest.mark.anyio
 DSP = "https://w3id.org/dspace/2025/1/context.jsonld"
@@ -146,5 +149,62 @@ async def test_an_administrators_new_negotiation_sends_its_request_from_a_place(
         assert response.status_code == 200, response.text
         negotiation = await _terminated(admin, response.json()["@id"])
     assert "no identity" in negotiation["errorDetail"]
+    assert claimed == []
+    assert provider.node.negotiation_dispatcher.places_kept == 0
+
+
+async def test_an_agreement_sends_the_verification_from_a_place(
+    provider: Provider,
+    dataspace: Dataspace,
+    http: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A message on a negotiation under way (here the node is the consumer, C the provider):
+    the verification it makes due (autoAccept) is sent from the agreement's place."""
+    terms = {"target": "some-dataset", "assigner": NODE_C, "permission": [{"action": "use"}]}
+    now = datetime.now(UTC)
+    with provider.node.database.transaction() as session:
+        NegotiationRepository(session).create(
+            NegotiationRecord(
+                id="urn:uuid:consumer-n",
+                role="consumer",
+                state="REQUESTED",
+                counterparty_id=NODE_C,
+                counterparty_address="http://127.0.0.1:9/protocol/2025-1",
+                protocol="dataspace-protocol-http:2025-1",
+                asset_id="some-dataset",
+                provider_pid="urn:uuid:provider-n",
+                consumer_pid="urn:uuid:consumer-n",
+                offer={"@id": "urn:uuid:offer-1", "@type": "Offer", **terms},
+                offered_by="provider",
+                mode="auto",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    claimed = _count_claims(provider, monkeypatch)
+    agreement = {
+        "@id": "urn:uuid:agreement-n",
+        "@type": "Agreement",
+        **terms,
+        "assignee": NODE_B,
+        "timestamp": "2026-12-07T10:00:00Z",
+    }
+    async with provider.client(dataspace, NODE_C, http) as client:
+        response = await client.post(
+            "/protocol/2025-1/negotiations/urn:uuid:consumer-n/agreement",
+            json={
+                "@context": [DSP],
+                "@type": "ContractAgreementMessage",
+                "providerPid": "urn:uuid:provider-n",
+                "consumerPid": "urn:uuid:consumer-n",
+                "agreement": agreement,
+            },
+        )
+    assert response.status_code == 200, response.text
+    async with provider.admin() as admin:
+        negotiation = await _terminated(admin, "urn:uuid:consumer-n")
+    assert "no identity" in negotiation["errorDetail"]
+    assert "verif" in negotiation["errorDetail"]
     assert claimed == []
     assert provider.node.negotiation_dispatcher.places_kept == 0
