@@ -13,7 +13,7 @@ import pytest
 import rdflib
 from dataspace_support import NODE_A, NODE_C, Dataspace
 from dcat_ap_reference import official_shapes
-from dsp_provider import CATALOG_REQUEST, DATASETS, Provider, define_contracts, generate_data
+from dsp_provider import CATALOG_REQUEST, DATASETS, Provider, define_contracts
 from dsp_provider import provider_app as make_provider
 from dsp_schemas import errors
 from sqlalchemy import event, select, update
@@ -30,16 +30,6 @@ DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
-def sample_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return generate_data(tmp_path_factory.mktemp("data"))
-
-
-@pytest.fixture
 async def provider(
     dataspace: Dataspace, database: Database, sample_data: Path
 ) -> AsyncIterator[Provider]:
@@ -50,12 +40,6 @@ async def provider(
         yield created
     finally:
         await created.node.identity.aclose()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
-        yield client
 
 
 async def _catalog(

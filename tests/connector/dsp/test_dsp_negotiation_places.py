@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from dataspace_support import NODE_A, NODE_B, NODE_C, Dataspace
-from dsp_provider import CATALOG_REQUEST, Provider, define_contracts, generate_data
+from dsp_provider import CATALOG_REQUEST, Provider, define_contracts
 from dsp_provider import provider_app as make_provider
 
 from connector.negotiation.dispatcher import Claimed
@@ -28,16 +28,6 @@ from connector.store.repositories.negotiations import NegotiationRepository
 pytestmark = pytest.mark.anyio
 DSP = "https://w3id.org/dspace/2025/1/context.jsonld"
 NEGOTIATIONS = "/management/v3/contractnegotiations"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
-def sample_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return generate_data(tmp_path_factory.mktemp("data"))
 
 
 @pytest.fixture
@@ -54,12 +44,6 @@ async def provider(
             yield created
     finally:
         await created.node.identity.aclose()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
-        yield client
 
 
 def _count_claims(provider: Provider, monkeypatch: pytest.MonkeyPatch) -> list[str]:
