@@ -135,9 +135,7 @@ async def initial_request(
 
 
 @router.post("/offers", status_code=201, summary="Initial contract offer (consumer)")
-async def initial_offer(
-    request: Request, node: NodeDep, sender: SenderDep, background: BackgroundTasks
-) -> Response:
+async def initial_offer(request: Request, node: NodeDep, sender: SenderDep) -> Response:
     message, body = await _read(request, "ContractOfferMessage")
     if message.consumer_pid is not None:
         raise BadRequest(
@@ -149,8 +147,7 @@ async def initial_offer(
         )
     )
     sender.proof.committed()
-    background.add_task(node.negotiation_dispatcher.wake_from_loop)
-    return _ack(record, 201)
+    return _ack(record, 201)  # OFFERED waits for an administrator: no message due, no wake-up
 
 
 @router.get("/{pid}", summary="A negotiation's state (either role)")

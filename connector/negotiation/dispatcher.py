@@ -54,7 +54,7 @@ from connector.identity.client import TokenRequestFailed
 from connector.identity.service import NodeIdentity
 from connector.negotiation.agreements import store_agreement
 from connector.negotiation.errors import NegotiationProtocolError
-from connector.negotiation.intent import SendPlace, intend, settled, storable_detail
+from connector.negotiation.intent import SendPlace, due_at, intend, settled, storable_detail
 from connector.negotiation.messages import message_body
 from connector.negotiation.states import DSP_TYPES, Message, Role, State, advance, allowed
 from connector.negotiation.terms import their_pid
@@ -220,11 +220,6 @@ class NegotiationDispatcher:
             return
         with contextlib.suppress(RuntimeError):  # the loop is closing
             loop.call_soon_threadsafe(event.set)
-
-    async def wake_from_loop(self) -> None:
-        """:meth:`wake`, as a response's background task: Starlette runs a coroutine on the event
-        loop, and a plain function in a worker thread (a thread hand-off per message)."""
-        self.wake()
 
     def stop(self) -> None:
         self._stopping = True
@@ -585,8 +580,7 @@ class NegotiationDispatcher:
                         self._record_sent(
                             repository, claimed.id, kind, outcome.body, unchanged=unchanged
                         )
-                due = current.next_attempt_at is None or current.next_attempt_at <= self._clock()
-                return current.pending and due
+                return due_at(current, self._clock())
             except StaleRecord:
                 continue
         log.warning("negotiation outcome not recorded (busy)", extra={"negotiation": claimed.id})

@@ -44,6 +44,11 @@ def intend(
     )
 
 
+def due_at(record: NegotiationRecord, now: datetime) -> bool:
+    """Whether ``record`` has a message to send at ``now`` (pending, its next attempt come)."""
+    return record.pending and (record.next_attempt_at is None or record.next_attempt_at <= now)
+
+
 def settled(record: NegotiationRecord) -> NegotiationRecord:
     """``record`` with nothing left to send."""
     return replace(record, intent=None, pending=False, next_attempt_at=None)
@@ -92,8 +97,7 @@ class SendPlace:
 
     def lease_for(self, record: NegotiationRecord, now: datetime) -> ProcessLease | None:
         """The lease to store ``record`` with: one when it has a message due at ``now``."""
-        due = record.pending and (record.next_attempt_at is None or record.next_attempt_at <= now)
-        if not due:
+        if not due_at(record, now):
             return None
         return ProcessLease(self.holder, now + timedelta(seconds=self.lease_seconds))
 

@@ -192,3 +192,38 @@ async def test_an_agreement_sends_the_verification_from_a_place(
     assert "verif" in negotiation["errorDetail"]
     assert claimed == []
     assert provider.node.negotiation_dispatcher.places_kept == 0
+
+
+async def test_an_unsolicited_offer_wakes_no_dispatcher(
+    provider: Provider,
+    dataspace: Dataspace,
+    http: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A provider's first offer leaves the negotiation OFFERED, waiting for an administrator:
+    nothing is due, so the dispatcher is not woken (it would claim nothing)."""
+    wakes: list[None] = []
+    monkeypatch.setattr(provider.node.negotiation_dispatcher, "wake", lambda: wakes.append(None))
+    claimed = _count_claims(provider, monkeypatch)
+    async with provider.client(dataspace, NODE_C, http) as client:
+        response = await client.post(
+            "/protocol/2025-1/negotiations/offers",
+            json={
+                "@context": [DSP],
+                "@type": "ContractOfferMessage",
+                "providerPid": "urn:uuid:provider-unsolicited",
+                "offer": {
+                    "@id": "urn:uuid:offer-unsolicited",
+                    "@type": "Offer",
+                    "target": "some-dataset",
+                    "assigner": NODE_C,
+                    "permission": [{"action": "use"}],
+                },
+                "callbackAddress": "http://127.0.0.1:9/protocol/2025-1",
+            },
+        )
+        assert response.status_code == 201, response.text
+        assert response.json()["state"] == "OFFERED"
+    # httpx's ASGI transport returns once the application is done, its background tasks too
+    assert wakes == []
+    assert claimed == []
