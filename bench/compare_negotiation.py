@@ -58,6 +58,7 @@ class Run:
     rate: float  # negotiations per second
     cpu: float  # consumer + provider CPU ms per negotiation
     busy: float  # share of the machine's cores busy (every process)
+    server: float | None  # the PostgreSQL server's CPU ms per negotiation (None on SQLite)
 
 
 @contextmanager
@@ -77,14 +78,17 @@ def checkout(revision: str, folder: Path) -> Iterator[Path]:
         )
 
 
-def first_throughput(output: str) -> tuple[float, float, float]:
-    """(negotiations/s, consumer + provider CPU ms per negotiation, share of the machine busy)
-    of the first ``… in flight`` row of ``bench_negotiation.py``'s table."""
+def first_throughput(output: str) -> tuple[float, float, float, float | None]:
+    """(negotiations/s, consumer + provider CPU ms per negotiation, share of the machine busy,
+    the database server's CPU ms per negotiation or None) of the first ``… in flight`` row of
+    ``bench_negotiation.py``'s table."""
     for line in output.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if len(cells) >= 7 and cells[1].endswith("in flight"):
-            consumer, provider = (float(value) for value in cells[5].split("/")[:2])
-            return float(cells[3]), consumer + provider, float(cells[6].rstrip("%")) / 100
+            # consumer / provider / authority / bench [/ database server]
+            cpu = [float(value) for value in cells[5].split("/")]
+            busy = float(cells[6].rstrip("%")) / 100
+            return float(cells[3]), cpu[0] + cpu[1], busy, cpu[4] if len(cpu) > 4 else None
     raise ValueError("no throughput row in the benchmark's output")
 
 
@@ -101,8 +105,7 @@ def run_once(tree: Path, revision: str, bench_args: Sequence[str]) -> Run:
     if finished.returncode != 0:
         sys.stderr.write(finished.stderr[-2000:])
         raise SystemExit(f"{revision}: the benchmark failed (exit {finished.returncode})")
-    rate, cpu, busy = first_throughput(finished.stdout)
-    return Run(revision, rate, cpu, busy)
+    return Run(revision, *first_throughput(finished.stdout))
 
 
 def main() -> None:
@@ -114,6 +117,7 @@ def main() -> None:
     options = parser.parse_args()
     bench_args = options.bench_args or DEFAULT_BENCH_ARGS
     ratios: list[tuple[float, float]] = []
+    server_ratios: list[float] = []
     busy: dict[str, list[float]] = {options.base: [], options.head: []}
     with tempfile.TemporaryDirectory(prefix="etds-compare-") as scratch:
         base_dir, head_dir = Path(scratch) / "base", Path(scratch) / "head"
@@ -121,18 +125,21 @@ def main() -> None:
             print(f"bench_negotiation.py {' '.join(bench_args)}")
             print(
                 "| pair | revision | negotiations/s | CPU ms per negotiation (both nodes) "
-                "| machine busy |"
+                "| database server CPU ms per negotiation | machine busy |"
             )
-            print("|---:|---|---:|---:|---:|")
+            print("|---:|---|---:|---:|---:|---:|")
             for pair in range(1, options.pairs + 1):
                 base = run_once(base_dir, options.base, bench_args)
                 head = run_once(head_dir, options.head, bench_args)
                 for run in (base, head):
+                    server = "n/a" if run.server is None else f"{run.server:.1f}"
                     print(
                         f"| {pair} | {run.revision} | {run.rate:.1f} | {run.cpu:.1f} "
-                        f"| {run.busy:.0%} |"
+                        f"| {server} | {run.busy:.0%} |"
                     )
                 ratios.append((head.rate / base.rate, head.cpu / base.cpu))
+                if head.server and base.server:
+                    server_ratios.append(head.server / base.server)
                 busy[options.base].append(base.busy)
                 busy[options.head].append(head.busy)
     rates = [rate for rate, _ in ratios]
@@ -146,6 +153,12 @@ def main() -> None:
         f"machine busy, median: {options.base} {statistics.median(busy[options.base]):.0%}, "
         f"{options.head} {statistics.median(busy[options.head]):.0%}"
     )
+    if server_ratios:
+        print(
+            f"database server CPU per negotiation median ratio "
+            f"{statistics.median(server_ratios):.2f} "
+            f"({min(server_ratios):.2f}-{max(server_ratios):.2f})"
+        )
 
 
 if __name__ == "__main__":
