@@ -116,7 +116,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         pool_size=settings.database.pool_size,
         max_overflow=settings.database.max_overflow,
         worker_threads=settings.database.worker_threads,
-        run_on_loop=None if settings.database.run_on_loop else False,  # None: SQLite only
+        # None: where it pays (SQLite, a PostgreSQL server on this machine)
+        run_on_loop=None if settings.database.run_on_loop else False,
     )
     sources = settings.storage.to_config()
     dsp_base = dsp_base_url(str(settings.node.public_url))

@@ -77,9 +77,10 @@ class DatabaseSettings(_Section):
     """Threads applying negotiation messages at once (default: 2 on SQLite; 4 on PostgreSQL,
     at most (pool_size + max_overflow) // 2)."""
     run_on_loop: bool = True
-    """On SQLite, apply negotiation messages on the event loop itself when no other thread
-    writes (faster; the node stalls while another process writes to the file). No effect on
-    PostgreSQL, whose work always goes to the worker threads."""
+    """Apply negotiation messages on the event loop itself where it pays: on SQLite when no
+    other thread writes (the node stalls while another process writes to the file), on a
+    PostgreSQL server on this machine (a loopback address or a Unix socket). Work for a
+    server elsewhere always goes to the worker threads."""
 
     @field_validator("url")
     @classmethod

@@ -298,12 +298,13 @@ class NegotiationDispatcher:
         under load the two nodes of a negotiation take turns, each working through a burst of
         messages while the other waits for it.
 
-        Only where :attr:`Database.runs_on_loop` (SQLite): the nodes then overlap more and
-        send more negotiations per second at moderate load (measured: 1.22-1.30 times at 16 in
-        flight; at 64, with the machine busy anyway, 0.89-1.09: claims' batches cost less CPU).
-        Where the database work runs on threads (PostgreSQL), the message sent at once competes
-        with them for Python's GIL and the node spends more CPU per negotiation than the claims
-        save (measured: 0.85-0.89 times the negotiations per second); see docs/benchmarks.md."""
+        Only where :attr:`Database.runs_on_loop` (SQLite, a PostgreSQL server on this
+        machine): the nodes then overlap more and send more negotiations per second at moderate
+        load (measured on SQLite: 1.22-1.30 times at 16 in flight; at 64, with the machine busy
+        anyway, 0.89-1.09: claims' batches cost less CPU). Where the database work runs on
+        threads (a server elsewhere), the message sent at once competes with them for Python's
+        GIL and the node spends more CPU per negotiation than the claims save (measured:
+        0.85-0.89 times the negotiations per second); see docs/benchmarks.md."""
         if not self._database.runs_on_loop:
             return None
         running_here = self._loop is not None and _running_loop() is self._loop

@@ -21,13 +21,20 @@ negotiation message applied, a dispatcher's claim). On SQLite it runs on the eve
 no other thread of the process is writing: SQLite's statements are calls into a file, the work
 holds Python's GIL throughout anyway, and a worker thread only added hand-offs, GIL contention and
 wake-ups (measured between two nodes: 7-11 % more negotiations per second, medians of alternating
-runs, and 3-5 % fewer instructions). Otherwise, and always on PostgreSQL (network round trips), it
-runs on the database's own worker threads, at most ``worker_threads`` of them; the rest waits in
-their queue, first come first served, and a thread takes the next piece of work the moment it ends
-one (a limiter on the event loop would wait for a turn of the loop, busy under load, and leave the
-database idle meanwhile). On SQLite the default is :data:`SQLITE_WORKER_THREADS`: SQLite admits one
-writer at a time, so more threads only queue on the write lock, each waking in turn and competing
-with the event loop for Python's GIL (measured in alternating runs: about 10 % fewer negotiations
+runs, and 3-5 % fewer instructions). On PostgreSQL it runs on the event loop too when the server
+is on this machine (:func:`server_is_local`: a loopback address or a Unix socket), whose round
+trips take tens of microseconds: the loop waits for them, but the server uses the CPU meanwhile,
+and the worker threads' hand-offs and their contention for Python's GIL cost more (measured
+between two nodes on loopback, alternating runs: 1.31 times the negotiations per second at 16 in
+flight, 0.84 times the nodes' CPU and 0.78 times the server's per negotiation). Not for a server
+elsewhere: each round trip would stall the whole node. Otherwise, and while the loop's own
+thread holds a transaction across an ``await``, it runs on the database's own worker threads,
+at most ``worker_threads`` of them; the rest waits in their queue, first come first served, and
+a thread takes the next piece of work the moment it ends one (a limiter on the event loop would
+wait for a turn of the loop, busy under load, and leave the database idle meanwhile). On SQLite
+the default is :data:`SQLITE_WORKER_THREADS`: SQLite admits one writer at a time, so more threads
+only queue on the write lock, each waking in turn and competing with the event loop for Python's
+GIL (measured in alternating runs: about 10 % fewer negotiations
 per second with anyio's 40 threads than with 1, 2 or 4); with two, a read can go on beside a write
 (unless both wait for another process's write lock). On PostgreSQL the default is
 :data:`POSTGRES_WORKER_THREADS` (4), and never more than half the connections the pool may open
@@ -62,6 +69,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import ipaddress
+import os
 import sqlite3
 import threading
 import time
@@ -119,6 +128,34 @@ def normalise_url(url: str | URL) -> URL:
         f"unsupported database URL scheme {parsed.drivername!r}: use sqlite:///path/to/file.db "
         "or postgresql+psycopg://user@host:5432/dbname"
     )
+
+
+def server_is_local(url: URL) -> bool:
+    """Whether the PostgreSQL server of ``url`` is on this machine: every host it may connect to
+    is a Unix socket folder, ``localhost`` or a loopback address (round trips of tens of
+    microseconds). Without a host, libpq takes ``PGHOST`` and else the default Unix socket.
+    False for SQLite URLs."""
+    if url.get_backend_name() != "postgresql":
+        return False
+    hosts: list[str] = []
+    for name in ("host", "hostaddr"):
+        value = url.query.get(name)
+        hosts += [value] if isinstance(value, str) else list(value or ())
+    if url.host:
+        hosts.append(url.host)
+    if not any(url.query.get(name) for name in ("host", "hostaddr")) and not url.host:
+        hosts.append(os.environ.get("PGHOST") or "/")
+    return all(_local_host(host) for part in hosts for host in part.split(",") if host.strip())
+
+
+def _local_host(host: str) -> bool:
+    host = host.strip()
+    if host.startswith(("/", "@")) or host.lower() == "localhost":  # Unix sockets
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: resolved by libpq, perhaps to another machine
 
 
 def _enable_wal(cursor: Any) -> None:
@@ -261,8 +298,9 @@ class Database:
 
         ``worker_threads``: how many threads :meth:`run` uses at once (default: see
         :func:`default_worker_threads`, for the default pool). ``run_on_loop``: whether
-        :meth:`run` does the work on the event loop itself when no other thread of the process
-        is writing (default: on SQLite only; see :meth:`run`)."""
+        :meth:`run` does the work on the event loop itself (default: on SQLite, and on a
+        PostgreSQL server on this machine, :func:`server_is_local`; see :meth:`run`); True for
+        a server elsewhere is refused (ValueError)."""
         self._engine = engine
         backend = engine.dialect.name
         if backend not in ("sqlite", "postgresql"):
@@ -292,9 +330,14 @@ class Database:
         if threads < 1:
             raise ValueError("worker_threads must be at least 1")
         self._worker_threads = threads
-        self._run_on_loop = self._backend == "sqlite" if run_on_loop is None else run_on_loop
-        if self._run_on_loop and self._backend != "sqlite":
-            raise ValueError("only SQLite work can run on the event loop (no network round trips)")
+        local = self._backend == "sqlite" or server_is_local(engine.url)
+        self._run_on_loop = local if run_on_loop is None else run_on_loop
+        if self._run_on_loop and not local:
+            raise ValueError(
+                "work can run on the event loop only with SQLite or a PostgreSQL server on this "
+                "machine (a loopback address or a Unix socket): each round trip to a server "
+                "elsewhere would stall the whole node"
+            )
         # Started with the first piece of work (and again after dispose()).
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
@@ -392,25 +435,31 @@ class Database:
         SQLite's write lock, the work waits for it in SQLite's busy handler, at most the busy
         timeout (then fails as :func:`store_unavailable`), and the whole node with it.
 
-        Otherwise (PostgreSQL, or another thread writing) the work goes to one of the database's
-        ``worker_threads`` threads (work beyond that waits in their queue, in order). Cancelled
-        while still queued, it never runs; cancelled while running, the caller waits for it to
-        end (the transaction commits or rolls back) before the cancellation takes effect, as
-        with ``anyio.to_thread.run_sync``."""
+        On a PostgreSQL server on this machine (``run_on_loop``, :func:`server_is_local`) the
+        work runs on the event loop too, at once, beside what other threads do: the loop waits
+        for its round trips (tens of microseconds each; the server works meanwhile), and for a
+        row lock another transaction holds, as long as that one takes (other replicas' work on
+        the same negotiation: milliseconds).
+
+        Otherwise (a server elsewhere, ``run_on_loop`` false, another thread writing to SQLite,
+        or the loop's own thread holding a transaction across an ``await``) the work goes to one
+        of the database's ``worker_threads`` threads (work beyond that waits in their queue, in
+        order). Cancelled while still queued, it never runs; cancelled while running, the caller
+        waits for it to end (the transaction commits or rolls back) before the cancellation
+        takes effect, as with ``anyio.to_thread.run_sync``."""
         context = contextvars.copy_context()
         lock = self._sqlite_lock
-        if (
-            self._run_on_loop
-            and lock is not None
-            # Not while the loop's own thread is in a transaction (held across an await): the
-            # re-entrant lock would let the work in, and its BEGIN would wait for that one.
-            and not getattr(self._writing, "depth", 0)
-            and lock.acquire(blocking=False)
-        ):
-            try:
+        # Not while the loop's own thread is in a transaction (held across an await): on SQLite
+        # the re-entrant lock would let the work in, and its BEGIN would wait for that one; on
+        # PostgreSQL the work could wait for a row lock that transaction holds.
+        if self._run_on_loop and not getattr(self._writing, "depth", 0):
+            if lock is None:  # PostgreSQL on this machine
                 return context.run(function, *args)
-            finally:
-                lock.release()
+            if lock.acquire(blocking=False):
+                try:
+                    return context.run(function, *args)
+                finally:
+                    lock.release()
         job = self._submit(context.run, function, *args)
         try:
             return await asyncio.wrap_future(job)
@@ -431,7 +480,8 @@ class Database:
 
     @property
     def runs_on_loop(self) -> bool:
-        """Whether :meth:`run` does SQLite work on the event loop (when no other thread writes)."""
+        """Whether :meth:`run` does the work on the event loop (SQLite: when no other thread
+        writes; PostgreSQL: a server on this machine)."""
         return self._run_on_loop
 
     @property

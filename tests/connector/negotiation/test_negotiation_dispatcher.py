@@ -562,8 +562,10 @@ async def test_a_request_cancelled_after_its_transaction_committed_still_sends_a
     """Cancelled while its work waits on a database thread (another thread of the node is
     writing), the request's transaction still commits: the message it leased leaves at once,
     not when the lease has run out (3 minutes here), nor at the next poll (a minute)."""
-    if not database.runs_on_loop:
-        pytest.skip("no places where database work runs on threads")
+    if database.backend != "sqlite":
+        # PostgreSQL's work runs on the loop whatever other threads do (the dispatcher's side
+        # of this case is the same on both).
+        pytest.skip("SQLite: work waits on a thread while another thread writes")
     provider = _patient(database, identities, poll_seconds=60.0)
     peer = SlowToAnswer(slow=frozenset())
     writing, release = threading.Event(), threading.Event()

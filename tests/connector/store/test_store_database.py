@@ -18,7 +18,7 @@ from sqlalchemy.pool import NullPool
 from store_records import asset
 
 from connector.store import database as database_module
-from connector.store.database import Database, normalise_url, store_unavailable
+from connector.store.database import Database, normalise_url, server_is_local, store_unavailable
 from connector.store.repositories.assets import AssetRepository
 
 
@@ -280,8 +280,8 @@ def test_worker_threads_default_by_backend(tmp_path: Path) -> None:
 
 
 def test_run_gives_the_result_of_the_work(database: Database) -> None:
-    """On SQLite on the event loop's own thread; on PostgreSQL (round trips) in a worker
-    thread."""
+    """On the event loop's own thread: SQLite, and PostgreSQL on this machine (the tests'
+    server listens on 127.0.0.1)."""
 
     def insert(value: int) -> tuple[int, str]:
         with database.transaction() as session:
@@ -297,10 +297,26 @@ def test_run_gives_the_result_of_the_work(database: Database) -> None:
         with database.transaction() as session:
             session.execute(text("DROP TABLE assets_probe"))
     assert total == 41
-    if database.backend == "sqlite":
-        assert thread == threading.current_thread().name  # asyncio.run's loop runs here
-    else:
-        assert thread.startswith("etds-database")
+    assert database.runs_on_loop
+    assert thread == threading.current_thread().name  # asyncio.run's loop runs here
+
+
+def test_postgresql_work_goes_to_a_worker_thread_when_not_run_on_the_loop(
+    postgres_migrated_url: str,
+) -> None:
+    database = Database.from_url(postgres_migrated_url, run_on_loop=False)
+
+    def work() -> tuple[str, int]:
+        with database.transaction() as session:
+            return threading.current_thread().name, session.execute(text("SELECT 1")).scalar_one()
+
+    try:
+        name, one = asyncio.run(database.run(work))
+    finally:
+        database.dispose()
+    assert not database.runs_on_loop
+    assert name.startswith("etds-database")
+    assert one == 1
 
 
 def test_sqlite_work_goes_to_a_worker_thread_while_another_thread_writes(
@@ -365,9 +381,78 @@ def test_work_goes_to_a_worker_thread_while_the_loop_itself_is_in_a_transaction(
     assert total == 5
 
 
-def test_only_sqlite_work_may_run_on_the_event_loop(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="only SQLite"):
-        Database(create_engine("postgresql+psycopg://u@127.0.0.1:1/db"), run_on_loop=True)
+def test_postgresql_work_waiting_for_a_row_lock_of_the_loops_own_transaction_goes_to_a_thread(
+    database: Database,
+) -> None:
+    """A coroutine holding a PostgreSQL transaction across an ``await`` (better avoided): work
+    run on the loop would wait for a row lock that transaction holds, and the loop could never
+    commit it. It waits in a worker thread instead, and goes on once that one has committed."""
+    if database.backend != "postgresql":
+        pytest.skip("SQLite: test_work_goes_to_a_worker_thread_while_the_loop_itself_is_in_…")
+    with database.transaction() as session:
+        session.execute(text("CREATE TABLE locked_probe (x integer)"))
+        session.execute(text("INSERT INTO locked_probe VALUES (1)"))
+
+    def work() -> tuple[str, int]:
+        with database.transaction() as session:
+            session.execute(text("SET LOCAL lock_timeout = '10s'"))  # fail, never hang
+            value = session.execute(
+                text("UPDATE locked_probe SET x = x * 10 RETURNING x")
+            ).scalar_one()
+        return threading.current_thread().name, value
+
+    async def main() -> tuple[str, int]:
+        with database.transaction() as session:
+            session.execute(text("UPDATE locked_probe SET x = x + 1"))  # the row's lock
+            job = asyncio.create_task(database.run(work))
+            await asyncio.sleep(0.05)
+            assert not job.done()  # waiting for the lock, in its thread
+        return await job
+
+    try:
+        name, value = asyncio.run(main())
+    finally:
+        with database.transaction() as session:
+            session.execute(text("DROP TABLE locked_probe"))
+    assert name.startswith("etds-database")
+    assert value == 20  # after the loop's transaction committed
+
+
+@pytest.mark.parametrize(
+    ("url", "local"),
+    [
+        ("postgresql+psycopg://u@127.0.0.1:5432/db", True),
+        ("postgresql+psycopg://u@localhost/db", True),
+        ("postgresql+psycopg://u@[::1]:5432/db", True),
+        ("postgresql+psycopg:///db?host=/var/run/postgresql", True),
+        ("postgresql+psycopg://u@db.example.org/db", False),  # a name: perhaps elsewhere
+        ("postgresql+psycopg://u@10.0.0.5/db", False),
+        ("postgresql+psycopg://u@127.0.0.1/db?host=10.0.0.5", False),  # either may be used
+        ("postgresql+psycopg://u@/db?host=127.0.0.1,10.0.0.5", False),
+        ("postgresql+psycopg://u@127.0.0.1/db?hostaddr=10.0.0.5", False),
+        ("sqlite:///etds.db", False),
+    ],
+)
+def test_server_is_local(url: str, local: bool) -> None:
+    assert server_is_local(normalise_url(url)) is local
+
+
+def test_without_a_host_the_server_is_where_pghost_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    url = normalise_url("postgresql+psycopg:///db")
+    monkeypatch.delenv("PGHOST", raising=False)
+    assert server_is_local(url)  # the default Unix socket
+    monkeypatch.setenv("PGHOST", "db.example.org")
+    assert not server_is_local(url)
+    monkeypatch.setenv("PGHOST", "/run/postgresql")
+    assert server_is_local(url)
+
+
+def test_work_runs_on_the_event_loop_only_with_sqlite_or_a_local_server(tmp_path: Path) -> None:
+    elsewhere = "postgresql+psycopg://u@db.example.org:5432/db"
+    with pytest.raises(ValueError, match="server on this machine"):
+        Database(create_engine(elsewhere), run_on_loop=True)
+    assert not Database(create_engine(elsewhere)).runs_on_loop  # the default there
+    assert Database(create_engine("postgresql+psycopg://u@127.0.0.1:1/db")).runs_on_loop
     database = Database.from_url(f"sqlite:///{tmp_path / 'etds.db'}", run_on_loop=False)
     try:
         name = asyncio.run(database.run(lambda: threading.current_thread().name))
