@@ -477,6 +477,15 @@ def machine() -> list[str]:
     ]
 
 
+def _durable(cluster: PostgresCluster) -> None:
+    """Commits as a production server makes them (``--durable``): each waits for its WAL to
+    reach the disk (the tests' cluster turns that off, for speed)."""
+    with psycopg.connect(cluster.url().replace("+psycopg", ""), autocommit=True) as admin:
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            admin.execute(f"ALTER SYSTEM SET {setting} = on")
+        admin.execute("SELECT pg_reload_conf()")
+
+
 def run(args: argparse.Namespace, root: Path) -> tuple[list[tuple[str, Phase]], str]:
     """Both backends (each on fresh databases and nodes); the phases and PostgreSQL's version."""
     results: list[tuple[str, Phase]] = []
@@ -488,6 +497,8 @@ def run(args: argparse.Namespace, root: Path) -> tuple[list[tuple[str, Phase]], 
             cluster = PostgresCluster(bindir=bindir)
             cluster.start()
             stack.callback(cluster.stop)
+            if args.durable:
+                _durable(cluster)
             postgres = subprocess.run(
                 [str(bindir / "postgres"), "--version"], capture_output=True, text=True, check=False
             ).stdout.strip()
@@ -529,6 +540,11 @@ def main() -> None:
     parser.add_argument("--poll-ms", type=float, default=2.0)
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument(
+        "--durable",
+        action="store_true",
+        help="PostgreSQL commits wait for the disk (fsync, synchronous_commit on): production",
+    )
     parser.add_argument("--workdir", type=Path, help="keep logs and databases here (empty folder)")
     args = parser.parse_args()
     if args.workdir is not None:
@@ -540,6 +556,9 @@ def main() -> None:
     print("\n".join(machine()) + (f", {postgres}" if postgres else ""))
     observed = "the consumer's log" if args.observe == "log" else f"polling every {args.poll_ms} ms"
     print(f"- FINALIZED observed through {observed}")
+    if postgres:
+        durability = "on (--durable)" if args.durable else "off (as in the tests)"
+        print(f"- PostgreSQL fsync and synchronous_commit: {durability}")
     print()
     print(
         "| database | mode | negotiations | negotiations/s | latency p50 / p99 ms "
