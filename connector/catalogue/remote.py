@@ -25,7 +25,7 @@ from catalog.expanded import Bounds, DocumentTooLarge, check_bounds
 from catalog.jsonld import JsonLdProcessor
 from connector.errors import BadGateway, ServiceUnavailable
 from connector.http.fetch import CookielessAsyncClient, FetchError, send
-from connector.http.outbound import PublicAddressResolver, check_outbound_url
+from connector.http.outbound import PublicAddressResolver, check_outbound_url_async
 from connector.http.tls import outbound_ssl_context
 from connector.http.transport import AiohttpTransport
 from connector.identity.client import TokenRequestFailed
@@ -117,7 +117,7 @@ class RemoteCatalogues:
     ) -> dict[str, Any]:
         """The peer's whole catalogue (all pages merged), stored as its latest."""
         base = address.rstrip("/")
-        url = check_outbound_url(base + "/catalog/request", self._security)
+        url = await check_outbound_url_async(base + "/catalog/request", self._security)
         origin = urlsplit(url)[:2]
         body: dict[str, Any] = {"@context": [DSPACE_CONTEXT_URL], "@type": "CatalogRequestMessage"}
         if filters:
@@ -160,7 +160,7 @@ class RemoteCatalogues:
     async def dataset(self, participant_id: str, address: str, dataset_id: str) -> dict[str, Any]:
         """One dataset of the peer's catalogue (``GET …/catalog/datasets/{id}``)."""
         url = f"{address.rstrip('/')}/catalog/datasets/{quote(dataset_id, safe='')}"
-        check_outbound_url(url, self._security)
+        await check_outbound_url_async(url, self._security)
         async with self._client(participant_id) as client:
             document, _headers = await self._json(client, client.build_request("GET", url))
         if not isinstance(document, dict):

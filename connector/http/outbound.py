@@ -19,6 +19,7 @@ sent without redirects, without proxies from the environment, with timeouts and 
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
 from collections.abc import Callable, Iterable
@@ -99,10 +100,9 @@ def _allowed_hosts(security: SecuritySettings) -> frozenset[str]:
     return frozenset(_host_key(host) for host in security.callback_allow_hosts)
 
 
-def check_outbound_url(
-    url: str, security: SecuritySettings, *, resolver: Resolver = resolve
-) -> str:
-    """``url`` if the node may call it (see the module docstring); :class:`OutboundRefused`."""
+def _target(url: str, security: SecuritySettings) -> tuple[str, int] | None:
+    """The (host, port) whose addresses decide whether the node may call ``url``; None when the
+    host is allowed as it is; :class:`OutboundRefused` for a URL refused on its form."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -117,14 +117,40 @@ def check_outbound_url(
     if parts.username is not None or parts.password is not None:
         raise OutboundRefused("the URL must not carry credentials")
     if _host_key(host) in _allowed_hosts(security):
-        return url
-    addresses = list(resolver(host, port or (443 if parts.scheme == "https" else 80)))
+        return None
+    return host, port or (443 if parts.scheme == "https" else 80)
+
+
+def _check_addresses(host: str, addresses: list[str]) -> None:
     if not addresses:
         raise OutboundRefused(f"the host {host!r} does not resolve")
     if not all(_public(address) for address in addresses):
         raise OutboundRefused(
             f"the host {host!r} resolves to a loopback, private or link-local address"
         )
+
+
+def check_outbound_url(
+    url: str, security: SecuritySettings, *, resolver: Resolver = resolve
+) -> str:
+    """``url`` if the node may call it (see the module docstring); :class:`OutboundRefused`.
+    Resolves the host where it runs (a blocking ``getaddrinfo``): from the event loop, use
+    :func:`check_outbound_url_async`."""
+    target = _target(url, security)
+    if target is not None:
+        _check_addresses(target[0], list(resolver(*target)))
+    return url
+
+
+async def check_outbound_url_async(
+    url: str, security: SecuritySettings, *, resolver: Resolver = resolve
+) -> str:
+    """:func:`check_outbound_url` for the event loop: the host is resolved on a thread (a slow
+    DNS answer for a name a peer chose must not stall the node), and only when it must be."""
+    target = _target(url, security)
+    if target is not None:
+        addresses = await asyncio.to_thread(lambda: list(resolver(*target)))
+        _check_addresses(target[0], addresses)
     return url
 
 

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterable
 
 import pytest
 
-from connector.http.outbound import OutboundRefused, PublicAddressResolver, check_outbound_url
+from connector.http.outbound import (
+    OutboundRefused,
+    PublicAddressResolver,
+    check_outbound_url,
+    check_outbound_url_async,
+)
 from connector.settings import SecuritySettings
 
 PRODUCTION = SecuritySettings(callback_allow_hosts=[], allow_http_callbacks=False)
@@ -104,3 +110,36 @@ def test_the_connect_time_resolver_works_on_every_event_loop() -> None:
         assert {result["host"] for result in found} <= {"127.0.0.1", "::1"}
     with pytest.raises(OSError, match="no public address"):
         asyncio.run(PublicAddressResolver(PRODUCTION).resolve("localhost", 80))
+
+
+def test_the_event_loops_check_resolves_on_a_thread() -> None:
+    """From the event loop a slow DNS answer for a name a peer chose must not stall the node:
+    the name is resolved on a thread; the same refusals as the blocking check."""
+    threads: list[str] = []
+
+    def resolver(host: str, port: int) -> list[str]:
+        threads.append(threading.current_thread().name)
+        return ["10.0.0.5"] if host == "internal.example" else ["93.184.216.34"]
+
+    async def main() -> str:
+        with pytest.raises(OutboundRefused, match="private"):
+            await check_outbound_url_async(
+                "https://internal.example/dsp", PRODUCTION, resolver=resolver
+            )
+        with pytest.raises(OutboundRefused, match="https"):
+            await check_outbound_url_async("ftp://example.org/", PRODUCTION, resolver=resolver)
+        return await check_outbound_url_async(
+            "https://example.org/dsp", PRODUCTION, resolver=resolver
+        )
+
+    assert asyncio.run(main()) == "https://example.org/dsp"
+    assert len(threads) == 2
+    assert threading.main_thread().name not in threads
+
+
+def test_the_event_loops_check_does_not_resolve_an_allowed_host() -> None:
+    def resolver(host: str, port: int) -> list[str]:
+        raise AssertionError("an allowed host is not resolved")
+
+    url = "http://localhost:8080/dsp"
+    assert asyncio.run(check_outbound_url_async(url, DEVELOPMENT, resolver=resolver)) == url
