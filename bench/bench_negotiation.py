@@ -510,7 +510,10 @@ def run(args: argparse.Namespace, root: Path) -> tuple[list[tuple[str, Phase]], 
                 names = {"provider": "bench_provider", "consumer": "bench_consumer"}
                 urls = {f"{node}_db": cluster.create_database(name) for node, name in names.items()}
                 stats = PostgresStats(cluster.url().replace("+psycopg", ""), names)
-            with start_two_nodes(space, root / backend.lower(), **urls) as nodes:
+            # "auto" passed as no option at all: a checkout from before the option runs too
+            # (bench/compare_negotiation.py), and gets the same.
+            options = {} if args.run_on_loop == "auto" else {"run_on_loop": args.run_on_loop}
+            with start_two_nodes(space, root / backend.lower(), **urls, **options) as nodes:
                 _note(
                     f"{backend}: provider pid {nodes.provider.process.pid}, consumer pid "
                     f"{nodes.consumer.process.pid}, load average {os.getloadavg()[0]:.1f}"
@@ -541,6 +544,12 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument(
+        "--run-on-loop",
+        choices=("auto", "always", "never"),
+        default="always",
+        help="the nodes' database.run_on_loop (always: PostgreSQL work on the event loop too)",
+    )
+    parser.add_argument(
         "--durable",
         action="store_true",
         help="PostgreSQL commits wait for the disk (fsync, synchronous_commit on): production",
@@ -556,6 +565,7 @@ def main() -> None:
     print("\n".join(machine()) + (f", {postgres}" if postgres else ""))
     observed = "the consumer's log" if args.observe == "log" else f"polling every {args.poll_ms} ms"
     print(f"- FINALIZED observed through {observed}")
+    print(f"- the nodes' database.run_on_loop: {args.run_on_loop}")
     if postgres:
         durability = "on (--durable)" if args.durable else "off (as in the tests)"
         print(f"- PostgreSQL fsync and synchronous_commit: {durability}")

@@ -49,6 +49,9 @@ from policies import Evaluator
 
 log = logging.getLogger("etds.app")
 
+RUN_ON_LOOP: dict[str, bool | None] = {"auto": None, "always": True, "never": False}
+"""``database.run_on_loop`` as :class:`Database` takes it (None: SQLite only)."""
+
 
 @dataclass(frozen=True)
 class _Negotiation:
@@ -116,8 +119,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         pool_size=settings.database.pool_size,
         max_overflow=settings.database.max_overflow,
         worker_threads=settings.database.worker_threads,
-        # None: where it pays (SQLite, a PostgreSQL server on this machine)
-        run_on_loop=None if settings.database.run_on_loop else False,
+        run_on_loop=RUN_ON_LOOP[settings.database.run_on_loop],
     )
     sources = settings.storage.to_config()
     dsp_base = dsp_base_url(str(settings.node.public_url))

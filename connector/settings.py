@@ -76,11 +76,20 @@ class DatabaseSettings(_Section):
     worker_threads: int | None = Field(default=None, ge=1, le=1000)
     """Threads applying negotiation messages at once (default: 2 on SQLite; 4 on PostgreSQL,
     at most (pool_size + max_overflow) // 2)."""
-    run_on_loop: bool = True
-    """Apply negotiation messages on the event loop itself where it pays: on SQLite when no
-    other thread writes (the node stalls while another process writes to the file), on a
-    PostgreSQL server on this machine (a loopback address or a Unix socket). Work for a
-    server elsewhere always goes to the worker threads."""
+    run_on_loop: Literal["auto", "always", "never"] = "auto"
+    """Where negotiation messages are applied: ``auto`` on the event loop itself on SQLite
+    when no other thread writes (the node stalls while another process writes to the file),
+    on the worker threads on PostgreSQL; ``always`` on the event loop on PostgreSQL too (for
+    a server on this machine with fast commits: the node waits for each round trip);
+    ``never`` on the worker threads. ``true`` and ``false`` (the earlier form) mean ``auto``
+    and ``never``."""
+
+    @field_validator("run_on_loop", mode="before")
+    @classmethod
+    def _run_on_loop_booleans(cls, value: object) -> object:
+        if isinstance(value, bool):
+            return "auto" if value else "never"
+        return value
 
     @field_validator("url")
     @classmethod

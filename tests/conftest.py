@@ -127,7 +127,11 @@ def database(db_backend: str, request: pytest.FixtureRequest, tmp_path: Path) ->
         shutil.copyfile(template, path)
         opened = Database.from_url(f"sqlite:///{path}")
     else:
-        opened = Database.from_url(request.getfixturevalue("postgres_migrated_url"))
+        # Its work on the event loop (database.run_on_loop = "always"), as on SQLite: the
+        # in-process tests then cover that path on both; the e2e nodes run the default (threads).
+        opened = Database.from_url(
+            request.getfixturevalue("postgres_migrated_url"), run_on_loop=True
+        )
         _truncate_all(opened)
     try:
         yield opened

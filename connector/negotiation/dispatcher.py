@@ -12,18 +12,17 @@ outcome in another transaction:
   exponential backoff, until ``max_attempts`` — then the negotiation is TERMINATED with the reason;
 * any other 4xx: the peer refused the message; the negotiation is TERMINATED with the reason.
 
-New intent on this replica wakes the dispatcher at once (:meth:`wake`); retries and work written
-by other replicas are found by polling every ``poll_seconds``. Where database work runs on the
-event loop (SQLite), a message made due by a request is not claimed at all: the transaction that
-stores its intent leases it to this dispatcher, which sends it right after the answer to that
-request (:meth:`reserve`, :meth:`send_reserved`). Messages go out concurrently (at
-most :data:`MAX_SENDING` claimed ones per replica, at most :data:`MAX_PER_PEER` of them to one
-peer, and as many again from places, so that places never hold back a claimed message); new
-intent waits for the messages on their way to be answered, at most :data:`BATCH_WINDOW_SECONDS`,
-so that one claim takes many. A peer slow to answer (or that makes us send it many messages)
-takes at most :data:`MAX_PER_PEER` places: the others stay free for the other peers. A save that
-loses a race (an inbound message changed the negotiation meanwhile) re-reads and applies what is
-still true.
+New intent on this replica wakes the dispatcher at once (:meth:`wake`); retries and work written by
+other replicas are found by polling every ``poll_seconds``. Where database work runs on the event
+loop (SQLite; PostgreSQL when asked), a message made due by a request is not claimed at all: the
+transaction that stores its intent leases it to this dispatcher, which sends it right after the
+answer to that request (:meth:`reserve`, :meth:`send_reserved`). Messages go out concurrently (at
+most :data:`MAX_SENDING` claimed ones per replica, at most :data:`MAX_PER_PEER` of them to one peer,
+and as many again from places, so that places never hold back a claimed message); new intent waits
+for the messages on their way to be answered, at most :data:`BATCH_WINDOW_SECONDS`, so that one
+claim takes many. A peer slow to answer (or that makes us send it many messages) takes at most
+:data:`MAX_PER_PEER` places: the others stay free for the other peers. A save that loses a race (an
+inbound message changed the negotiation meanwhile) re-reads and applies what is still true.
 """
 
 from __future__ import annotations
@@ -47,7 +46,11 @@ from sqlalchemy import Connection
 from catalog.contexts import DSPACE
 from catalog.jsonld import JsonLdProcessingError, JsonLdProcessor
 from connector.http.fetch import CookielessAsyncClient, FetchError, send
-from connector.http.outbound import OutboundRefused, PublicAddressResolver, check_outbound_url
+from connector.http.outbound import (
+    OutboundRefused,
+    PublicAddressResolver,
+    check_outbound_url_async,
+)
 from connector.http.tls import outbound_ssl_context
 from connector.http.transport import AiohttpTransport
 from connector.identity.client import TokenRequestFailed
@@ -298,13 +301,13 @@ class NegotiationDispatcher:
         under load the two nodes of a negotiation take turns, each working through a burst of
         messages while the other waits for it.
 
-        Only where :attr:`Database.runs_on_loop` (SQLite, a PostgreSQL server on this
-        machine): the nodes then overlap more and send more negotiations per second at moderate
-        load (measured on SQLite: 1.22-1.30 times at 16 in flight; at 64, with the machine busy
-        anyway, 0.89-1.09: claims' batches cost less CPU). Where the database work runs on
-        threads (a server elsewhere), the message sent at once competes with them for Python's
-        GIL and the node spends more CPU per negotiation than the claims save (measured:
-        0.85-0.89 times the negotiations per second); see docs/benchmarks.md."""
+        Only where :attr:`Database.runs_on_loop` (SQLite; PostgreSQL when asked): the nodes
+        then overlap more and send more negotiations per second at moderate load (measured on
+        SQLite: 1.22-1.30 times at 16 in flight; at 64, with the machine busy anyway,
+        0.89-1.09: claims' batches cost less CPU). Where the database work runs on threads
+        (PostgreSQL by default), the message sent at once competes with them for Python's GIL
+        and the node spends more CPU per negotiation than the claims save (measured on
+        loopback: 0.85-0.89 times the negotiations per second); see docs/benchmarks.md."""
         if not self._database.runs_on_loop:
             return None
         running_here = self._loop is not None and _running_loop() is self._loop
@@ -504,7 +507,7 @@ class NegotiationDispatcher:
         if not_now is not None:
             return not_now
         try:
-            url = check_outbound_url(
+            url = await check_outbound_url_async(
                 record.counterparty_address + _path(record, kind), self._security
             )
         except OutboundRefused as exc:

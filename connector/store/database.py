@@ -21,14 +21,18 @@ negotiation message applied, a dispatcher's claim). On SQLite it runs on the eve
 no other thread of the process is writing: SQLite's statements are calls into a file, the work
 holds Python's GIL throughout anyway, and a worker thread only added hand-offs, GIL contention and
 wake-ups (measured between two nodes: 7-11 % more negotiations per second, medians of alternating
-runs, and 3-5 % fewer instructions). On PostgreSQL it runs on the event loop too when the server
-is on this machine (:func:`server_is_local`: a loopback address or a Unix socket), whose round
-trips take tens of microseconds: the loop waits for them, but the server uses the CPU meanwhile,
-and the worker threads' hand-offs and their contention for Python's GIL cost more (measured
-between two nodes on loopback, alternating runs: 1.31 times the negotiations per second at 16 in
-flight, 0.84 times the nodes' CPU and 0.78 times the server's per negotiation). Not for a server
-elsewhere: each round trip would stall the whole node. Otherwise, and while the loop's own
-thread holds a transaction across an ``await``, it runs on the database's own worker threads,
+runs, and 3-5 % fewer instructions). On PostgreSQL it runs there too when asked
+(``run_on_loop=True``, the setting ``database.run_on_loop = "always"``), meant for a server on
+this machine with fast commits: the loop waits for each round trip (tens of microseconds on
+loopback; the server uses the CPU meanwhile) and for each commit's flush to disk, and the worker
+threads' hand-offs and their contention for Python's GIL cost more than that (measured between
+two nodes on loopback, alternating runs: 1.31 times the negotiations per second at 16 in flight
+with the tests' server, which does not sync commits, 0.84 times the nodes' CPU and 0.78 times the
+server's per negotiation; 1.13 times with commits synced to a disk taking 0.4 ms per sync). Not
+by default: whether the server is near cannot be told from the URL (a proxy on 127.0.0.1 or a
+Unix socket may forward to a server across a network), and there each round trip would stall the
+whole node. Otherwise, and while the loop's own thread holds a transaction across an ``await``,
+or while the pool has no connection free, it runs on the database's own worker threads,
 at most ``worker_threads`` of them; the rest waits in their queue, first come first served, and
 a thread takes the next piece of work the moment it ends one (a limiter on the event loop would
 wait for a turn of the loop, busy under load, and leave the database idle meanwhile). On SQLite
@@ -70,6 +74,7 @@ import asyncio
 import contextlib
 import contextvars
 import ipaddress
+import logging
 import os
 import sqlite3
 import threading
@@ -84,11 +89,13 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import DBAPIError, InvalidatePoolError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.pool import QueuePool
 
 from connector.store.patterns import register_sqlite_functions
 from connector.store.prepared import Prepared
 
 Backend = Literal["sqlite", "postgresql"]
+log = logging.getLogger("etds.store")
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 DEFAULT_POOL_SIZE = 30
@@ -131,21 +138,35 @@ def normalise_url(url: str | URL) -> URL:
 
 
 def server_is_local(url: URL) -> bool:
-    """Whether the PostgreSQL server of ``url`` is on this machine: every host it may connect to
-    is a Unix socket folder, ``localhost`` or a loopback address (round trips of tens of
-    microseconds). Without a host, libpq takes ``PGHOST`` and else the default Unix socket.
-    False for SQLite URLs."""
+    """Whether the PostgreSQL server of ``url`` is on this machine: every address libpq may
+    connect to is a Unix socket folder, ``localhost`` or a loopback address (round trips of tens
+    of microseconds). libpq connects to ``hostaddr`` where one is given (the URL's, else
+    ``PGHOSTADDR``; ``host`` is then only a name for authentication and TLS), else to ``host``
+    (the URL's, else ``PGHOST``, else the default Unix socket). A service (``service=`` or
+    ``PGSERVICE``: pg_service.conf) may name any server: never local. False for SQLite URLs.
+    Not a guarantee: a local proxy (pgbouncer, a cloud SQL proxy, a tunnel) may forward to a
+    server elsewhere."""
     if url.get_backend_name() != "postgresql":
         return False
-    hosts: list[str] = []
-    for name in ("host", "hostaddr"):
+    if url.query.get("service") or os.environ.get("PGSERVICE"):
+        return False
+
+    def values(name: str) -> list[str]:
         value = url.query.get(name)
-        hosts += [value] if isinstance(value, str) else list(value or ())
-    if url.host:
-        hosts.append(url.host)
-    if not any(url.query.get(name) for name in ("host", "hostaddr")) and not url.host:
-        hosts.append(os.environ.get("PGHOST") or "/")
-    return all(_local_host(host) for part in hosts for host in part.split(",") if host.strip())
+        return [value] if isinstance(value, str) else list(value or ())
+
+    hosts = values("host") + ([url.host] if url.host else [])
+    if not any(hosts):
+        hosts = [os.environ.get("PGHOST") or "/"]
+    addresses = values("hostaddr")
+    if not any(addresses):
+        addresses = [os.environ.get("PGHOSTADDR") or ""]
+    return all(
+        _local_host(host)
+        for part in (*hosts, *addresses)
+        for host in part.split(",")
+        if host.strip()
+    )
 
 
 def _local_host(host: str) -> bool:
@@ -298,9 +319,9 @@ class Database:
 
         ``worker_threads``: how many threads :meth:`run` uses at once (default: see
         :func:`default_worker_threads`, for the default pool). ``run_on_loop``: whether
-        :meth:`run` does the work on the event loop itself (default: on SQLite, and on a
-        PostgreSQL server on this machine, :func:`server_is_local`; see :meth:`run`); True for
-        a server elsewhere is refused (ValueError)."""
+        :meth:`run` does the work on the event loop itself (default: on SQLite only; True
+        also on PostgreSQL, meant for a server on this machine: a warning is logged when the
+        URL does not name one, :func:`server_is_local`; see :meth:`run`)."""
         self._engine = engine
         backend = engine.dialect.name
         if backend not in ("sqlite", "postgresql"):
@@ -330,13 +351,13 @@ class Database:
         if threads < 1:
             raise ValueError("worker_threads must be at least 1")
         self._worker_threads = threads
-        local = self._backend == "sqlite" or server_is_local(engine.url)
-        self._run_on_loop = local if run_on_loop is None else run_on_loop
-        if self._run_on_loop and not local:
-            raise ValueError(
-                "work can run on the event loop only with SQLite or a PostgreSQL server on this "
-                "machine (a loopback address or a Unix socket): each round trip to a server "
-                "elsewhere would stall the whole node"
+        sqlite = self._backend == "sqlite"
+        self._run_on_loop = sqlite if run_on_loop is None else run_on_loop
+        if self._run_on_loop and not sqlite and not server_is_local(engine.url):
+            log.warning(
+                'PostgreSQL work runs on the event loop (database.run_on_loop = "always"), '
+                "but the URL does not name a server on this machine: the node stalls for each "
+                "round trip to it"
             )
         # Started with the first piece of work (and again after dispose()).
         self._executor: ThreadPoolExecutor | None = None
@@ -435,27 +456,31 @@ class Database:
         SQLite's write lock, the work waits for it in SQLite's busy handler, at most the busy
         timeout (then fails as :func:`store_unavailable`), and the whole node with it.
 
-        On a PostgreSQL server on this machine (``run_on_loop``, :func:`server_is_local`) the
-        work runs on the event loop too, at once, beside what other threads do: the loop waits
-        for its round trips (tens of microseconds each; the server works meanwhile), and for a
-        row lock another transaction holds, as long as that one takes (other replicas' work on
-        the same negotiation: milliseconds).
+        On PostgreSQL with ``run_on_loop`` (asked for explicitly; meant for a server on this
+        machine) the work runs on the event loop too, at once, beside what other threads do,
+        when the pool has connections free for it: the loop waits for its round trips, for each
+        commit's flush, and for any row lock another transaction holds, as long as that one
+        takes (another replica's work on the same negotiation: milliseconds; an administrator's
+        session or a migration: longer). The ``await`` is then no cancellation point, and the
+        work goes before work queued for the threads.
 
-        Otherwise (a server elsewhere, ``run_on_loop`` false, another thread writing to SQLite,
-        or the loop's own thread holding a transaction across an ``await``) the work goes to one
-        of the database's ``worker_threads`` threads (work beyond that waits in their queue, in
-        order). Cancelled while still queued, it never runs; cancelled while running, the caller
-        waits for it to end (the transaction commits or rolls back) before the cancellation
-        takes effect, as with ``anyio.to_thread.run_sync``."""
+        Otherwise (PostgreSQL without ``run_on_loop``, another thread writing to SQLite, the
+        loop's own thread holding a transaction across an ``await``, the pool without
+        connections free) the work goes to one of the database's ``worker_threads`` threads
+        (work beyond that waits in their queue, in order). Cancelled while still queued, it
+        never runs; cancelled while running, the caller waits for it to end (the transaction
+        commits or rolls back) before the cancellation takes effect, as with
+        ``anyio.to_thread.run_sync``."""
         context = contextvars.copy_context()
         lock = self._sqlite_lock
         # Not while the loop's own thread is in a transaction (held across an await): on SQLite
         # the re-entrant lock would let the work in, and its BEGIN would wait for that one; on
         # PostgreSQL the work could wait for a row lock that transaction holds.
         if self._run_on_loop and not getattr(self._writing, "depth", 0):
-            if lock is None:  # PostgreSQL on this machine
-                return context.run(function, *args)
-            if lock.acquire(blocking=False):
+            if lock is None:  # PostgreSQL, run_on_loop asked for
+                if self._pool_has_room():
+                    return context.run(function, *args)
+            elif lock.acquire(blocking=False):
                 try:
                     return context.run(function, *args)
                 finally:
@@ -469,6 +494,17 @@ class Database:
                 await _until_done(job)
             raise
 
+    def _pool_has_room(self) -> bool:
+        """Whether the pool can hand out the connections one piece of work may hold at once
+        (its transaction and a read) without waiting: else the loop would block in the checkout,
+        up to ``pool_timeout``, and the work goes to a thread. A hint (other threads check out
+        meanwhile), not a reservation."""
+        pool = self._engine.pool
+        if not isinstance(pool, QueuePool):
+            return True
+        limit = pool.size() + pool._max_overflow  # (QueuePool has no public accessor)
+        return pool._max_overflow < 0 or pool.checkedout() + 2 <= limit
+
     def _submit(self, function: Callable[..., T], *args: Any) -> Future[T]:
         # Under the lock: dispose() cannot shut the executor down between choosing and using it.
         with self._executor_lock:
@@ -481,7 +517,7 @@ class Database:
     @property
     def runs_on_loop(self) -> bool:
         """Whether :meth:`run` does the work on the event loop (SQLite: when no other thread
-        writes; PostgreSQL: a server on this machine)."""
+        writes; PostgreSQL: when asked for, ``run_on_loop``)."""
         return self._run_on_loop
 
     @property

@@ -6,6 +6,7 @@ import inspect
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import pytest
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
@@ -58,11 +59,29 @@ def test_the_node_database_uses_the_configured_worker_threads(tmp_path: Path) ->
     app.state.node.database.dispose()
 
 
-def test_sqlite_work_can_be_kept_off_the_event_loop(tmp_path: Path) -> None:
+@pytest.mark.parametrize("setting", [False, "never"])
+def test_sqlite_work_can_be_kept_off_the_event_loop(tmp_path: Path, setting: object) -> None:
     settings = load_settings(
-        database={"url": f"sqlite:///{tmp_path / 'etds.db'}", "run_on_loop": False},
+        database={"url": f"sqlite:///{tmp_path / 'etds.db'}", "run_on_loop": setting},
         storage={"data_roots": [str(tmp_path)]},
     )
+    assert settings.database.run_on_loop == "never"
     app = create_app(settings)
     assert not app.state.node.database.runs_on_loop
+    app.state.node.database.dispose()
+
+
+@pytest.mark.parametrize(
+    ("setting", "on_loop"), [(None, False), (True, False), ("auto", False), ("always", True)]
+)
+def test_postgresql_work_runs_on_the_event_loop_only_when_asked(
+    tmp_path: Path, setting: object, on_loop: bool
+) -> None:
+    """Even for a server on 127.0.0.1 (a URL cannot tell it from a proxy to one far away).
+    ``create_app`` does not connect: no server is needed."""
+    database: dict[str, object] = {"url": "postgresql+psycopg://u:p@127.0.0.1:5432/etds"}
+    if setting is not None:
+        database["run_on_loop"] = setting
+    app = create_app(load_settings(database=database, storage={"data_roots": [str(tmp_path)]}))
+    assert app.state.node.database.runs_on_loop is on_loop
     app.state.node.database.dispose()

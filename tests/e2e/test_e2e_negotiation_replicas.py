@@ -82,6 +82,7 @@ def _side(
     participant: str,
     database_url: str,
     data: Path,
+    run_on_loop: str,
 ) -> Side:
     """Two replicas of ``participant`` behind a balancer whose address is the public URL."""
     public_port = free_port()
@@ -94,6 +95,7 @@ def _side(
         data=data,
         db=database_url,
         extra=NEGOTIATION_CONFIG,
+        run_on_loop=run_on_loop,
     )
     replicas = [
         stack.enter_context(
@@ -119,11 +121,25 @@ def replicated(
     finally:
         database.dispose()
     with ExitStack() as stack:
+        # Both ways of running the database work: the provider's replicas on the event loop
+        # (with places), the consumer's on worker threads (the default on PostgreSQL).
         provider = _side(
-            stack, root, dataspace, participant=NODE_B, database_url=provider_db, data=data
+            stack,
+            root,
+            dataspace,
+            participant=NODE_B,
+            database_url=provider_db,
+            data=data,
+            run_on_loop="always",
         )
         consumer = _side(
-            stack, root, dataspace, participant=NODE_A, database_url=consumer_db, data=data
+            stack,
+            root,
+            dataspace,
+            participant=NODE_A,
+            database_url=consumer_db,
+            data=data,
+            run_on_loop="auto",
         )
         add_assets(provider.replicas[0].url)
         yield Replicated(provider, consumer)

@@ -32,6 +32,7 @@ def write_config(
     data: Path,
     db: str,
     extra: str = "",
+    run_on_loop: str = "auto",
 ) -> Path:
     """A node's configuration file; ``extra`` is appended (more TOML tables)."""
     path.write_text(
@@ -41,6 +42,7 @@ participant_id = "{participant}"
 public_url = "http://127.0.0.1:{port}"
 [database]
 url = "{db}"
+run_on_loop = "{run_on_loop}"
 [management]
 api_keys = ["{API_KEY}"]
 [storage]
@@ -73,12 +75,14 @@ def start_two_nodes(
     provider_db: str | None = None,
     consumer_db: str | None = None,
     extra_config: str = "",
+    run_on_loop: str = "auto",
     node_wrapper: Sequence[str] = (),
     start_timeout: float = START_TIMEOUT_S,
 ) -> Iterator[TwoNodes]:
     """Provider B and consumer A as ``etds serve`` processes, B's datasets registered. Each
     node has its own SQLite file unless a database URL is given (an empty database: it is
-    migrated here); ``extra_config`` is appended to both configuration files.
+    migrated here); ``extra_config`` is appended to both configuration files;
+    ``run_on_loop``: their ``database.run_on_loop``.
     ``node_wrapper``, ``start_timeout``: how the nodes are started (see
     :func:`etds_examples.nodeproc.run_service`)."""
     data = generate_data(root / "data")
@@ -97,6 +101,7 @@ def start_two_nodes(
         data=data,
         db=provider_db,
         extra=extra_config,
+        run_on_loop=run_on_loop,
     )
     consumer_config = write_config(
         root / "consumer.toml",
@@ -106,6 +111,7 @@ def start_two_nodes(
         data=data,
         db=consumer_db,
         extra=extra_config,
+        run_on_loop=run_on_loop,
     )
     start = functools.partial(run_node, wrapper=node_wrapper, start_timeout=start_timeout)
     with (

@@ -1,5 +1,6 @@
 """The negotiation endpoints hand the message they make due to the dispatcher (a place: sent
-right after the answer, no claim) where database work runs on the event loop (SQLite).
+right after the answer, no claim) where database work runs on the event loop (SQLite; PostgreSQL
+as the tests' ``database`` fixture opens it).
 
 An in-process provider node (the full application, its lifespan running the dispatcher) with
 no identity of its own to call peers with: every message it sends fails at once as "unsent", so

@@ -39,6 +39,7 @@ from negotiation_support import (
     termination,
     verification,
 )
+from sqlalchemy import text
 from tls_support import TlsPeer, http_answer, private_ca
 
 from catalog.contexts import dsp_processor
@@ -413,9 +414,10 @@ async def _place(sender: Sender, peer: str = CONSUMER) -> SendPlace | None:
 async def test_a_place_sends_the_message_its_request_made_due_without_a_claim(
     database: Database, identities: dict[str, NodeIdentity], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Where database work runs on the event loop (SQLite), the transaction of a request leases
-    the message it makes due to the running dispatcher, which sends it once the request is
-    answered: no claim, and no other replica can take it meanwhile. Elsewhere no place."""
+    """Where database work runs on the event loop (as the ``database`` fixture opens both
+    backends), the transaction of a request leases the message it makes due to the running
+    dispatcher, which sends it once the request is answered: no claim, and no other replica can
+    take it meanwhile. (Work on threads: no place, below.)"""
     provider = _patient(database, identities, poll_seconds=60.0)
     claimed: list[int] = []
     claim = provider.dispatcher._claim
@@ -429,9 +431,6 @@ async def test_a_place_sends_the_message_its_request_made_due_without_a_claim(
     peer = SlowToAnswer(slow=frozenset())
     async with _dispatching(provider, peer):
         place = await _place(provider)
-        if not database.runs_on_loop:
-            assert place is None
-            return
         assert place is not None
         record = _requested(provider, place=place)
         assert record.intent == "AGREE"
@@ -1238,3 +1237,69 @@ async def test_a_peer_certified_by_the_private_authority_listed_is_sent_to(
     [request_bytes] = peer.received
     assert request_bytes.startswith(b"POST /protocol/2025-1/negotiations/request HTTP/1.1\r\n")
     assert b'"@type":"ContractRequestMessage"' in request_bytes.replace(b" ", b"")
+
+
+async def test_no_place_where_the_database_work_runs_on_threads(
+    database: Database, identities: dict[str, NodeIdentity], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    off = Database.from_url(database.url.render_as_string(hide_password=False), run_on_loop=False)
+    try:
+        provider = _patient(off, identities, poll_seconds=60.0)
+        claimed: list[int] = []
+        claim = provider.dispatcher._claim
+
+        def counted(limit: int, to_peer: Mapping[str, int]) -> Claimed:
+            result = claim(limit, to_peer)
+            claimed.append(len(result.records))
+            return result
+
+        monkeypatch.setattr(provider.dispatcher, "_claim", counted)
+        peer = SlowToAnswer(slow=frozenset())
+        async with _dispatching(provider, peer):
+            for _ in range(100):  # until run() has started on this loop
+                if provider.dispatcher._loop is not None:
+                    break
+                await asyncio.sleep(0.01)
+            assert provider.dispatcher.reserve(CONSUMER) is None
+            record, then = await provider.dispatcher.applied(CONSUMER, _apply_request(provider))
+            assert record.intent == "AGREE"
+            await then()  # no place: wakes the dispatcher, which claims it
+            assert await peer.next_arrival() == C
+            await _until_state(provider, record.id, "AGREED")
+        assert sum(claimed) == 1
+        assert provider.dispatcher.places_kept == 0
+    finally:
+        off.dispose()
+
+
+async def test_a_request_cancelled_while_its_work_waits_on_a_thread_still_sends_postgresql(
+    database: Database, identities: dict[str, NodeIdentity]
+) -> None:
+    """PostgreSQL: the loop's own thread holds a transaction across an ``await`` (here one that
+    blocks inserts into contract_negotiations), so the request's work goes to a worker thread and
+    waits there; cancelled meanwhile, its transaction still commits once the loop's does, and the
+    message it leased leaves at once (not after the 180 s lease nor the 60 s poll)."""
+    if database.backend != "postgresql":
+        pytest.skip("SQLite: test_a_request_cancelled_after_its_transaction_committed_still_…")
+    provider = _patient(database, identities, poll_seconds=60.0)
+    peer = SlowToAnswer(slow=frozenset())
+    async with _dispatching(provider, peer):
+        provider.dispatcher.give_back(await _place(provider))  # run() has started
+        with database.transaction() as session:
+            session.execute(text("LOCK TABLE contract_negotiations IN SHARE MODE"))
+            request = asyncio.create_task(
+                provider.dispatcher.applied(CONSUMER, _apply_request(provider))
+            )
+            await asyncio.sleep(0.2)
+            assert not request.done()  # its work waits for the lock, in a worker thread
+            request.cancel()
+            await asyncio.sleep(0.1)
+            assert not request.done()  # cancelled while running: waited for
+        with pytest.raises(asyncio.CancelledError):
+            await request
+        assert await peer.next_arrival() == C
+        for _ in range(200):
+            if provider.dispatcher.places_kept == 0:
+                break
+            await asyncio.sleep(0.01)
+    assert provider.dispatcher.places_kept == 0

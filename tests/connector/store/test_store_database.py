@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -280,8 +281,8 @@ def test_worker_threads_default_by_backend(tmp_path: Path) -> None:
 
 
 def test_run_gives_the_result_of_the_work(database: Database) -> None:
-    """On the event loop's own thread: SQLite, and PostgreSQL on this machine (the tests'
-    server listens on 127.0.0.1)."""
+    """On the event loop's own thread: SQLite, and PostgreSQL as the fixture opens it
+    (``run_on_loop``)."""
 
     def insert(value: int) -> tuple[int, str]:
         with database.transaction() as session:
@@ -301,10 +302,8 @@ def test_run_gives_the_result_of_the_work(database: Database) -> None:
     assert thread == threading.current_thread().name  # asyncio.run's loop runs here
 
 
-def test_postgresql_work_goes_to_a_worker_thread_when_not_run_on_the_loop(
-    postgres_migrated_url: str,
-) -> None:
-    database = Database.from_url(postgres_migrated_url, run_on_loop=False)
+def test_postgresql_work_goes_to_a_worker_thread_by_default(postgres_migrated_url: str) -> None:
+    database = Database.from_url(postgres_migrated_url)  # a server on 127.0.0.1 even so
 
     def work() -> tuple[str, int]:
         with database.transaction() as session:
@@ -447,12 +446,17 @@ def test_without_a_host_the_server_is_where_pghost_says(monkeypatch: pytest.Monk
     assert server_is_local(url)
 
 
-def test_work_runs_on_the_event_loop_only_with_sqlite_or_a_local_server(tmp_path: Path) -> None:
-    elsewhere = "postgresql+psycopg://u@db.example.org:5432/db"
-    with pytest.raises(ValueError, match="server on this machine"):
-        Database(create_engine(elsewhere), run_on_loop=True)
-    assert not Database(create_engine(elsewhere)).runs_on_loop  # the default there
-    assert Database(create_engine("postgresql+psycopg://u@127.0.0.1:1/db")).runs_on_loop
+def test_postgresql_work_runs_on_the_event_loop_only_when_asked(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    local, elsewhere = "postgresql+psycopg://u@127.0.0.1:1/db", "postgresql+psycopg://u@db:5432/db"
+    assert not Database(create_engine(local)).runs_on_loop  # a URL cannot tell a proxy
+    with caplog.at_level(logging.WARNING, logger="etds.store"):
+        assert Database(create_engine(local), run_on_loop=True).runs_on_loop
+        assert caplog.records == []
+        assert Database(create_engine(elsewhere), run_on_loop=True).runs_on_loop
+    [warning] = caplog.records
+    assert "does not name a server on this machine" in warning.getMessage()
     database = Database.from_url(f"sqlite:///{tmp_path / 'etds.db'}", run_on_loop=False)
     try:
         name = asyncio.run(database.run(lambda: threading.current_thread().name))
@@ -623,3 +627,127 @@ def test_dispose_waits_for_running_work_and_the_database_stays_usable(tmp_path: 
         assert asyncio.run(database.run(count)) == 1
     finally:
         database.dispose()
+
+
+# More URL forms: several hosts (SQLAlchemy's "host=h1&host=h2" gives a tuple), names, IPv6.
+@pytest.mark.parametrize(
+    ("url", "local"),
+    [
+        ("postgresql+psycopg://u@/db?host=127.0.0.1&host=10.0.0.5", False),  # tuple form
+        ("postgresql+psycopg://u@/db?host=/run/postgresql&host=/tmp", True),
+        ("postgresql+psycopg://u@/db?host=/run/postgresql,db.example.org", False),
+        ("postgresql+psycopg://u@127.0.0.2/db", True),
+        ("postgresql+psycopg://u@LOCALHOST/db", True),
+        ("postgresql+psycopg://u@localhost.example.org/db", False),
+        ("postgresql+psycopg://u@[::ffff:10.0.0.5]/db", False),
+        ("postgresql+psycopg://u@[fe80::1]/db", False),
+    ],
+)
+def test_server_is_local_more(url: str, local: bool) -> None:
+    assert server_is_local(normalise_url(url)) is local
+
+
+def test_a_pghost_list_is_local_only_if_every_host_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    url = normalise_url("postgresql+psycopg:///db")
+    monkeypatch.delenv("PGHOSTADDR", raising=False)
+    monkeypatch.delenv("PGSERVICE", raising=False)
+    monkeypatch.setenv("PGHOST", "/run/postgresql,db.example.org")
+    assert not server_is_local(url)
+    monkeypatch.setenv("PGHOST", "/run/postgresql,127.0.0.1")
+    assert server_is_local(url)
+
+
+# libpq connects to PGHOSTADDR, and to the host / hostaddr of a service (``service=`` or
+# PGSERVICE, from pg_service.conf), whatever host the URL names ("host" is then only the name
+# for authentication and TLS).
+def test_pghostaddr_decides_where_libpq_connects(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PGHOSTADDR", "10.0.0.5")
+    assert not server_is_local(normalise_url("postgresql+psycopg://u@localhost/db"))
+    assert not server_is_local(normalise_url("postgresql+psycopg:///db"))
+    monkeypatch.setenv("PGHOSTADDR", "127.0.0.1")
+    assert server_is_local(normalise_url("postgresql+psycopg://u@localhost/db"))
+
+
+def test_a_service_may_name_any_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PGHOSTADDR", raising=False)
+    monkeypatch.delenv("PGSERVICE", raising=False)
+    assert not server_is_local(normalise_url("postgresql+psycopg://u@/db?service=prod"))
+    monkeypatch.setenv("PGSERVICE", "prod")
+    assert not server_is_local(normalise_url("postgresql+psycopg:///db"))
+
+
+# On PostgreSQL the loop does not step aside for another thread's transaction, as SQLite does
+# (Database.run: "beside what other threads do").
+def test_postgresql_work_runs_on_the_loop_while_another_thread_writes(database: Database) -> None:
+    if database.backend != "postgresql":
+        pytest.skip("SQLite: test_sqlite_work_goes_to_a_worker_thread_while_another_thread_writes")
+    writing, release = threading.Event(), threading.Event()
+
+    def other_writer() -> None:
+        with database.transaction() as session:
+            session.execute(text("SELECT 1"))
+            writing.set()
+            release.wait(30)
+
+    writer = threading.Thread(target=other_writer)
+    writer.start()
+    try:
+        assert writing.wait(30)
+
+        def work() -> str:
+            with database.transaction() as session:
+                session.execute(text("SELECT 1"))
+            return threading.current_thread().name
+
+        name = asyncio.run(database.run(work))
+    finally:
+        release.set()
+        writer.join()
+    assert name == threading.current_thread().name
+
+
+def test_postgresql_work_waits_for_a_connection_off_the_loop(postgres_migrated_url: str) -> None:
+    """Every pooled connection taken (by other threads): the work waits for one in a worker
+    thread, not on the event loop (whose checkout would block the node up to pool_timeout)."""
+    engine = create_engine(
+        normalise_url(postgres_migrated_url), pool_size=1, max_overflow=0, pool_timeout=10
+    )
+    database = Database(engine, run_on_loop=True)
+    taken, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with database.transaction():
+            taken.set()
+            release.wait(10)
+
+    def work() -> int:
+        with database.transaction() as session:
+            return int(session.execute(text("SELECT 1")).scalar_one())
+
+    async def main() -> tuple[int, int]:
+        ticks = 0
+
+        async def ticking() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticker = asyncio.create_task(ticking())
+        asyncio.get_running_loop().call_later(0.5, release.set)  # needs the loop to run
+        threading.Timer(3.0, release.set).start()  # in case it does not: the test ends anyway
+        result = await database.run(work)
+        ticker.cancel()
+        return result, ticks
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert taken.wait(10)
+        result, ticks = asyncio.run(main())
+    finally:
+        release.set()
+        thread.join()
+        database.dispose()
+    assert result == 1
+    assert ticks >= 20  # the loop went on while the work waited for the connection
