@@ -28,6 +28,7 @@ from connector.dsp.errors import UNKNOWN_PID, answer_unknown_paths, dsp_route_cl
 from connector.dsp.messages import read_message
 from connector.dsp.version import BASE_PATH
 from connector.errors import BadRequest, Conflict
+from connector.http.outbound import check_outbound_url_async
 from connector.identity.claims import Participant
 from connector.identity.dependency import ParticipantDep, Sender, SenderDep
 from connector.negotiation.decisions import Requester
@@ -67,6 +68,14 @@ async def _read(request: Request, dsp_type: str) -> tuple[Inbound, dict[str, Any
     message = read_inbound(received)
     _remember(request, message.provider_pid, message.consumer_pid)
     return message, received.document
+
+
+async def _check_callback(node: Node, message: Inbound) -> None:
+    """The callback address of a first message, its host name resolved on a thread (a slow DNS
+    answer for a name the peer chose must not stall the node); the negotiation work checks what
+    needs no DNS again."""
+    callback = (message.callback_address or "").strip()
+    await check_outbound_url_async(callback, node.settings.security)
 
 
 def _requester(participant: Participant) -> Requester:
@@ -119,6 +128,7 @@ async def initial_request(
             "a counter-request goes to /negotiations/{providerPid}/request, "
             "not /negotiations/request"
         )
+    await _check_callback(node, message)
     record, then = await node.negotiation_dispatcher.applied(
         sender.participant.id,
         lambda place: node.negotiations.receive_initial_request(
@@ -141,6 +151,7 @@ async def initial_offer(request: Request, node: NodeDep, sender: SenderDep) -> R
         raise BadRequest(
             "a counter-offer goes to /negotiations/{consumerPid}/offers, not /negotiations/offers"
         )
+    await _check_callback(node, message)
     record = await node.database.run(
         lambda: node.negotiations.receive_initial_offer(
             _requester(sender.participant), message, body, in_transaction=sender.proof.remember_in

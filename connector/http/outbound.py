@@ -9,7 +9,11 @@
   private, link-local (cloud metadata services), multicast, reserved and unspecified addresses
   are refused.
 
-The check resolves the name when it runs. A name that resolves differently a moment later (DNS
+:func:`check_outbound_url` resolves the name where it runs (a blocking ``getaddrinfo``);
+:func:`check_outbound_url_async` resolves it on a thread, for the event loop;
+:func:`check_outbound_form` checks only what needs no DNS (the form, an IP literal's address), for
+code inside a database transaction, after one of the others has checked the name. The check
+resolves the name when it runs. A name that resolves differently a moment later (DNS
 rebinding) is caught when connecting, for the requests that go through
 :class:`~connector.http.transport.AiohttpTransport` (negotiation messages, peers' catalogues):
 its :class:`PublicAddressResolver` keeps only the addresses this check would accept. Requests are
@@ -139,6 +143,23 @@ def check_outbound_url(
     target = _target(url, security)
     if target is not None:
         _check_addresses(target[0], list(resolver(*target)))
+    return url
+
+
+def check_outbound_form(url: str, security: SecuritySettings) -> str:
+    """``url`` as far as it can be checked without DNS: its form, and its address when the host
+    is an IP literal; :class:`OutboundRefused` otherwise. For code that must not wait for a
+    resolver (inside a database transaction, on the event loop): a host name is left to
+    :func:`check_outbound_url_async`, run before by whoever accepted the URL, and to the
+    connect-time :class:`PublicAddressResolver` when it is called."""
+    target = _target(url, security)
+    if target is not None:
+        literal = target[0].strip("[]")
+        try:
+            ipaddress.ip_address(literal.split("%", 1)[0])
+        except ValueError:
+            return url
+        _check_addresses(target[0], [literal])
     return url
 
 

@@ -27,6 +27,7 @@ from fastapi.responses import JSONResponse
 
 from catalog.jsonld import JsonLdProcessor, JsonObject
 from connector.errors import BadRequest, Conflict, FieldError
+from connector.http.outbound import check_outbound_url_async
 from connector.management.auth import Administrator, AdminPrincipal
 from connector.management.body import ExpandedBody, OptionalExpandedBody
 from connector.management.policy_definitions import InvalidPolicy
@@ -192,6 +193,10 @@ async def start_negotiation(
             errors=[FieldError("counterPartyId", "required")],
         )
     auto, purpose = _auto_accept(body), _purpose(body)
+    # The host name resolved on a thread; the negotiation work checks the rest again.
+    await check_outbound_url_async(
+        address.strip().rstrip("/") + "/negotiations/request", node.settings.security
+    )
     record, then = await node.negotiation_dispatcher.applied(
         provider_id,
         lambda place: node.negotiation_actions.start(

@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 
 from connector.catalogue.builder import split_member
 from connector.errors import BadRequest, Conflict, NotFound
-from connector.http.outbound import check_outbound_url
+from connector.http.outbound import check_outbound_form
 from connector.negotiation.intent import SendPlace, intend, settled, storable_detail
 from connector.negotiation.states import (
     TERMINAL,
@@ -73,7 +73,8 @@ class AdministratorActions:
         leased to ``place``'s dispatcher if given (:class:`SendPlace`), else the dispatcher
         is woken to claim it."""
         base = address.strip().rstrip("/")
-        check_outbound_url(base + "/negotiations/request", self._security)
+        # The name: by the management endpoint, off the loop (check_outbound_url_async).
+        check_outbound_form(base + "/negotiations/request", self._security)
         if not offer.uid:
             raise BadRequest("the offer needs its @id (as the provider's catalogue shows it)")
         if not offer.target:

@@ -22,7 +22,7 @@ from connector.catalogue.builder import split_member
 from connector.catalogue.offers import OfferRef
 from connector.catalogue.service import CatalogueService
 from connector.errors import BadRequest, Conflict, NotFound
-from connector.http.outbound import check_outbound_url
+from connector.http.outbound import check_outbound_form
 from connector.negotiation.agreements import check_agreement_id, store_agreement
 from connector.negotiation.decisions import Decisions, Requester
 from connector.negotiation.errors import NegotiationProtocolError, UnknownNegotiation
@@ -157,7 +157,7 @@ class NegotiationService:
         """The negotiation a new request starts (decided when the definition says ``auto``);
         :class:`BadRequest` when the request cannot start one."""
         callback = (message.callback_address or "").strip()
-        check_outbound_url(callback, self._security)
+        check_outbound_form(callback, self._security)  # its name: by the endpoint, off the loop
         try:
             ref = OfferRef.parse(offer.uid or "")
         except ValueError:
@@ -217,7 +217,7 @@ class NegotiationService:
         if not offer.target:  # read_inbound refuses such an offer already
             raise BadRequest("ContractOfferMessage: the offer needs a target")
         callback = (message.callback_address or "").strip()
-        check_outbound_url(callback, self._security)
+        check_outbound_form(callback, self._security)  # its name: by the endpoint, off the loop
         with self._database.read() as session:
             existing = NegotiationRepository(session).find_by_their_pid(
                 "consumer", requester.id, provider_pid

@@ -10,6 +10,8 @@ with places, the message never goes through one."""
 from __future__ import annotations
 
 import asyncio
+import socket
+import threading
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -228,3 +230,41 @@ async def test_an_unsolicited_offer_wakes_no_dispatcher(
     # httpx's ASGI transport returns once the application is done, its background tasks too
     assert wakes == []
     assert claimed == []
+
+
+async def test_a_callback_address_is_not_resolved_on_the_event_loop(
+    provider: Provider,
+    dataspace: Dataspace,
+    http: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A slow DNS answer for the host a peer gives as its callback must not stall the node: the
+    name is resolved on a thread, not on the event loop nor inside the request's transaction.
+    (No connection is made: this node has no identity to call peers with.)"""
+    resolved_on: list[str] = []
+    original = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "callback.example":
+            resolved_on.append(threading.current_thread().name)
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port or 80))]
+        return original(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    loop_thread = threading.current_thread().name
+    async with provider.client(dataspace, NODE_A, http) as client:
+        catalogue = await client.post("/protocol/2025-1/catalog/request", json=CATALOG_REQUEST)
+        dataset = next(d for d in catalogue.json()["dataset"] if d["@id"] == "visitor-presence")
+        response = await client.post(
+            "/protocol/2025-1/negotiations/request",
+            json={
+                "@context": [DSP],
+                "@type": "ContractRequestMessage",
+                "consumerPid": "urn:uuid:consumer-dns",
+                "offer": {**dataset["hasPolicy"][0], "target": "visitor-presence"},
+                "callbackAddress": "http://callback.example:9/protocol/2025-1",
+            },
+        )
+    assert response.status_code == 201, response.text
+    assert resolved_on  # the address was checked
+    assert loop_thread not in resolved_on  # ... but not by blocking the event loop

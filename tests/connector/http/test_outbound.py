@@ -11,6 +11,7 @@ import pytest
 from connector.http.outbound import (
     OutboundRefused,
     PublicAddressResolver,
+    check_outbound_form,
     check_outbound_url,
     check_outbound_url_async,
 )
@@ -143,3 +144,30 @@ def test_the_event_loops_check_does_not_resolve_an_allowed_host() -> None:
 
     url = "http://localhost:8080/dsp"
     assert asyncio.run(check_outbound_url_async(url, DEVELOPMENT, resolver=resolver)) == url
+
+
+@pytest.mark.parametrize(
+    ("url", "refused"),
+    [
+        ("https://peer.example/dsp", None),  # a name: left to the check that may resolve
+        ("https://93.184.216.34/dsp", None),
+        ("https://127.0.0.1/dsp", "loopback, private"),
+        ("https://[fe80::1%25eth0]/dsp", "loopback, private"),
+        ("https://[::ffff:10.0.0.1]/dsp", "loopback, private"),
+        ("http://peer.example/dsp", "https"),
+        ("https://user:secret@peer.example/", "credentials"),
+        ("", "https"),
+    ],
+)
+def test_the_form_check_needs_no_dns(
+    url: str, refused: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_dns(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("no name resolution")
+
+    monkeypatch.setattr("socket.getaddrinfo", no_dns)
+    if refused is None:
+        assert check_outbound_form(url, PRODUCTION) == url
+    else:
+        with pytest.raises(OutboundRefused, match=refused):
+            check_outbound_form(url, PRODUCTION)
