@@ -401,6 +401,20 @@ async def test_a_message_waiting_for_its_answer_does_not_hold_back_the_next(
     assert provider.get(first.id).state == provider.get(second.id).state == "AGREED"
 
 
+def _claims_counted(sender: Sender, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many messages each of ``sender``'s dispatcher's claims takes, from now on."""
+    claimed: list[int] = []
+    claim = sender.dispatcher._claim
+
+    def counted(limit: int, to_peer: Mapping[str, int]) -> Claimed:
+        result = claim(limit, to_peer)
+        claimed.append(len(result.records))
+        return result
+
+    monkeypatch.setattr(sender.dispatcher, "_claim", counted)
+    return claimed
+
+
 async def _place(sender: Sender, peer: str = CONSUMER) -> SendPlace | None:
     """A place from the sender's running dispatcher (None where it keeps none)."""
     for _ in range(100):  # until run() has started on this loop
@@ -419,15 +433,7 @@ async def test_a_place_sends_the_message_its_request_made_due_without_a_claim(
     dispatcher, which sends it once the request is answered: no claim, and no other replica can
     take it meanwhile. (Work on threads: no place, below.)"""
     provider = _patient(database, identities, poll_seconds=60.0)
-    claimed: list[int] = []
-    claim = provider.dispatcher._claim
-
-    def counted(limit: int, to_peer: Mapping[str, int]) -> Claimed:
-        result = claim(limit, to_peer)
-        claimed.append(len(result.records))
-        return result
-
-    monkeypatch.setattr(provider.dispatcher, "_claim", counted)
+    claimed = _claims_counted(provider, monkeypatch)
     peer = SlowToAnswer(slow=frozenset())
     async with _dispatching(provider, peer):
         place = await _place(provider)
@@ -1245,15 +1251,7 @@ async def test_no_place_where_the_database_work_runs_on_threads(
     off = Database.from_url(database.url.render_as_string(hide_password=False), run_on_loop=False)
     try:
         provider = _patient(off, identities, poll_seconds=60.0)
-        claimed: list[int] = []
-        claim = provider.dispatcher._claim
-
-        def counted(limit: int, to_peer: Mapping[str, int]) -> Claimed:
-            result = claim(limit, to_peer)
-            claimed.append(len(result.records))
-            return result
-
-        monkeypatch.setattr(provider.dispatcher, "_claim", counted)
+        claimed = _claims_counted(provider, monkeypatch)
         peer = SlowToAnswer(slow=frozenset())
         async with _dispatching(provider, peer):
             for _ in range(100):  # until run() has started on this loop
