@@ -12,13 +12,12 @@
 :func:`check_outbound_url` resolves the name where it runs (a blocking ``getaddrinfo``);
 :func:`check_outbound_url_async` resolves it on a thread, for the event loop;
 :func:`check_outbound_form` checks only what needs no DNS (the form, an IP literal's address), for
-code inside a database transaction, after one of the others has checked the name. The check
-resolves the name when it runs. A name that resolves differently a moment later (DNS
-rebinding) is caught when connecting, for the requests that go through
-:class:`~connector.http.transport.AiohttpTransport` (negotiation messages, peers' catalogues):
-its :class:`PublicAddressResolver` keeps only the addresses this check would accept. Requests are
-sent without redirects, without proxies from the environment, with timeouts and size caps
-(:mod:`connector.http.fetch`).
+code inside a database transaction, after one of the others has checked the name. A name that
+resolves differently a moment later (DNS rebinding) is caught when connecting, for the requests that
+go through :class:`~connector.http.transport.AiohttpTransport` (negotiation messages, peers'
+catalogues): its :class:`PublicAddressResolver` keeps only the addresses this check would accept.
+Requests are sent without redirects, without proxies from the environment, with timeouts and size
+caps (:mod:`connector.http.fetch`).
 """
 
 from __future__ import annotations
