@@ -220,7 +220,14 @@ _SQLITE_UNAVAILABLE = (
     "disk i/o error",
 )
 _POSTGRES_UNAVAILABLE_CLASSES = ("08", "53")  # connection exception, insufficient resources
-_POSTGRES_UNAVAILABLE_STATES = ("57P01", "57P02", "57P03")  # shutting down, cannot connect now
+_POSTGRES_UNAVAILABLE_STATES = (
+    "57P01",  # admin shutdown
+    "57P02",  # crash shutdown
+    "57P03",  # cannot connect now
+    "40001",  # serialization failure
+    "40P01",  # deadlock detected (the server rolled this transaction back)
+    "55P03",  # lock not available (lock_timeout, NOWAIT)
+)
 
 
 def store_unavailable(error: BaseException) -> bool:
@@ -230,8 +237,10 @@ def store_unavailable(error: BaseException) -> bool:
     Unavailable: every pooled connection busy (the pool's timeout), a connection lost; on SQLite,
     the write lock still held after the busy timeout, the file unreadable; on PostgreSQL, no
     answer from the server (refused, dropped), a connection error, the server shutting down or
-    out of resources (SQLSTATE classes 08 and 53, 57P01 to 57P03). SQLite reports "no such table"
-    and syntax errors as ``OperationalError`` too: those are not unavailability.
+    out of resources (SQLSTATE classes 08 and 53, 57P01 to 57P03), a transaction it rolled back
+    as a deadlock's victim or a serialization failure (40P01, 40001), a lock not obtained in time
+    (55P03): all of them may succeed when tried again. SQLite reports "no such table" and syntax
+    errors as ``OperationalError`` too: those are not unavailability.
     """
     if isinstance(error, PoolTimeoutError):
         return True

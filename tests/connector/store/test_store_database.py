@@ -254,6 +254,40 @@ def test_a_write_lock_held_past_the_busy_timeout_is_an_outage(tmp_path: Path) ->
         holder.close()
 
 
+def test_a_lock_not_obtained_in_time_and_a_serialization_failure_are_outages(
+    database: Database,
+) -> None:
+    """PostgreSQL: both may succeed when tried again (503 for a peer or an administrator,
+    not 500)."""
+    if database.backend != "postgresql":
+        pytest.skip("PostgreSQL's SQLSTATEs 55P03 and 40001")
+    with database.transaction() as session:
+        session.execute(text("CREATE TABLE contended (x integer)"))
+        session.execute(text("INSERT INTO contended VALUES (1)"))
+    engine = database.engine
+    try:
+        with engine.connect() as holder, engine.connect() as other:
+            holder.execute(text("SELECT 1"))  # a transaction open on each (autobegin)
+            holder.execute(text("UPDATE contended SET x = 2"))  # holds the row
+            other.execute(text("SET LOCAL lock_timeout = '50ms'"))
+            with pytest.raises(DBAPIError) as timed_out:
+                other.execute(text("UPDATE contended SET x = 3"))
+            assert getattr(timed_out.value.orig, "sqlstate", None) == "55P03"
+            assert store_unavailable(timed_out.value)
+            other.rollback()
+            other.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+            other.execute(text("SELECT x FROM contended")).all()  # its snapshot: before
+            holder.commit()
+            with pytest.raises(DBAPIError) as conflicted:
+                other.execute(text("UPDATE contended SET x = 4"))
+            assert getattr(conflicted.value.orig, "sqlstate", None) == "40001"
+            assert store_unavailable(conflicted.value)
+            other.rollback()
+    finally:
+        with database.transaction() as session:
+            session.execute(text("DROP TABLE contended"))
+
+
 def test_a_server_that_does_not_answer_is_an_outage() -> None:
     with pytest.raises(DBAPIError) as raised:
         connect_where_nothing_listens()
