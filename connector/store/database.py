@@ -106,6 +106,10 @@ POSTGRES_WORKER_THREADS = 4
 """Threads :meth:`Database.run` uses at once on PostgreSQL by default (see the module's
 docstring), at most half the connections the pool may open."""
 PING_AFTER_IDLE_SECONDS = 1.0
+LOOP_LOCK_TIMEOUT_MS = 5000
+"""On PostgreSQL with ``run_on_loop`` (:meth:`Database.from_url`), a statement waits at most this
+long for a lock (``lock_timeout``), then fails as :func:`store_unavailable` (55P03): the event
+loop waits with it."""
 _IDLE_SINCE = "etds_idle_since"
 _POSTGRES_DRIVERS = ("postgresql", "postgres", "postgresql+psycopg")
 
@@ -397,7 +401,19 @@ class Database:
         if backend == "sqlite" and parsed.query.get("uri") is None:
             assert parsed.database is not None  # normalise_url refused the in-memory forms
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, echo=echo, pool_size=pool_size, max_overflow=max_overflow)
+        connect_args: dict[str, Any] = {}
+        if backend == "postgresql" and run_on_loop:
+            # Work on the event loop waits for row locks with the whole node: bounded.
+            given = parsed.query.get("options")
+            given = " ".join(given) if isinstance(given, tuple) else (given or "")
+            connect_args["options"] = f"{given} -c lock_timeout={LOOP_LOCK_TIMEOUT_MS}".strip()
+        engine = create_engine(
+            parsed,
+            echo=echo,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            connect_args=connect_args,
+        )
         threads = (
             default_worker_threads(backend, pool_size, max_overflow)
             if worker_threads is None
@@ -470,8 +486,10 @@ class Database:
         when the pool has connections free for it: the loop waits for its round trips, for each
         commit's flush, and for any row lock another transaction holds, as long as that one
         takes (another replica's work on the same negotiation: milliseconds; an administrator's
-        session or a migration: longer). The ``await`` is then no cancellation point, and the
-        work goes before work queued for the threads.
+        session or a migration: longer; with :meth:`from_url`, at most
+        :data:`LOOP_LOCK_TIMEOUT_MS`, then the work fails as :func:`store_unavailable`). The
+        ``await`` is then no cancellation point, and the work goes before work queued for the
+        threads.
 
         Otherwise (PostgreSQL without ``run_on_loop``, another thread writing to SQLite, the
         loop's own thread holding a transaction across an ``await``, the pool without

@@ -59,6 +59,9 @@ def upgrade(target: Database | str | URL, revision: str = "head") -> None:
     """Migrate ``target`` (a Database or a URL) up to ``revision``, in one transaction."""
     with _opened(target) as database, database.transaction() as connection:
         if connection.dialect.name == "postgresql":
+            # A migration waits for other replicas' migrations and for the locks its DDL needs,
+            # however long (the connection may carry a lock_timeout: run_on_loop).
+            connection.execute(text("SET LOCAL lock_timeout = 0"))
             connection.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
             )
@@ -68,6 +71,8 @@ def upgrade(target: Database | str | URL, revision: str = "head") -> None:
 def downgrade(target: Database | str | URL, revision: str) -> None:
     """Migrate ``target`` down to ``revision`` (``"base"`` drops every table we created)."""
     with _opened(target) as database, database.transaction() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SET LOCAL lock_timeout = 0"))
         command.downgrade(alembic_config(connection=connection), revision)
 
 

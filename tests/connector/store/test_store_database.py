@@ -288,6 +288,26 @@ def test_a_lock_not_obtained_in_time_and_a_serialization_failure_are_outages(
             session.execute(text("DROP TABLE contended"))
 
 
+def test_postgresql_work_on_the_loop_waits_for_a_lock_at_most_a_few_seconds(
+    postgres_migrated_url: str,
+) -> None:
+    """The event loop waits with it: ``lock_timeout`` on every connection of a database whose
+    work runs on the loop (the URL's own ``options`` kept); none otherwise."""
+    on_loop = Database.from_url(
+        postgres_migrated_url + "?options=-c%20statement_timeout%3D7000", run_on_loop=True
+    )
+    threads = Database.from_url(postgres_migrated_url)
+    try:
+        with on_loop.read() as session:
+            assert session.execute(text("SHOW lock_timeout")).scalar_one() == "5s"
+            assert session.execute(text("SHOW statement_timeout")).scalar_one() == "7s"
+        with threads.read() as session:
+            assert session.execute(text("SHOW lock_timeout")).scalar_one() == "0"
+    finally:
+        on_loop.dispose()
+        threads.dispose()
+
+
 def test_a_server_that_does_not_answer_is_an_outage() -> None:
     with pytest.raises(DBAPIError) as raised:
         connect_where_nothing_listens()
