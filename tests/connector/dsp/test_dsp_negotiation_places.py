@@ -37,8 +37,6 @@ NEGOTIATIONS = "/management/v3/contractnegotiations"
 async def provider(
     dataspace: Dataspace, database: Database, sample_data: Path
 ) -> AsyncIterator[Provider]:
-    if not database.runs_on_loop:
-        pytest.skip("no places where database work runs on threads (run_on_loop off)")
     created = make_provider(dataspace, database, sample_data)
     await created.add_assets()
     define_contracts(database)

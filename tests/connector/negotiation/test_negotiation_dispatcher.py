@@ -415,11 +415,11 @@ def _claims_counted(sender: Sender, monkeypatch: pytest.MonkeyPatch) -> list[int
     return claimed
 
 
-async def _place(sender: Sender, peer: str = CONSUMER) -> SendPlace | None:
-    """A place from the sender's running dispatcher (None where it keeps none)."""
+async def _place(sender: Sender, peer: str = CONSUMER) -> SendPlace:
+    """A place from the sender's running dispatcher (once its run() has started)."""
     for _ in range(100):  # until run() has started on this loop
         place = sender.dispatcher.reserve(peer)
-        if place is not None or not sender.node.database.runs_on_loop:
+        if place is not None:
             return place
         await asyncio.sleep(0.01)
     raise AssertionError("the dispatcher kept no place")
@@ -461,8 +461,6 @@ async def test_a_place_its_request_leased_nothing_with_is_given_back(
     """A place counts against the peer's share and the replica's until given back (once); a
     request that leased nothing (here a repeated one) gives it back, and what the negotiation
     has to send is claimed as usual."""
-    if not database.runs_on_loop:
-        pytest.skip("no places where database work runs on threads")
     monkeypatch.setattr(dispatcher_module, "MAX_PER_PEER", 1)
     monkeypatch.setattr(dispatcher_module, "MAX_SENDING", 2)
     provider = _patient(database, identities, poll_seconds=60.0)
@@ -485,11 +483,7 @@ async def test_a_place_its_request_leased_nothing_with_is_given_back(
         assert place.leased is None
         await provider.dispatcher.send_reserved(place, again)
         assert await peer.next_arrival() == C  # claimed: the repeat left it pending
-        for _ in range(100):
-            if provider.get(first.id).state == "AGREED":
-                break
-            await asyncio.sleep(0.01)
-        assert provider.get(first.id).state == "AGREED"
+        await _until_state(provider, first.id, "AGREED")
         assert provider.dispatcher.places_kept == 0
         assert (await _place(provider)) is not None
 
@@ -500,8 +494,6 @@ async def test_places_kept_never_hold_back_a_claimed_message(
     """A message left to a claim (its request found no place) is claimed and sent while the
     peer's places stay taken: claims have room of their own, so later messages given places
     cannot overtake it for ever."""
-    if not database.runs_on_loop:
-        pytest.skip("no places where database work runs on threads")
     monkeypatch.setattr(dispatcher_module, "MAX_PER_PEER", 1)
     monkeypatch.setattr(dispatcher_module, "MAX_SENDING", 1)
     provider = _patient(database, identities, poll_seconds=60.0)
@@ -604,8 +596,6 @@ async def test_a_stopping_dispatcher_waits_for_the_messages_sent_from_places(
     """run() ends only once the messages on their way from places are answered and recorded;
     a place whose send begins after stop() sends nothing (the message stays leased, for a claim
     once the lease has run out) and is given back."""
-    if not database.runs_on_loop:
-        pytest.skip("no places where database work runs on threads")
     provider = _patient(database, identities, poll_seconds=60.0)
     peer = SlowToAnswer()
     provider.peer.answer = peer.answer  # type: ignore[assignment]
