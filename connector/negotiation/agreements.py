@@ -26,13 +26,14 @@ def signed_at(stamp: object, default: datetime) -> datetime:
 
 def store_agreement(
     session: Connection, record: NegotiationRecord, *, participant_id: str, now: datetime
-) -> NegotiationRecord:
+) -> tuple[NegotiationRecord, bool]:
     """Keep the agreement of ``record``, which is becoming FINALIZED (in the transaction that
     will save it), unless it is kept already; returns ``record`` with the agreement's id, to
-    be saved by the caller."""
+    be saved by the caller, and whether this transaction stored the agreement (it then holds
+    it: the save need not, ``held``)."""
     document = record.agreement
     if document is None:
-        return record
+        return record, False
     provider, consumer = (
         (participant_id, record.counterparty_id)
         if record.role == "provider"
@@ -59,7 +60,8 @@ def store_agreement(
             raise NegotiationProtocolError(
                 f"agreement {agreement_id!r} is another negotiation's: agreement ids are unique"
             ) from None
-    return replace(record, agreement_id=agreement_id)
+        return replace(record, agreement_id=agreement_id), False
+    return replace(record, agreement_id=agreement_id), True
 
 
 def check_agreement_id(session: Connection, agreement_id: str, negotiation_id: str) -> None:

@@ -370,14 +370,26 @@ class NegotiationService:
         updated = self._decisions.after(updated, requester, message)
         if message.kind == Message.AGREE and updated.agreement is not None:
             check_agreement_id(session, str(updated.agreement["@id"]), updated.id)
+        held: tuple[str, ...] = ()
         if updated.state == State.FINALIZED and record.state != State.FINALIZED:
-            updated = store_agreement(session, updated, participant_id=self.participant_id, now=now)
+            updated, stored = store_agreement(
+                session, updated, participant_id=self.participant_id, now=now
+            )
+            held = ("agreement_id",) if stored else ()
         at = self._clock()  # not before the decision taken above
         lease = place.lease_for(updated, at) if place is not None else None
-        saved = repository.save(updated, record.version, lease=lease)
+        saved = repository.save_recording(
+            updated,
+            record.version,
+            lease=lease,
+            held=held,
+            direction="in",
+            message_type=message.dsp_type,
+            body=body,
+            at=now,
+        )
         if lease is not None and place is not None:
             place.taken(saved, at)
-        repository.append_message(saved.id, "in", message.dsp_type, body, now)
         return saved, True
 
 

@@ -457,6 +457,35 @@ class Database:
             finally:
                 writing.depth = depth
 
+    @contextmanager
+    def statements(self) -> Iterator[Connection]:
+        """A connection whose every statement commits on its own, for work that one statement
+        does whole: on PostgreSQL in autocommit, a single round trip where a transaction takes
+        three (``BEGIN``, the statement, ``COMMIT``), and a statement that fails leaves nothing
+        behind to roll back; on SQLite a :meth:`transaction` (its statements are calls into a
+        file: nothing to save there, and its write lock is taken up front as usual). Not for
+        repository methods that may write in several statements or in a SAVEPOINT (which
+        PostgreSQL refuses outside a transaction): only for those made for it, such as
+        ``NegotiationRepository.save_recording_at_once``."""
+        if self._backend == "sqlite":
+            with self.transaction() as connection:
+                yield connection
+            return
+        writing = self._writing
+        depth = getattr(writing, "depth", 0)
+        with self._engine.connect() as connection:
+            writing.depth = depth + 1  # this thread is writing (see run())
+            try:
+                # Undone when the pool takes the connection back; no round trip either way
+                # (psycopg only remembers it, and sends no BEGIN while it is on).
+                connection.execution_options(isolation_level="AUTOCOMMIT")
+                # SQLAlchemy's own (no SQL): Prepared statements then run on the cursor.
+                connection.begin()
+                yield connection
+                connection.commit()
+            finally:
+                writing.depth = depth
+
     def _begin(self, connection: Connection, sqlite_begin: str) -> None:
         """Begin a transaction on ``connection``: on SQLite by running ``sqlite_begin`` (no
         event listener: see the module's docstring) on the driver's connection, after

@@ -38,12 +38,13 @@ process alone; the counterparty's pid is unique per counterparty (idempotent rep
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from sqlalchemy import (
+    CTE,
     ColumnElement,
     Connection,
     Integer,
@@ -319,6 +320,15 @@ def _save_statement(
     )
 
 
+def saving_cte(table: Table, columns: tuple[str, ...], *, leased: bool) -> CTE:
+    """:func:`_save_statement`'s ``UPDATE`` as a ``WITH saved AS (…)``, for a statement that
+    writes something else only if the save applied (PostgreSQL: one statement, atomic on its
+    own); bind parameters: :meth:`ProcessRepository.saving_parameters`."""
+    statement = _save_statement(table, columns, whole=False, leased=leased).statement
+    assert isinstance(statement, Update)
+    return statement.cte("saved")
+
+
 class ProcessRepository(Generic[P]):
     """Create, look up, save (optimistically), query and claim processes of one table."""
 
@@ -537,16 +547,92 @@ class ProcessRepository(Generic[P]):
         assert row is not None  # an INSERT without conflict returns its row
         return self._seen(record_from(self._record_type, row))
 
-    def save(self, record: P, expected_version: int, *, lease: ProcessLease | None = None) -> P:
-        """Write the mutable fields of ``record`` if the stored version is ``expected_version``
-        (else :class:`StaleRecord`); bumps the version and clears any lease (or sets ``lease``:
-        the process is then leased to its holder, as a claim would)."""
+    def _save_values(self, record: P) -> dict[str, Any]:
+        """The mutable fields of ``record`` a save writes, checked (as :meth:`save` does)."""
         values = {k: v for k, v in values_of(record).items() if k not in self._fixed_on_save}
         validate(self.kind, self._table, values)
+        self._check_record(record)
+        return values
+
+    def _check_lease(self, lease: ProcessLease | None) -> None:
         if lease is not None:
             validate(self.kind, self._table, {"lease_holder": lease.holder})
             check_time(self.kind, "lease expiry", lease.expires_at)
-        self._check_record(record)
+
+    def _changes_in_one_statement(
+        self,
+        record: P,
+        expected_version: int,
+        *,
+        lease: ProcessLease | None,
+        held: Collection[str],
+    ) -> dict[str, Any] | None:
+        """What a save of ``record`` at ``expected_version`` changes, when it can go in one
+        statement with another write (:func:`saving_cte`): on PostgreSQL, for a row this
+        repository knows at that version (read, or vouched for with :meth:`assume`), changing
+        no reference other than ``held`` (records this transaction holds already: the others
+        are held first, :meth:`_hold_references`, a statement of its own) and, in a
+        transaction, no unique value (a taken one would abort it: :meth:`save` writes it in a
+        SAVEPOINT, to say which). Else None: save as usual."""
+        if backend(self._session) != "postgresql":
+            return None
+        known = self._known.get(record.id)
+        if known is None or known.version != expected_version:
+            return None
+        values = self._save_values(record)
+        self._check_lease(lease)
+        changed = {k: v for k, v in values.items() if getattr(known, k) != v}
+        if not (_references(self._table).keys() - set(held)).isdisjoint(changed):
+            return None
+        autocommit = self._session.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+        if not autocommit and not _unique(self._table).isdisjoint(changed):
+            return None
+        return changed
+
+    def _saved_in_one_statement(
+        self, record: P, expected_version: int, changed: Mapping[str, Any], row: object | None
+    ) -> P:
+        """The record a statement built on :func:`saving_cte` saved (``row``: what it gave
+        back, None when the save did not apply), as :meth:`save` returns it; else
+        :class:`NotFound` or :class:`StaleRecord`, as :meth:`save` raises them."""
+        if row is None:
+            self._known.pop(record.id, None)
+            if self._one(self._table.c.id == record.id) is None:
+                raise NotFound(self.kind, record.id)
+            raise StaleRecord(self.kind, record.id, expected_version=expected_version)
+        known = self._known[record.id]
+        return self._seen(replace(known, **changed, version=expected_version + 1))
+
+    @staticmethod
+    def saving_parameters(
+        record_id: str,
+        expected_version: int,
+        changed: Mapping[str, Any],
+        lease: ProcessLease | None = None,
+    ) -> dict[str, Any]:
+        """The bind parameters of :func:`saving_cte` (and :meth:`save`) for ``changed``."""
+        parameters = {SAVE_PREFIX + k: v for k, v in changed.items()}
+        parameters.update(save_id=record_id, save_version=expected_version)
+        if lease is not None:
+            parameters[SAVE_PREFIX + "lease_holder"] = lease.holder
+            parameters[SAVE_PREFIX + "lease_expires_at"] = lease.expires_at
+        return parameters
+
+    def save(
+        self,
+        record: P,
+        expected_version: int,
+        *,
+        lease: ProcessLease | None = None,
+        held: Collection[str] = (),
+    ) -> P:
+        """Write the mutable fields of ``record`` if the stored version is ``expected_version``
+        (else :class:`StaleRecord`); bumps the version and clears any lease (or sets ``lease``:
+        the process is then leased to its holder, as a claim would). ``held``: reference
+        columns whose records this transaction holds already (it created them), which need no
+        hold before the write (:meth:`_hold_references`)."""
+        values = self._save_values(record)
+        self._check_lease(lease)
         known = self._known.get(record.id)
         if known is not None and known.version == expected_version:
             # The row is exactly ``known`` if the update applies: write what differs, and the
@@ -555,7 +641,8 @@ class ProcessRepository(Generic[P]):
             returning = [self._table.c.version]
             # Only a change of a key, unique or referencing column can fail; the records
             # referred to are held first, so only a key or unique value can be taken.
-            self._hold_references_for_save(record, values, expected_version)
+            to_hold = {k: v for k, v in values.items() if k not in held}
+            self._hold_references_for_save(record, to_hold, expected_version)
             explained = not _unique(self._table).isdisjoint(values)
         else:
             returning = list(self._table.c)
@@ -563,11 +650,7 @@ class ProcessRepository(Generic[P]):
         statement = _save_statement(
             self._table, tuple(values), whole=len(returning) > 1, leased=lease is not None
         )
-        parameters = {SAVE_PREFIX + k: v for k, v in values.items()}
-        parameters.update(save_id=record.id, save_version=expected_version)
-        if lease is not None:
-            parameters[SAVE_PREFIX + "lease_holder"] = lease.holder
-            parameters[SAVE_PREFIX + "lease_expires_at"] = lease.expires_at
+        parameters = self.saving_parameters(record.id, expected_version, values, lease)
         try:
             row = self._written(statement, parameters, explained=explained)
         except IntegrityError:

@@ -10,6 +10,8 @@ out, else the stored state. See :mod:`._process` for pids, intent and claiming.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +32,12 @@ from connector.store.errors import InvalidRecord, NotFound
 from connector.store.models import ContractNegotiation, NegotiationMessage
 from connector.store.prepared import Prepared
 from connector.store.records import NegotiationMessageRecord, NegotiationRecord
-from connector.store.repositories._process import ProcessRepository, process_fields
+from connector.store.repositories._process import (
+    ProcessLease,
+    ProcessRepository,
+    process_fields,
+    saving_cte,
+)
 from connector.store.repositories._support import record_from, validate
 
 KIND = "contract negotiation"
@@ -65,6 +72,23 @@ _MESSAGE_BODIES = Prepared(
         _MESSAGES.c.message_type == bindparam("message_type"),
     )
 )
+
+
+@functools.lru_cache(maxsize=64)
+def _save_recording(columns: tuple[str, ...], *, leased: bool) -> Prepared:
+    """``WITH saved AS (UPDATE … <columns> …) INSERT INTO negotiation_messages … SELECT … FROM
+    saved RETURNING id``: the message is recorded only if the save applied (PostgreSQL)."""
+    saved = saving_cte(_TABLE, columns, leased=leased)
+    message = select(
+        *(bindparam(name, type_=_MESSAGES.c[name].type) for name in _MESSAGE_COLUMNS)
+    ).select_from(saved)
+    return Prepared(
+        insert(_MESSAGES)
+        .from_select(list(_MESSAGE_COLUMNS), message)
+        .add_cte(saved)
+        .returning(_MESSAGES.c.id)
+    )
+
 
 # The state the management API shows while an intent waits to go out (EDC's "-ING" states), by
 # intent: connector.negotiation.states.PENDING_NAMES, which a test keeps equal to this (the store
@@ -151,6 +175,78 @@ class NegotiationRepository(ProcessRepository[NegotiationRecord]):
             raise NotFound(KIND, negotiation_id)
         new_id = row["id"]
         return NegotiationMessageRecord(id=int(new_id), **values)  # type: ignore[arg-type]
+
+    def save_recording(
+        self,
+        record: NegotiationRecord,
+        expected_version: int,
+        *,
+        direction: str,
+        message_type: str,
+        body: dict[str, Any],
+        at: datetime,
+        lease: ProcessLease | None = None,
+        held: Collection[str] = (),
+    ) -> NegotiationRecord:
+        """:meth:`save` ``record`` at ``expected_version`` (``lease``, ``held``: as there) and
+        :meth:`append_message` to it, in a transaction: the saved record, or
+        :class:`StaleRecord`/:class:`NotFound` with nothing recorded. In one statement where
+        :meth:`save_recording_at_once` can (a round trip fewer on PostgreSQL)."""
+        saved = self.save_recording_at_once(
+            record,
+            expected_version,
+            direction=direction,
+            message_type=message_type,
+            body=body,
+            at=at,
+            lease=lease,
+            held=held,
+        )
+        if saved is None:
+            saved = self.save(record, expected_version, lease=lease, held=held)
+            self.append_message(saved.id, direction, message_type, body, at)
+        return saved
+
+    def save_recording_at_once(
+        self,
+        record: NegotiationRecord,
+        expected_version: int,
+        *,
+        direction: str,
+        message_type: str,
+        body: dict[str, Any],
+        at: datetime,
+        lease: ProcessLease | None = None,
+        held: Collection[str] = (),
+    ) -> NegotiationRecord | None:
+        """:meth:`save_recording` in one statement (``WITH saved AS (UPDATE …) INSERT …``), or
+        None, with nothing written, where it cannot be one: SQLite (whose statements cost no
+        round trips), a row this repository does not know at ``expected_version`` (read, or
+        vouched for with :meth:`assume`), a reference to hold other than ``held``, a unique
+        value to write inside a transaction (a taken one would abort it: :meth:`save` says
+        which in a SAVEPOINT).
+
+        In :meth:`Database.statements` (autocommit on PostgreSQL) it is the whole unit of work:
+        one round trip where a transaction takes four. A unique value taken there is an
+        :class:`IntegrityError`, unexplained, and nothing is written: the caller may save again
+        in a transaction, which says what was taken."""
+        if direction not in ("in", "out"):
+            raise InvalidRecord("negotiation message", "direction must be 'in' or 'out'")
+        changed = self._changes_in_one_statement(record, expected_version, lease=lease, held=held)
+        if changed is None:
+            return None
+        message = {
+            "negotiation_id": record.id,
+            "direction": direction,
+            "message_type": message_type,
+            "body": body,
+            "at": at,
+        }
+        validate("negotiation message", _MESSAGES, message)
+        parameters = self.saving_parameters(record.id, expected_version, changed, lease)
+        statement = _save_recording(tuple(changed), leased=lease is not None)
+        row = statement.first(self._session, {**parameters, **message})
+        return self._saved_in_one_statement(record, expected_version, changed, row)
 
     def messages(self, negotiation_id: str) -> list[NegotiationMessageRecord]:
         """The messages of ``negotiation_id`` in the order they were recorded."""

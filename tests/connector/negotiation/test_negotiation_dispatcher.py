@@ -39,7 +39,7 @@ from negotiation_support import (
     termination,
     verification,
 )
-from sqlalchemy import text
+from sqlalchemy import event, text
 from tls_support import TlsPeer, http_answer, private_ca
 
 from catalog.contexts import dsp_processor
@@ -676,6 +676,32 @@ async def test_acknowledged_agreement_moves_the_state_and_clears_the_intent(
     # Nothing is due any more.
     assert await provider.round() is False
     assert len(provider.peer.received) == 1
+
+
+async def test_an_acknowledgement_is_recorded_with_the_save_in_one_statement(
+    provider: Sender,
+) -> None:
+    """The settle of an acknowledged message: on PostgreSQL one statement, committed by itself
+    (the save and the history); on SQLite a transaction of two."""
+    created = _requested(provider)
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(" ".join(statement.split()))
+
+    engine = provider.node.database.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        await provider.round()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert provider.get(created.id).state == "AGREED"
+    recording = [statement for statement in sent if "INSERT INTO negotiation_messages" in statement]
+    assert len(recording) == 1
+    if provider.node.database.backend == "postgresql":
+        assert recording[0].startswith("WITH saved AS (UPDATE contract_negotiations")
+    else:
+        assert recording[0].startswith("INSERT")
 
 
 async def test_consumer_learns_the_provider_pid_from_the_answer_to_its_request(

@@ -48,7 +48,6 @@ from connector.store.database import Database
 from connector.store.errors import StaleRecord
 from connector.store.query import QuerySpec
 from connector.store.records import NegotiationRecord
-from connector.store.repositories._process import ProcessLease
 from connector.store.repositories.catalogue import CatalogueRepository
 from connector.store.repositories.contract_definitions import ContractDefinitionRepository
 from connector.store.repositories.negotiations import NegotiationRepository
@@ -746,23 +745,22 @@ def test_a_lost_save_race_is_retried_and_applied_once(
 ) -> None:
     created = _initial(provider, offer)
     assert created.provider_pid is not None
-    real_save = NegotiationRepository.save
+    real_save = NegotiationRepository.save_recording  # an inbound message's save
     losses = {"left": 2}
 
     def losing_save(
         self: NegotiationRepository,
         record: NegotiationRecord,
         expected_version: int,
-        *,
-        lease: ProcessLease | None = None,
+        **message: Any,
     ) -> NegotiationRecord:
         if losses["left"] > 0:
             losses["left"] -= 1
             # Someone else saved meanwhile: our version is no longer the stored one.
             raise StaleRecord("contract negotiation", record.id, expected_version=expected_version)
-        return real_save(self, record, expected_version, lease=lease)
+        return real_save(self, record, expected_version, **message)
 
-    monkeypatch.setattr(NegotiationRepository, "save", losing_save)
+    monkeypatch.setattr(NegotiationRepository, "save_recording", losing_save)
     saved = _send(provider, created, termination(created.provider_pid, "urn:uuid:c1", "stop"))
     assert losses["left"] == 0
     assert saved.state == "TERMINATED"
@@ -781,13 +779,12 @@ def test_a_negotiation_that_keeps_changing_is_a_conflict(
         self: NegotiationRepository,
         record: NegotiationRecord,
         expected_version: int,
-        *,
-        lease: ProcessLease | None = None,
+        **message: Any,
     ) -> NegotiationRecord:
         attempts.append(expected_version)
         raise StaleRecord("contract negotiation", record.id, expected_version=expected_version)
 
-    monkeypatch.setattr(NegotiationRepository, "save", always_stale)
+    monkeypatch.setattr(NegotiationRepository, "save_recording", always_stale)
     with pytest.raises(Conflict):
         _send(provider, created, termination(created.provider_pid, "urn:uuid:c1"))
     assert len(attempts) == SAVE_ATTEMPTS

@@ -7,19 +7,22 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from lost_connections import end_pooled_connection
 from pg_cluster import connect_where_nothing_listens
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import Connection, create_engine, event, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.pool import NullPool
 from store_records import asset
 
 from connector.store import database as database_module
 from connector.store.database import Database, normalise_url, server_is_local, store_unavailable
+from connector.store.models import Lease
 from connector.store.repositories.assets import AssetRepository
 
 
@@ -805,3 +808,49 @@ def test_postgresql_work_waits_for_a_connection_off_the_loop(postgres_migrated_u
         database.dispose()
     assert result == 1
     assert ticks >= 20  # the loop went on while the work waited for the connection
+
+
+def _lease(name: str) -> Any:
+    return insert(Lease.__table__).values(name=name, holder="h", expires_at=datetime.now(UTC))
+
+
+def _leases(database: Database) -> list[str]:
+    with database.read() as session:
+        return sorted(session.execute(select(Lease.__table__.c.name)).scalars())
+
+
+def _lease_then_fail(
+    unit: AbstractContextManager[Connection], name: str, served: Any = None
+) -> None:
+    with unit as session:
+        if served is not None:
+            assert session.connection.dbapi_connection is served  # the same connection
+        session.execute(_lease(name))
+        raise RuntimeError("abort")
+
+
+def test_statements_commit_one_by_one_on_postgresql_and_as_a_transaction_on_sqlite(
+    database: Database,
+) -> None:
+    """``statements()``: on PostgreSQL each statement commits by itself (autocommit: no BEGIN,
+    no COMMIT), so what ran before a failure stays; on SQLite it is a transaction."""
+    with pytest.raises(RuntimeError, match="abort"):
+        _lease_then_fail(database.statements(), "first")
+    assert _leases(database) == (["first"] if database.backend == "postgresql" else [])
+
+
+def test_after_statements_the_pooled_connection_is_transactional_again(
+    database: Database,
+) -> None:
+    """The one pooled connection served ``statements()`` (autocommit on PostgreSQL): the next
+    transaction on it still rolls back whole."""
+    single = Database(create_engine(database.url, pool_size=1, max_overflow=0))
+    try:
+        with single.statements() as session:
+            session.execute(_lease("alone"))
+            served = session.connection.dbapi_connection
+        with pytest.raises(RuntimeError, match="abort"):
+            _lease_then_fail(single.transaction(), "dropped", served)
+        assert _leases(single) == ["alone"]
+    finally:
+        single.dispose()

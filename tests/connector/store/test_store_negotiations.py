@@ -3,11 +3,14 @@ queries by the names and states the management API shows."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
 from store_records import CONSUMER, EDC, PROVIDER, agreement, at, negotiation
 
 from connector.negotiation import states
@@ -21,6 +24,8 @@ from connector.store.errors import (
     StaleRecord,
 )
 from connector.store.query import Criterion, QuerySpec
+from connector.store.records import NegotiationRecord
+from connector.store.repositories._process import ProcessLease
 from connector.store.repositories.agreements import AgreementRepository
 from connector.store.repositories.negotiations import PENDING_NAMES, NegotiationRepository
 
@@ -443,3 +448,181 @@ def test_claim_due_refuses_nonsense(database: Database) -> None:
             repository.claim_due(at(0), 1, "w", 0)
         with pytest.raises(InvalidRecord, match="now"):
             repository.claim_due(at(0).replace(tzinfo=None), 1, "w", 10)
+
+
+@contextmanager
+def _statements_sent(session: Any) -> Iterator[list[str]]:
+    """The statements ``session`` sends meanwhile (SQL text, whitespace folded)."""
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(" ".join(statement.split()))
+
+    event.listen(session, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(session, "before_cursor_execute", record)
+
+
+def _message(**overrides: Any) -> dict[str, Any]:
+    return {
+        "direction": "out",
+        "message_type": "ContractRequestMessage",
+        "body": {"@type": "ContractRequestMessage"},
+        "at": at(3),
+        **overrides,
+    }
+
+
+def _history(database: Database, negotiation_id: str) -> list[str]:
+    with database.read() as session:
+        messages = NegotiationRepository(session).messages(negotiation_id)
+    return [message.message_type for message in messages]
+
+
+def test_save_recording_saves_and_records_in_one_statement_on_postgresql(
+    database: Database,
+) -> None:
+    with database.transaction() as session:
+        created = NegotiationRepository(session).create(negotiation("n"))
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        repository.assume(created)
+        with _statements_sent(session) as sent:
+            saved = repository.save_recording(replace(created, state="REQUESTED"), 1, **_message())
+    assert (saved.state, saved.version) == ("REQUESTED", 2)
+    if database.backend == "postgresql":
+        assert len(sent) == 1
+        assert sent[0].startswith("WITH saved AS (UPDATE contract_negotiations")
+    else:
+        assert [statement.split()[0] for statement in sent] == ["UPDATE", "INSERT"]
+    with database.read() as session:
+        assert NegotiationRepository(session).get("n") == saved
+    assert _history(database, "n") == ["ContractRequestMessage"]
+
+
+def test_save_recording_at_once_is_the_whole_work_in_statements(database: Database) -> None:
+    """In ``statements()`` on PostgreSQL: one statement, committed by itself. Where it cannot
+    be one statement (SQLite, a row not known at that version): None, nothing written."""
+    with database.transaction() as session:
+        created = NegotiationRepository(session).create(negotiation("n"))
+    requested = replace(created, state="REQUESTED", provider_pid="P-new")
+    with database.statements() as session:
+        repository = NegotiationRepository(session)
+        unknown = repository.save_recording_at_once(requested, 1, **_message())
+        repository.assume(created)
+        with _statements_sent(session) as sent:
+            saved = repository.save_recording_at_once(requested, 1, **_message())
+    assert unknown is None
+    if database.backend == "sqlite":
+        assert (saved, sent) == (None, [])
+        assert _history(database, "n") == []
+        return
+    assert saved is not None
+    assert (saved.state, saved.provider_pid, saved.version) == ("REQUESTED", "P-new", 2)
+    assert len(sent) == 1
+    with database.read() as session:
+        assert NegotiationRepository(session).get("n") == saved
+    assert _history(database, "n") == ["ContractRequestMessage"]
+
+
+def test_save_recording_records_nothing_when_stale_or_missing(database: Database) -> None:
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        created = repository.create(negotiation("n"))
+        repository.save(replace(created, state="OFFERED"), 1)
+    for unit in (database.transaction, database.statements):
+        with unit() as session:
+            repository = NegotiationRepository(session)
+            repository.assume(created)  # at version 1: it has moved on
+            with pytest.raises(StaleRecord, match="version 1"):
+                repository.save_recording(replace(created, state="TERMINATED"), 1, **_message())
+            ghost = replace(created, id="ghost")
+            repository.assume(ghost)
+            with pytest.raises(NotFound, match="'ghost'"):
+                repository.save_recording(replace(ghost, state="TERMINATED"), 1, **_message())
+    with database.read() as session:
+        assert NegotiationRepository(session).get("n").state == "OFFERED"
+    assert _history(database, "n") == []
+
+
+def _at_once(database: Database, known: NegotiationRecord, record: NegotiationRecord) -> None:
+    with database.statements() as session:
+        repository = NegotiationRepository(session)
+        repository.assume(known)
+        repository.save_recording_at_once(record, known.version, **_message())
+
+
+def test_a_pid_taken_by_save_recording(database: Database) -> None:
+    """In a transaction, the save of a unique value goes through save(), which says what was
+    taken (in a SAVEPOINT on PostgreSQL: the transaction stays usable); at once in
+    statements() on PostgreSQL, the error is the database's, and nothing is written."""
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        created = repository.create(negotiation("n"))
+        repository.create(negotiation("other", provider_pid="TAKEN", consumer_pid="X"))
+    taking = replace(created, state="REQUESTED", provider_pid="TAKEN")
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        repository.assume(created)
+        with pytest.raises(AlreadyExists, match="providerPid 'TAKEN'"):
+            repository.save_recording(taking, 1, **_message())
+        assert repository.get("n").state == created.state  # still usable
+    if database.backend == "postgresql":
+        with pytest.raises(IntegrityError):
+            _at_once(database, created, taking)
+    with database.read() as session:
+        assert NegotiationRepository(session).get("n") == created
+    assert _history(database, "n") == []
+
+
+def test_an_agreement_stored_in_the_transaction_needs_no_hold(database: Database) -> None:
+    """``held``: the agreement this transaction stored is not held again before the save that
+    refers to it (a round trip on PostgreSQL); a reference not held is, and a missing one is
+    NotFound, as save() says."""
+
+    def holds(sent: list[str]) -> list[str]:
+        return [statement for statement in sent if statement.endswith("FOR KEY SHARE")]
+
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        first = repository.create(negotiation("n1"))
+        second = repository.create(negotiation("n2", provider_pid="P2", consumer_pid="C2"))
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        AgreementRepository(session).create(agreement("a-1", negotiation_id="n1"))
+        AgreementRepository(session).create(agreement("a-2", negotiation_id="n2"))
+        repository.assume(first)
+        repository.assume(second)
+        with _statements_sent(session) as held_sent:
+            finalized = replace(first, state="FINALIZED", agreement_id="a-1")
+            repository.save_recording(finalized, 1, held=("agreement_id",), **_message())
+        with _statements_sent(session) as not_held_sent:
+            repository.save(replace(second, state="FINALIZED", agreement_id="a-2"), 1)
+        with pytest.raises(NotFound, match="contract agreement 'nope'"):
+            repository.save_recording(replace(second, agreement_id="nope"), 2, **_message())
+    assert holds(held_sent) == []
+    if database.backend == "postgresql":
+        assert len(held_sent) == 1  # the save and the message, nothing else
+        assert len(holds(not_held_sent)) == 1
+    with database.read() as session:
+        repository = NegotiationRepository(session)
+        assert [repository.get(n).agreement_id for n in ("n1", "n2")] == ["a-1", "a-2"]
+    assert _history(database, "n1") == ["ContractRequestMessage"]
+    assert _history(database, "n2") == []
+
+
+def test_save_recording_leases_as_save_does(database: Database) -> None:
+    with database.transaction() as session:
+        created = NegotiationRepository(session).create(negotiation("n"))
+    due = replace(created, pending=True, intent="REQUEST", next_attempt_at=at(1))
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        repository.assume(created)
+        lease = ProcessLease("worker-a", at(100))
+        repository.save_recording(due, 1, lease=lease, **_message())
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        assert repository.claim_due(at(2), 5, "worker-b", 30) == []  # leased to worker-a
+        assert [r.id for r in repository.claim_due(at(101), 5, "worker-b", 30)] == ["n"]
