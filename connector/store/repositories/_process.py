@@ -167,7 +167,8 @@ class _Statements:
     """Clear the lease of ``:holder`` on the rows ``:ids``."""
 
 
-def _own_pid(table: Table, role: str) -> ColumnElement[bool]:
+def own_pid(table: Table, role: str) -> ColumnElement[bool]:
+    """``table``'s process of ``role`` whose own pid is ``:pid``."""
     c = table.c
     own = c.provider_pid if role == "provider" else c.consumer_pid
     return and_(c.role == role, own == bindparam("pid"))
@@ -214,15 +215,32 @@ def _new_values(table: Table, columns: tuple[str, ...]) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=64)
-def _insert_unless_taken(table: Table, columns: tuple[str, ...]) -> Prepared:
+def _insert_unless_taken(
+    table: Table, columns: tuple[str, ...], references: tuple[str, ...] = ()
+) -> Prepared:
     """PostgreSQL's ``INSERT … ON CONFLICT DO NOTHING RETURNING *`` of ``columns``: no row when
-    a key or unique value is taken, instead of an error that would abort the transaction."""
-    return Prepared(
-        postgresql.insert(table)
-        .values(_new_values(table, columns))
-        .on_conflict_do_nothing()
-        .returning(*table.c)
-    )
+    a key or unique value is taken, instead of an error that would abort the transaction. With
+    ``references`` (columns among them that refer to another table), the records they refer to
+    are held ``FOR KEY SHARE`` by the same statement (a CTE each), and nothing is inserted, no
+    row either, when one is missing: its foreign key cannot fail."""
+    values = _new_values(table, columns)
+    held = []
+    for name in references:
+        key = next(key for key in table.foreign_keys if key.parent.name == name)
+        held.append(
+            select(key.column)
+            .where(key.column == values[name])
+            .with_for_update(read=True, key_share=True)
+            .cte(f"held_{name}")
+        )
+    if not held:
+        statement = postgresql.insert(table).values(values)
+    else:
+        statement = postgresql.insert(table).from_select(
+            list(columns),
+            select(*values.values()).where(*(select(cte).exists() for cte in held)),
+        )
+    return Prepared(statement.on_conflict_do_nothing().returning(*table.c))
 
 
 @functools.cache
@@ -231,7 +249,7 @@ def _statements(table: Table) -> _Statements:
     counterparty = c.counterparty_id == bindparam("counterparty")
     own = {
         frozenset(roles): Prepared(
-            select(table).where(or_(*(_own_pid(table, role) for role in roles)), counterparty)
+            select(table).where(or_(*(own_pid(table, role) for role in roles)), counterparty)
         )
         for roles in (("provider",), ("consumer",), ROLES)
     }
@@ -524,13 +542,14 @@ class ProcessRepository(Generic[P]):
         validate(self.kind, self._table, values)
         self._check_record(record)
         if backend(self._session) == "postgresql":
-            try:
-                self._check_references(values)  # held FOR KEY SHARE (see _hold_references)
-            except NotFound:
-                self._explain_taken(record, creating=True)  # a taken id or pid comes first
-                raise
-            row = _insert_unless_taken(self._table, tuple(values)).first(self._session, values)
-            if row is None:  # a key or unique value is taken: say which
+            # The records it refers to held FOR KEY SHARE by the insert itself (one round trip;
+            # see _hold_references), which gives no row when one is missing or a value is taken.
+            references = tuple(
+                name for name in _references(self._table) if values.get(name) is not None
+            )
+            statement = _insert_unless_taken(self._table, tuple(values), references)
+            row = statement.first(self._session, values)
+            if row is None:  # a key or unique value is taken, or a reference missing: say which
                 self._explain_conflict(record, creating=True)
                 # The clashing row went away in between (not explained above).
                 raise AlreadyExists(

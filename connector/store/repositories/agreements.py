@@ -62,16 +62,27 @@ _VALUES = {
     for field in fields(AgreementRecord)
 }
 _INSERT = Prepared(insert(_TABLE).values(_VALUES).returning(_TABLE.c.id))
-_INSERT_UNLESS_TAKEN = Prepared(
-    postgresql.insert(_TABLE)
-    .values(_VALUES)
-    .on_conflict_do_nothing(index_elements=[_TABLE.c.id])
-    .returning(_TABLE.c.id)
-)
-_SHARE_ASSET = Prepared(
+# PostgreSQL: the local asset of that id, if there is one, held FOR KEY SHARE (it cannot be
+# deleted until the transaction ends: on SQLite the write transaction keeps every other writer
+# out), and the agreement inserted unless its id is taken (ON CONFLICT DO NOTHING: no row back,
+# where an error would abort the transaction), in one statement. The count refers to the CTE,
+# so that PostgreSQL runs it (a CTE nothing refers to is not run); it is never negative.
+_HELD_ASSET = (
     select(_ASSETS.c.id)
     .where(_ASSETS.c.id == bindparam("asset_id"))
     .with_for_update(read=True, key_share=True)
+    .cte("held_asset")
+)
+_INSERT_UNLESS_TAKEN = Prepared(
+    postgresql.insert(_TABLE)
+    .from_select(
+        list(_VALUES),
+        select(*_VALUES.values()).where(
+            select(func.count()).select_from(_HELD_ASSET).scalar_subquery() >= 0
+        ),
+    )
+    .on_conflict_do_nothing(index_elements=[_TABLE.c.id])
+    .returning(_TABLE.c.id)
 )
 
 
@@ -86,11 +97,8 @@ class AgreementRepository:
         values = values_of(record)
         validate(KIND, _TABLE, values)
         if backend(self._session) == "postgresql":
-            # Keep a local asset of that id from being deleted until this transaction ends
-            # (on SQLite the write transaction already keeps every other writer out).
-            _SHARE_ASSET.rows(self._session, {"asset_id": record.asset_id})
-            # ON CONFLICT DO NOTHING: a taken id is no error, which would abort the transaction
-            # (the table has no other constraint that a valid record could break).
+            # The local asset held and the agreement inserted in one statement (above); the
+            # table has no other constraint than its id that a valid record could break.
             if _INSERT_UNLESS_TAKEN.first(self._session, values) is None:
                 raise AlreadyExists(KIND, record.id)
         else:  # SQLite undoes just the failed statement; the transaction stays usable

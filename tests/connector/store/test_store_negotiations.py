@@ -86,6 +86,38 @@ def test_find_own_looks_up_our_pid_in_the_roles_given(database: Database) -> Non
         assert repository.find_own("P1", CONSUMER, roles=()) is None
 
 
+def test_find_own_with_last_message_gives_both_in_one_statement(database: Database) -> None:
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        provider_side = repository.create(
+            negotiation("p", role="provider", provider_pid="P1", consumer_pid="C1")
+        )
+        consumer_side = repository.create(
+            negotiation("c", role="consumer", counterparty_id=PROVIDER,
+                        provider_pid="P2", consumer_pid="C2")
+        )  # fmt: skip
+        repository.append_message("p", "in", "ContractRequestMessage", {"n": 1}, at(1))
+        last = repository.append_message("p", "out", "ContractAgreementMessage", {"n": 2}, at(0))
+        repository.append_message("c", "out", "ContractRequestMessage", {"n": 3}, at(2))
+    with database.read() as session:
+        repository = NegotiationRepository(session)
+        with _statements_sent(session) as sent:
+            found = repository.find_own_with_last_message("P1", CONSUMER)
+        assert len(sent) == 1
+        assert found == (provider_side, last)  # the last recorded, whatever its time
+        assert repository.find_own_with_last_message("P1", CONSUMER, ("consumer",)) == (None, None)
+        assert repository.find_own_with_last_message("P1", PROVIDER) == (None, None)
+        assert repository.find_own_with_last_message("C1", CONSUMER) == (None, None)  # theirs
+        assert repository.find_own_with_last_message("C2", PROVIDER, ()) == (None, None)
+        found_c, last_c = repository.find_own_with_last_message("C2", PROVIDER, ("consumer",))
+        assert found_c == consumer_side
+        assert last_c == repository.last_message("c")
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        quiet = repository.create(negotiation("q", provider_pid="P9", consumer_pid="C9"))
+        assert repository.find_own_with_last_message("P9", CONSUMER) == (quiet, None)
+
+
 def test_pid_uniqueness(database: Database) -> None:
     with database.transaction() as session:
         repository = NegotiationRepository(session)
@@ -626,3 +658,22 @@ def test_save_recording_leases_as_save_does(database: Database) -> None:
         repository = NegotiationRepository(session)
         assert repository.claim_due(at(2), 5, "worker-b", 30) == []  # leased to worker-a
         assert [r.id for r in repository.claim_due(at(101), 5, "worker-b", 30)] == ["n"]
+
+
+def test_a_create_holds_what_it_refers_to_in_its_own_statement(database: Database) -> None:
+    """On PostgreSQL the insert itself holds the records it refers to (FOR KEY SHARE, in a CTE
+    each): one statement; a missing one inserts nothing and is explained after."""
+    with database.transaction() as session:
+        AgreementRepository(session).create(agreement("ag"))
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        with _statements_sent(session) as sent:
+            repository.create(negotiation("n", agreement_id="ag"))
+        with pytest.raises(NotFound, match="contract agreement 'nope'"):
+            repository.create(negotiation("m", consumer_pid="C-m", agreement_id="nope"))
+        assert repository.get("n").agreement_id == "ag"  # still usable
+    assert len(sent) == 1
+    if database.backend == "postgresql":
+        assert sent[0].startswith("WITH held_agreement_id AS (SELECT")
+    with database.read() as session:
+        assert NegotiationRepository(session).count(QuerySpec()) == 1
