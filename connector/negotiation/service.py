@@ -313,7 +313,7 @@ class NegotiationService:
     ) -> tuple[NegotiationRecord, bool]:
         """The negotiation after ``message``, and whether it changed (False: a repeat)."""
         repository = NegotiationRepository(session)
-        record, last = repository.find_own_with_last_message(path_pid, requester.id, ROLES)
+        record = repository.find_own(path_pid, requester.id, ROLES)
         if record is None:
             raise UnknownNegotiation(f"no contract negotiation {path_pid!r}")
         role: Role = record.role
@@ -331,7 +331,7 @@ class NegotiationService:
                 f"the process id in the path ({path_pid!r}) and in the message ({own_pid!r}) differ"
             )
         now = self._clock()
-        if _repeated(last, message, body):
+        if _repeated(repository.last_message(record.id), message, body):
             return record, False  # the same message again (the peer retried): already applied
         sender = other(role)
         try:

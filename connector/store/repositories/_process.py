@@ -167,8 +167,7 @@ class _Statements:
     """Clear the lease of ``:holder`` on the rows ``:ids``."""
 
 
-def own_pid(table: Table, role: str) -> ColumnElement[bool]:
-    """``table``'s process of ``role`` whose own pid is ``:pid``."""
+def _own_pid(table: Table, role: str) -> ColumnElement[bool]:
     c = table.c
     own = c.provider_pid if role == "provider" else c.consumer_pid
     return and_(c.role == role, own == bindparam("pid"))
@@ -249,7 +248,7 @@ def _statements(table: Table) -> _Statements:
     counterparty = c.counterparty_id == bindparam("counterparty")
     own = {
         frozenset(roles): Prepared(
-            select(table).where(or_(*(own_pid(table, role) for role in roles)), counterparty)
+            select(table).where(or_(*(_own_pid(table, role) for role in roles)), counterparty)
         )
         for roles in (("provider",), ("consumer",), ROLES)
     }

@@ -11,7 +11,7 @@ out, else the stored state. See :mod:`._process` for pids, intent and claiming.
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +24,6 @@ from sqlalchemy import (
     exists,
     func,
     insert,
-    or_,
     select,
 )
 
@@ -34,10 +33,8 @@ from connector.store.models import ContractNegotiation, NegotiationMessage
 from connector.store.prepared import Prepared
 from connector.store.records import NegotiationMessageRecord, NegotiationRecord
 from connector.store.repositories._process import (
-    ROLES,
     ProcessLease,
     ProcessRepository,
-    own_pid,
     process_fields,
     saving_cte,
 )
@@ -90,31 +87,6 @@ def _save_recording(columns: tuple[str, ...], *, leased: bool) -> Prepared:
         .from_select(list(_MESSAGE_COLUMNS), message)
         .add_cte(saved)
         .returning(_MESSAGES.c.id)
-    )
-
-
-# A negotiation with the message it recorded last (an inbound message is first compared with it:
-# a repeat is answered as before): one statement, by the roles whose pid the path may name.
-_LAST = _MESSAGES.alias("last_message")
-_NEWEST = _MESSAGES.alias("newest")
-_LAST_FIELDS = ("id", "direction", "message_type", "body", "at")
-_LAST_PREFIX = "last_message_"
-
-
-@functools.cache
-def _own_with_last_message(roles: frozenset[str]) -> Prepared:
-    newest = (
-        select(func.max(_NEWEST.c.id))
-        .where(_NEWEST.c.negotiation_id == _TABLE.c.id)
-        .scalar_subquery()
-    )
-    return Prepared(
-        select(_TABLE, *(_LAST.c[name].label(_LAST_PREFIX + name) for name in _LAST_FIELDS))
-        .select_from(_TABLE.outerjoin(_LAST, _LAST.c.id == newest))
-        .where(
-            or_(*(own_pid(_TABLE, role) for role in sorted(roles))),
-            _TABLE.c.counterparty_id == bindparam("counterparty"),
-        )
     )
 
 
@@ -275,24 +247,6 @@ class NegotiationRepository(ProcessRepository[NegotiationRecord]):
         statement = _save_recording(tuple(changed), leased=lease is not None)
         row = statement.first(self._session, {**parameters, **message})
         return self._saved_in_one_statement(record, expected_version, changed, row)
-
-    def find_own_with_last_message(
-        self, pid: str, counterparty_id: str, roles: Iterable[str] = ROLES
-    ) -> tuple[NegotiationRecord | None, NegotiationMessageRecord | None]:
-        """:meth:`find_own` and :meth:`last_message` of what it finds, in one statement."""
-        wanted = frozenset(roles) & frozenset(ROLES)
-        if not wanted:
-            return None, None
-        row = _own_with_last_message(wanted).first(
-            self._session, {"pid": pid, "counterparty": counterparty_id}
-        )
-        if row is None:
-            return None, None
-        record = self._seen(record_from(NegotiationRecord, row))
-        if row[_LAST_PREFIX + "id"] is None:
-            return record, None
-        last = {name: row[_LAST_PREFIX + name] for name in _LAST_FIELDS}
-        return record, NegotiationMessageRecord(negotiation_id=record.id, **last)
 
     def messages(self, negotiation_id: str) -> list[NegotiationMessageRecord]:
         """The messages of ``negotiation_id`` in the order they were recorded."""

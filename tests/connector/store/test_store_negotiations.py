@@ -86,38 +86,6 @@ def test_find_own_looks_up_our_pid_in_the_roles_given(database: Database) -> Non
         assert repository.find_own("P1", CONSUMER, roles=()) is None
 
 
-def test_find_own_with_last_message_gives_both_in_one_statement(database: Database) -> None:
-    with database.transaction() as session:
-        repository = NegotiationRepository(session)
-        provider_side = repository.create(
-            negotiation("p", role="provider", provider_pid="P1", consumer_pid="C1")
-        )
-        consumer_side = repository.create(
-            negotiation("c", role="consumer", counterparty_id=PROVIDER,
-                        provider_pid="P2", consumer_pid="C2")
-        )  # fmt: skip
-        repository.append_message("p", "in", "ContractRequestMessage", {"n": 1}, at(1))
-        last = repository.append_message("p", "out", "ContractAgreementMessage", {"n": 2}, at(0))
-        repository.append_message("c", "out", "ContractRequestMessage", {"n": 3}, at(2))
-    with database.read() as session:
-        repository = NegotiationRepository(session)
-        with _statements_sent(session) as sent:
-            found = repository.find_own_with_last_message("P1", CONSUMER)
-        assert len(sent) == 1
-        assert found == (provider_side, last)  # the last recorded, whatever its time
-        assert repository.find_own_with_last_message("P1", CONSUMER, ("consumer",)) == (None, None)
-        assert repository.find_own_with_last_message("P1", PROVIDER) == (None, None)
-        assert repository.find_own_with_last_message("C1", CONSUMER) == (None, None)  # theirs
-        assert repository.find_own_with_last_message("C2", PROVIDER, ()) == (None, None)
-        found_c, last_c = repository.find_own_with_last_message("C2", PROVIDER, ("consumer",))
-        assert found_c == consumer_side
-        assert last_c == repository.last_message("c")
-    with database.transaction() as session:
-        repository = NegotiationRepository(session)
-        quiet = repository.create(negotiation("q", provider_pid="P9", consumer_pid="C9"))
-        assert repository.find_own_with_last_message("P9", CONSUMER) == (quiet, None)
-
-
 def test_pid_uniqueness(database: Database) -> None:
     with database.transaction() as session:
         repository = NegotiationRepository(session)
