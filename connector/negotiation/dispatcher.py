@@ -64,7 +64,7 @@ from connector.negotiation.states import DSP_TYPES, Message, Role, State, advanc
 from connector.negotiation.terms import their_pid
 from connector.settings import NegotiationSettings, SecuritySettings
 from connector.store.database import Database
-from connector.store.errors import NotFound, StaleRecord
+from connector.store.errors import AlreadyExists, NotFound, StaleRecord
 from connector.store.records import NegotiationRecord
 from connector.store.repositories.negotiations import NegotiationRepository
 
@@ -578,7 +578,7 @@ class NegotiationDispatcher:
                 if done is not None:
                     return done
                 first = 1  # the negotiation moved on, or a value was taken: read it
-        for attempt in range(first, 5):
+        for attempt in range(first, first + 5):
             try:
                 with self._database.transaction() as session:
                     repository = NegotiationRepository(session)
@@ -597,19 +597,23 @@ class NegotiationDispatcher:
                         held: tuple[str, ...] = ()
                         if updated.state == State.FINALIZED and current.state != State.FINALIZED:
                             updated, held = self._kept(session, updated, current)
-                        if to_record is not None and unchanged:  # see _record_sent
-                            current = repository.save_recording(
-                                updated,
-                                current.version,
-                                held=held,
-                                direction="out",
-                                message_type=DSP_TYPES[to_record[0]],
-                                body=to_record[1],
-                                at=self._clock(),
+                        try:
+                            saved, to_record = self._save(
+                                repository, current, updated, held, to_record, unchanged=unchanged
                             )
-                            to_record = None
-                        else:
-                            current = repository.save(updated, current.version, held=held)
+                        except AlreadyExists as exc:
+                            if updated.provider_pid == current.provider_pid:
+                                raise
+                            # The provider answered our request with the pid of another of our
+                            # negotiations with it: nothing to address it by; ended here.
+                            log.error("provider pid taken", extra={"negotiation": claimed.id})
+                            ended = self._terminated(
+                                current, f"the provider's answer to our request: {exc}"
+                            )
+                            saved, to_record = self._save(
+                                repository, current, ended, (), to_record, unchanged=unchanged
+                            )
+                        current = saved
                     if to_record is not None:
                         self._record_sent(repository, claimed.id, *to_record, unchanged=unchanged)
                 return due_at(current, self._clock())
@@ -617,6 +621,32 @@ class NegotiationDispatcher:
                 continue
         log.warning("negotiation outcome not recorded (busy)", extra={"negotiation": claimed.id})
         return True  # look again
+
+    def _save(
+        self,
+        repository: NegotiationRepository,
+        current: NegotiationRecord,
+        updated: NegotiationRecord,
+        held: tuple[str, ...],
+        to_record: tuple[Message, Any] | None,
+        *,
+        unchanged: bool,
+    ) -> tuple[NegotiationRecord, tuple[Message, Any] | None]:
+        """``updated`` saved over ``current``, with the message ``to_record`` when the
+        negotiation is as claimed (``unchanged``: see :meth:`_record_sent`); what is left to
+        record."""
+        if to_record is not None and unchanged:
+            saved = repository.save_recording(
+                updated,
+                current.version,
+                held=held,
+                direction="out",
+                message_type=DSP_TYPES[to_record[0]],
+                body=to_record[1],
+                at=self._clock(),
+            )
+            return saved, None
+        return repository.save(updated, current.version, held=held), to_record
 
     def _settle_at_once(
         self, claimed: NegotiationRecord, updated: NegotiationRecord, sent: tuple[Message, Any]

@@ -28,8 +28,10 @@ Writes that fail are explained (:class:`AlreadyExists`, :class:`NotFound`) by qu
 transaction. On PostgreSQL, where a failed statement aborts the transaction, the writes of every
 message avoid failing rather than run in a SAVEPOINT (two more round trips each): a create is
 ``INSERT … ON CONFLICT DO NOTHING RETURNING`` (no row: a key or pid is taken), and the records a
-write refers to are held ``FOR KEY SHARE`` first (:meth:`ProcessRepository._hold_references`), so
-its foreign keys cannot fail. Only a save that changes a unique column runs in a SAVEPOINT.
+write refers to are held ``FOR KEY SHARE`` (by the insert itself, in a CTE each, which inserts
+nothing when one is missing; before a save, :meth:`ProcessRepository._hold_references`), so its
+foreign keys cannot fail. Only a save that changes a unique column in a transaction runs in a
+SAVEPOINT.
 
 Pids: the pid *we* issued (provider_pid as provider, consumer_pid as consumer) identifies the
 process alone; the counterparty's pid is unique per counterparty (idempotent repeated requests).
@@ -572,6 +574,10 @@ class ProcessRepository(Generic[P]):
         self._check_record(record)
         return values
 
+    def _autocommit(self) -> bool:
+        """Whether each statement commits on its own (``Database.statements()`` on PostgreSQL)."""
+        return self._session.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+
     def _check_lease(self, lease: ProcessLease | None) -> None:
         if lease is not None:
             validate(self.kind, self._table, {"lease_holder": lease.holder})
@@ -602,8 +608,7 @@ class ProcessRepository(Generic[P]):
         changed = {k: v for k, v in values.items() if getattr(known, k) != v}
         if not (_references(self._table).keys() - set(held)).isdisjoint(changed):
             return None
-        autocommit = self._session.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
-        if not autocommit and not _unique(self._table).isdisjoint(changed):
+        if not self._autocommit() and not _unique(self._table).isdisjoint(changed):
             return None
         return changed
 

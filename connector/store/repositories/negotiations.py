@@ -203,6 +203,12 @@ class NegotiationRepository(ProcessRepository[NegotiationRecord]):
             held=held,
         )
         if saved is None:
+            if self._autocommit():
+                # Two statements that would commit one by one (and save() may need a SAVEPOINT)
+                raise RuntimeError(
+                    "save_recording outside a transaction can only be one statement: "
+                    "use save_recording_at_once in Database.statements()"
+                )
             saved = self.save(record, expected_version, lease=lease, held=held)
             self.append_message(saved.id, direction, message_type, body, at)
         return saved

@@ -681,13 +681,14 @@ async def test_acknowledged_agreement_moves_the_state_and_clears_the_intent(
 async def test_an_acknowledgement_is_recorded_with_the_save_in_one_statement(
     provider: Sender,
 ) -> None:
-    """The settle of an acknowledged message: on PostgreSQL one statement, committed by itself
-    (the save and the history); on SQLite a transaction of two."""
+    """The settle of an acknowledged message: on PostgreSQL one statement that commits by itself
+    (autocommit: no BEGIN, no COMMIT); on SQLite a transaction of two."""
     created = _requested(provider)
-    sent: list[str] = []
+    sent: list[tuple[str, object]] = []
 
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(" ".join(statement.split()))
+    def record(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        isolation = connection.get_execution_options().get("isolation_level")
+        sent.append((" ".join(statement.split()), isolation))
 
     engine = provider.node.database.engine
     event.listen(engine, "before_cursor_execute", record)
@@ -696,12 +697,43 @@ async def test_an_acknowledgement_is_recorded_with_the_save_in_one_statement(
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert provider.get(created.id).state == "AGREED"
-    recording = [statement for statement in sent if "INSERT INTO negotiation_messages" in statement]
+    recording = [(sql, how) for sql, how in sent if "INSERT INTO negotiation_messages" in sql]
     assert len(recording) == 1
+    [(statement, isolation)] = recording
     if provider.node.database.backend == "postgresql":
-        assert recording[0].startswith("WITH saved AS (UPDATE contract_negotiations")
+        assert statement.startswith("WITH saved AS (UPDATE contract_negotiations")
+        assert isolation == "AUTOCOMMIT"
     else:
-        assert recording[0].startswith("INSERT")
+        assert statement.startswith("INSERT")
+        assert isolation is None
+
+
+async def test_a_provider_pid_another_negotiation_has_ends_the_negotiation_here(
+    consumer: Sender,
+) -> None:
+    """The provider answers our request with the pid of another of our negotiations with it: the
+    save cannot take it (on PostgreSQL the one statement fails, then the transaction says why);
+    the negotiation ends here, its request kept in the history, the other one untouched."""
+    first = _started(consumer)
+    consumer.peer.answer = lambda r: httpx.Response(
+        201, json=negotiation_body("urn:uuid:taken", first.id, "REQUESTED")
+    )
+    await consumer.round()
+    assert consumer.get(first.id).provider_pid == "urn:uuid:taken"
+    second = _started(consumer)
+    consumer.peer.answer = lambda r: httpx.Response(
+        201, json=negotiation_body("urn:uuid:taken", second.id, "REQUESTED")
+    )
+    await consumer.round()
+    ended = consumer.get(second.id)
+    assert (ended.state, ended.provider_pid, ended.pending) == ("TERMINATED", None, False)
+    assert ended.error_detail is not None
+    assert "urn:uuid:taken" in ended.error_detail
+    history = consumer.node.history(second.id)
+    assert [(m.direction, m.message_type) for m in history] == [("out", "ContractRequestMessage")]
+    kept = consumer.get(first.id)
+    assert (kept.state, kept.provider_pid) == ("REQUESTED", "urn:uuid:taken")
+    assert await consumer.round() is False  # nothing left to send
 
 
 async def test_consumer_learns_the_provider_pid_from_the_answer_to_its_request(

@@ -535,13 +535,15 @@ def test_save_recording_records_nothing_when_stale_or_missing(database: Database
     for unit in (database.transaction, database.statements):
         with unit() as session:
             repository = NegotiationRepository(session)
+            at_once = unit == database.statements and database.backend == "postgresql"
+            saving = repository.save_recording_at_once if at_once else repository.save_recording
             repository.assume(created)  # at version 1: it has moved on
             with pytest.raises(StaleRecord, match="version 1"):
-                repository.save_recording(replace(created, state="TERMINATED"), 1, **_message())
+                saving(replace(created, state="TERMINATED"), 1, **_message())
             ghost = replace(created, id="ghost")
             repository.assume(ghost)
             with pytest.raises(NotFound, match="'ghost'"):
-                repository.save_recording(replace(ghost, state="TERMINATED"), 1, **_message())
+                saving(replace(ghost, state="TERMINATED"), 1, **_message())
     with database.read() as session:
         assert NegotiationRepository(session).get("n").state == "OFFERED"
     assert _history(database, "n") == []
@@ -645,3 +647,27 @@ def test_a_create_holds_what_it_refers_to_in_its_own_statement(database: Databas
         assert sent[0].startswith("WITH held_agreement_id AS (SELECT")
     with database.read() as session:
         assert NegotiationRepository(session).count(QuerySpec()) == 1
+
+
+def test_save_recording_in_statements_is_one_statement_or_refused(database: Database) -> None:
+    """Outside a transaction (PostgreSQL's ``statements()``), a save and its message that cannot
+    be one statement (here: a row not known at that version) are refused before anything is
+    written: two statements there would commit one by one."""
+    with database.transaction() as session:
+        created = NegotiationRepository(session).create(negotiation("n"))
+    requested = replace(created, state="REQUESTED")
+    if database.backend == "postgresql":
+        with pytest.raises(RuntimeError, match="save_recording_at_once"):
+            _recorded_unknown(database, requested)
+        expected = created
+    else:  # statements() is a transaction there
+        _recorded_unknown(database, requested)
+        expected = replace(requested, version=2)
+    with database.read() as session:
+        assert NegotiationRepository(session).get("n") == expected
+    assert len(_history(database, "n")) == (0 if database.backend == "postgresql" else 1)
+
+
+def _recorded_unknown(database: Database, record: NegotiationRecord) -> None:
+    with database.statements() as session:
+        NegotiationRepository(session).save_recording(record, 1, **_message())
