@@ -23,6 +23,7 @@ from negotiation_support import (
     offer_body,
     seed_offer,
 )
+from sqlalchemy import event
 
 from connector.errors import BadRequest, Conflict, NotFound
 from connector.negotiation.actions import SAVE_ATTEMPTS
@@ -111,6 +112,30 @@ def test_start_persists_the_request_to_send(consumer: Node) -> None:
     assert "assigner" not in started.offer
     assert consumer.wakes == [consumer.clock.now]
     assert consumer.get(started.id) == started
+
+
+def test_start_is_one_statement_that_commits_by_itself_on_postgresql(consumer: Node) -> None:
+    sent: list[tuple[str, object]] = []
+
+    def record(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(
+            (
+                statement.split(maxsplit=1)[0],
+                connection.get_execution_options().get("isolation_level"),
+            )
+        )
+
+    engine = consumer.database.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        started = _start(consumer)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert consumer.get(started.id) == started
+    if consumer.database.backend == "postgresql":
+        assert sent == [("INSERT", "AUTOCOMMIT")]
+    else:
+        assert [verb for verb, _ in sent] == ["BEGIN", "INSERT"]
 
 
 def test_start_of_a_series_member_negotiates_on_the_series_asset(consumer: Node) -> None:
