@@ -62,6 +62,23 @@ def _count_claims(provider: Provider, monkeypatch: pytest.MonkeyPatch) -> list[s
     return claimed
 
 
+async def _request(client: httpx.AsyncClient, consumer_pid: str, callback: str) -> httpx.Response:
+    """A contract request for the offer the provider's catalogue shows for visitor-presence."""
+    catalogue = await client.post("/protocol/2025-1/catalog/request", json=CATALOG_REQUEST)
+    assert catalogue.status_code == 200, catalogue.text
+    dataset = next(d for d in catalogue.json()["dataset"] if d["@id"] == "visitor-presence")
+    return await client.post(
+        "/protocol/2025-1/negotiations/request",
+        json={
+            "@context": [DSP],
+            "@type": "ContractRequestMessage",
+            "consumerPid": consumer_pid,
+            "offer": {**dataset["hasPolicy"][0], "target": "visitor-presence"},
+            "callbackAddress": callback,
+        },
+    )
+
+
 async def _terminated(admin: httpx.AsyncClient, negotiation_id: str) -> dict[str, Any]:
     for _ in range(500):
         response = await admin.get(f"{NEGOTIATIONS}/{negotiation_id}")
@@ -82,19 +99,8 @@ async def test_a_contract_request_sends_its_answer_from_a_place(
 ) -> None:
     claimed = _count_claims(provider, monkeypatch)
     async with provider.client(dataspace, NODE_A, http) as client:
-        catalogue = await client.post("/protocol/2025-1/catalog/request", json=CATALOG_REQUEST)
-        assert catalogue.status_code == 200, catalogue.text
-        dataset = next(d for d in catalogue.json()["dataset"] if d["@id"] == "visitor-presence")
-        offer = {**dataset["hasPolicy"][0], "target": "visitor-presence"}
-        response = await client.post(
-            "/protocol/2025-1/negotiations/request",
-            json={
-                "@context": [DSP],
-                "@type": "ContractRequestMessage",
-                "consumerPid": "urn:uuid:consumer-places",
-                "offer": offer,
-                "callbackAddress": "http://127.0.0.1:9/protocol/2025-1",
-            },
+        response = await _request(
+            client, "urn:uuid:consumer-places", "http://127.0.0.1:9/protocol/2025-1"
         )
     assert response.status_code == 201, response.text
     async with provider.admin() as admin:
@@ -251,17 +257,8 @@ async def test_a_callback_address_is_not_resolved_on_the_event_loop(
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     loop_thread = threading.current_thread().name
     async with provider.client(dataspace, NODE_A, http) as client:
-        catalogue = await client.post("/protocol/2025-1/catalog/request", json=CATALOG_REQUEST)
-        dataset = next(d for d in catalogue.json()["dataset"] if d["@id"] == "visitor-presence")
-        response = await client.post(
-            "/protocol/2025-1/negotiations/request",
-            json={
-                "@context": [DSP],
-                "@type": "ContractRequestMessage",
-                "consumerPid": "urn:uuid:consumer-dns",
-                "offer": {**dataset["hasPolicy"][0], "target": "visitor-presence"},
-                "callbackAddress": "http://callback.example:9/protocol/2025-1",
-            },
+        response = await _request(
+            client, "urn:uuid:consumer-dns", "http://callback.example:9/protocol/2025-1"
         )
     assert response.status_code == 201, response.text
     assert resolved_on  # the address was checked

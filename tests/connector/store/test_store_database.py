@@ -487,6 +487,15 @@ def test_postgresql_work_waiting_for_a_row_lock_of_the_loops_own_transaction_goe
         ("postgresql+psycopg://u@/db?host=127.0.0.1,10.0.0.5", False),
         ("postgresql+psycopg://u@127.0.0.1/db?hostaddr=10.0.0.5", False),
         ("sqlite:///etds.db", False),
+        # Several hosts (SQLAlchemy's "host=h1&host=h2" gives a tuple), names, IPv6.
+        ("postgresql+psycopg://u@/db?host=127.0.0.1&host=10.0.0.5", False),  # tuple form
+        ("postgresql+psycopg://u@/db?host=/run/postgresql&host=/tmp", True),
+        ("postgresql+psycopg://u@/db?host=/run/postgresql,db.example.org", False),
+        ("postgresql+psycopg://u@127.0.0.2/db", True),
+        ("postgresql+psycopg://u@LOCALHOST/db", True),
+        ("postgresql+psycopg://u@localhost.example.org/db", False),
+        ("postgresql+psycopg://u@[::ffff:10.0.0.5]/db", False),
+        ("postgresql+psycopg://u@[fe80::1]/db", False),
     ],
 )
 def test_server_is_local(url: str, local: bool) -> None:
@@ -684,24 +693,6 @@ def test_dispose_waits_for_running_work_and_the_database_stays_usable(tmp_path: 
         assert asyncio.run(database.run(count)) == 1
     finally:
         database.dispose()
-
-
-# More URL forms: several hosts (SQLAlchemy's "host=h1&host=h2" gives a tuple), names, IPv6.
-@pytest.mark.parametrize(
-    ("url", "local"),
-    [
-        ("postgresql+psycopg://u@/db?host=127.0.0.1&host=10.0.0.5", False),  # tuple form
-        ("postgresql+psycopg://u@/db?host=/run/postgresql&host=/tmp", True),
-        ("postgresql+psycopg://u@/db?host=/run/postgresql,db.example.org", False),
-        ("postgresql+psycopg://u@127.0.0.2/db", True),
-        ("postgresql+psycopg://u@LOCALHOST/db", True),
-        ("postgresql+psycopg://u@localhost.example.org/db", False),
-        ("postgresql+psycopg://u@[::ffff:10.0.0.5]/db", False),
-        ("postgresql+psycopg://u@[fe80::1]/db", False),
-    ],
-)
-def test_server_is_local_more(url: str, local: bool) -> None:
-    assert server_is_local(normalise_url(url)) is local
 
 
 def test_a_pghost_list_is_local_only_if_every_host_is(monkeypatch: pytest.MonkeyPatch) -> None:
