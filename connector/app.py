@@ -100,7 +100,7 @@ def _negotiation(  # noqa: PLR0917 - the services it wires
         clock=clock,
     )
     actions = AdministratorActions(
-        db, terms, security=settings.security, wake=dispatcher.wake, clock=clock
+        db, terms, catalogue, security=settings.security, wake=dispatcher.wake, clock=clock
     )
     return _Negotiation(service, actions, dispatcher)
 

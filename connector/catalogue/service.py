@@ -274,7 +274,25 @@ class CatalogueService:
         it is stored in) and builds no dataset: the definition the offer id names is the only
         one that can make this offer.
         """
-        found = self._definition_for(connection, claims, ref.definition_id)
+        return self._offered(connection, ref, visible_to=claims)
+
+    def offer_of_administrator(
+        self, connection: Connection, ref: OfferRef
+    ) -> OfferedContract | None:
+        """The offer ``ref`` as the catalogue would show it to a participant its access policy
+        admits, or None (no such contract definition or contract policy, it does not select
+        the asset, no such series member). For an administrator who makes the offer to a
+        participant by name (a provider-initiated negotiation): the access policy, which
+        needs the participant's claims, is not evaluated; the contract policy is, when the
+        participant answers (:meth:`Decisions.provider_decides`)."""
+        return self._offered(connection, ref, visible_to=None)
+
+    def _offered(
+        self, connection: Connection, ref: OfferRef, *, visible_to: Mapping[str, Any] | None
+    ) -> OfferedContract | None:
+        """:meth:`offer` (``visible_to``: the requester's claims) or
+        :meth:`offer_of_administrator` (None: no access check)."""
+        found = self._definition_for(connection, visible_to, ref.definition_id)
         if found is None:
             return None
         definition, contract, selector = found
@@ -298,9 +316,10 @@ class CatalogueService:
         return selecting(selector_criteria(json.loads(selector_json)), backend_name)
 
     def _definition_for(
-        self, connection: Connection, claims: Mapping[str, Any], definition_id: str
+        self, connection: Connection, claims: Mapping[str, Any] | None, definition_id: str
     ) -> tuple[ContractDefinitionRecord, PolicyDefinitionRecord, list[Criterion]] | None:
-        """A contract definition ``claims`` may see, its contract policy and its selector."""
+        """A contract definition ``claims`` may see (None: an administrator's, any), its
+        contract policy and its selector."""
         try:
             definition = ContractDefinitionRepository(connection).get(definition_id)
         except StoreNotFound:
@@ -314,7 +333,9 @@ class CatalogueService:
             selector = selector_criteria(definition.assets_selector)
         except (InvalidQuery, KeyError, TypeError):
             return None
-        if not self._access.visible(claims, [definition], policies, self._clock()):
+        if claims is not None and not self._access.visible(
+            claims, [definition], policies, self._clock()
+        ):
             return None
         return definition, contract, selector
 

@@ -7,6 +7,10 @@
   catalogue shows it, with its ``@id`` and ``target``), and two etds members: ``autoAccept``
   (default ``true``: accept offers equal to the one requested, verify agreements) and
   ``purpose`` (a DPV purpose IRI the request declares to the provider).
+* ``POST /offers`` — start a negotiation as provider (etds): ``ContractOfferRequest`` with
+  ``counterPartyAddress`` (the consumer's DSP base URL), ``counterPartyId`` (its participant
+  id), ``contractDefinitionId`` and ``assetId`` (the dataset offered, a series member
+  included): the offer that definition makes for it goes to the consumer, which decides.
 * ``GET /{id}``, ``GET /{id}/state``, ``GET /{id}/agreement``, ``GET /{id}/history`` (every
   message sent and received, for audit), ``POST /request`` (query).
 * ``POST /{id}/terminate`` (body ``TerminateNegotiation`` with an optional ``reason``).
@@ -209,6 +213,32 @@ async def start_negotiation(
         ),
     )
     background.add_task(then)
+    return JSONResponse(id_response(node.jsonld, record.id, record.created_at))
+
+
+@router.post("/offers", summary="Offer a contract to a participant (as provider)")
+async def offer_contract(_admin: AdminPrincipal, body: ExpandedBody, node: NodeDep) -> JSONResponse:
+    types = node_types(body)
+    if types and EDC + "ContractOfferRequest" not in types:
+        raise BadRequest("the request body must be a ContractOfferRequest")
+    address = _string(body, "counterPartyAddress", required=True) or ""
+    protocol = _string(body, "protocol")
+    if protocol is not None and protocol not in PROTOCOLS:
+        raise BadRequest(
+            f"'protocol' must be {PROTOCOL!r}", errors=[FieldError("protocol", PROTOCOL)]
+        )
+    consumer_id = _string(body, "counterPartyId", required=True) or ""
+    definition_id = _string(body, "contractDefinitionId", required=True) or ""
+    dataset = _string(body, "assetId", required=True) or ""
+    # The host name resolved on a thread; the negotiation work checks the rest again.
+    await check_outbound_url_async(
+        address.strip().rstrip("/") + "/negotiations/offers", node.settings.security
+    )
+    record = await node.database.run(
+        lambda: node.negotiation_actions.offer(
+            consumer_id=consumer_id, address=address, definition_id=definition_id, dataset=dataset
+        )
+    )
     return JSONResponse(id_response(node.jsonld, record.id, record.created_at))
 
 

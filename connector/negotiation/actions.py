@@ -1,11 +1,12 @@
 """Administrators' actions on negotiations (through the management API).
 
-A consumer's administrator starts a negotiation (:meth:`AdministratorActions.start`); either
-side's administrator decides what to send next when the node does not decide by itself
-(:meth:`AdministratorActions.act`: offer, agree, finalize as provider; accept, counter-request,
-verify as consumer; terminate as either). An action is checked against the transition table and
-only persists intent: the dispatcher sends it. An action out of turn is a Conflict (409) that
-names what is allowed now.
+A consumer's administrator starts a negotiation with a request
+(:meth:`AdministratorActions.start`), a provider's with an offer to a participant it names
+(:meth:`AdministratorActions.offer`); either side's administrator decides what to send next
+when the node does not decide by itself (:meth:`AdministratorActions.act`: offer, agree,
+finalize as provider; accept, counter-request, verify as consumer; terminate as either). An
+action is checked against the transition table and only persists intent: the dispatcher sends
+it. An action out of turn is a Conflict (409) that names what is allowed now.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from connector.catalogue.builder import split_member
+from connector.catalogue.offers import OfferRef
+from connector.catalogue.service import CatalogueService
 from connector.errors import BadRequest, Conflict, NotFound
 from connector.http.outbound import check_outbound_form
 from connector.negotiation.intent import SendPlace, intend, settled, storable_detail
@@ -29,7 +32,14 @@ from connector.negotiation.states import (
     advance,
     allowed,
 )
-from connector.negotiation.terms import PROTOCOL, Terms, dataset_id, new_pid, their_pid
+from connector.negotiation.terms import (
+    PROTOCOL,
+    Terms,
+    dataset_id,
+    dataset_of,
+    new_pid,
+    their_pid,
+)
 from connector.settings import SecuritySettings
 from connector.store.database import Database
 from connector.store.errors import NotFound as StoreNotFound
@@ -48,6 +58,7 @@ class AdministratorActions:
         self,
         database: Database,
         terms: Terms,
+        catalogue: CatalogueService,
         *,
         security: SecuritySettings,
         wake: Callable[[], None],
@@ -55,6 +66,7 @@ class AdministratorActions:
     ) -> None:
         self._database = database
         self._terms = terms
+        self._catalogue = catalogue
         self._security = security
         self._wake = wake
         self._clock = clock
@@ -114,6 +126,54 @@ class AdministratorActions:
             self._wake()
         return created
 
+    def offer(
+        self,
+        *,
+        consumer_id: str,
+        address: str,
+        definition_id: str,
+        dataset: str,
+    ) -> NegotiationRecord:
+        """A new negotiation as provider: contract definition ``definition_id``'s offer for
+        ``dataset`` (an asset, or a member of a series) waits to go out to participant
+        ``consumer_id`` at ``address`` (INITIAL, OFFERING). The negotiation then follows the
+        definition's ``negotiationMode``: in ``auto``, the consumer's acceptance is agreed when
+        the contract policy allows it for the consumer's verified claims."""
+        base = address.strip().rstrip("/")
+        # The name: by the management endpoint, off the loop (check_outbound_url_async).
+        check_outbound_form(base + "/negotiations/offers", self._security)
+        asset_id, member = split_member(dataset)
+        ref = OfferRef(definition_id, asset_id, member)
+        target = dataset_of(ref)
+        negotiation_id = new_pid()
+        with self._database.transaction() as session:
+            offered = self._catalogue.offer_of_administrator(session, ref)
+            if offered is None:
+                raise BadRequest(
+                    f"contract definition {definition_id!r} makes no offer for {dataset!r} "
+                    "(no such definition or contract policy, or it does not select the dataset)"
+                )
+            now = self._clock()
+            record = NegotiationRecord(
+                id=negotiation_id,
+                role="provider",
+                state=State.INITIAL,
+                counterparty_id=consumer_id,
+                counterparty_address=base,
+                protocol=PROTOCOL,
+                asset_id=asset_id,
+                provider_pid=negotiation_id,
+                contract_definition_id=offered.definition.id,
+                offer={**offered.offer, "target": target},
+                offered_by="provider",
+                mode=offered.definition.negotiation_mode,
+                created_at=now,
+                updated_at=now,
+            )
+            created = NegotiationRepository(session).create(intend(record, Message.OFFER, now))
+        self._wake()
+        return created
+
     def act(
         self,
         negotiation_id: str,
@@ -170,7 +230,9 @@ class AdministratorActions:
             stopped = replace(
                 settled(record),
                 state=State.TERMINATED,
-                error_detail=storable_detail(reason or "terminated before the request was sent"),
+                error_detail=storable_detail(
+                    reason or f"terminated before the {_first_name(role)} was sent"
+                ),
                 updated_at=now,
             )
             return repository.save(stopped, record.version)
@@ -204,6 +266,11 @@ class AdministratorActions:
         return replace(
             record, offer={**self._terms.compact(policy), "target": target}, offered_by=record.role
         )
+
+
+def _first_name(role: Role) -> str:
+    """What our first message is called: a consumer's request, a provider's offer."""
+    return "request" if role == "consumer" else "offer"
 
 
 def _names(messages: frozenset[Message]) -> str:

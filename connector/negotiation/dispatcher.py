@@ -6,8 +6,9 @@ database lock (unless less than ``timeout_seconds`` of its lease is left: then i
 later claim, so that no other replica can claim it while it is on its way), then records the
 outcome in another transaction:
 
-* the peer acknowledged (2xx): the state moves as the transition table says; a consumer's first
-  request also learns the provider's pid from the answer; FINALIZED stores the agreement;
+* the peer acknowledged (2xx): the state moves as the transition table says; our first message
+  (a consumer's request, a provider's offer) also learns the peer's pid from the answer;
+  FINALIZED stores the agreement;
 * the peer cannot be reached, or answers 5xx, 408 or 429: the message is due again after an
   exponential backoff, until ``max_attempts`` — then the negotiation is TERMINATED with the reason;
 * any other 4xx: the peer refused the message; the negotiation is TERMINATED with the reason.
@@ -132,7 +133,7 @@ class Sent:
     answer: Any = None
     unsent: bool = False  # this node could not send it at all (no identity, address refused)
     body: dict[str, Any] | None = None  # what was sent (for the history, once acknowledged)
-    provider_pid: str | None = None  # what the answer to a consumer's first request gives
+    their_pid: str | None = None  # the peer's pid, from the answer to our first message
 
 
 # RFC 3986 pchar, less the unreserved characters quote() keeps anyway: a peer's pid stays one
@@ -148,6 +149,13 @@ def _first_message(record: NegotiationRecord, kind: Message) -> bool:
     """Whether ``kind`` opens the negotiation (the peer has no pid for it yet)."""
     opening = Message.REQUEST if record.role == "consumer" else Message.OFFER
     return kind == opening and their_pid(record) is None
+
+
+def _answer_to_first(record: NegotiationRecord) -> str:
+    """What the peer's answer to our first message is called, in a reason."""
+    if record.role == "consumer":
+        return "the provider's answer to our request"
+    return "the consumer's answer to our offer"
 
 
 def _path(record: NegotiationRecord, kind: Message) -> str:
@@ -538,15 +546,17 @@ class NegotiationDispatcher:
         retry = answer.status >= 500 or answer.status in RETRYABLE
         return Sent(False, retry=retry, detail=f"the peer answered HTTP {answer.status}: {text}")
 
-    def _provider_pid(self, answer: Any) -> str | None:
+    def _their_pid(self, role: Role, answer: Any) -> str | None:
+        """The pid the peer gives itself in ``answer`` (a ``ContractNegotiation``), or None."""
         if not isinstance(answer, dict):
             return None
         try:
             expanded = self._processor.expand(answer)
         except JsonLdProcessingError:
             return None
+        term = DSPACE + ("providerPid" if role == "consumer" else "consumerPid")
         for node in expanded:
-            for value in node.get(DSPACE + "providerPid", []):
+            for value in node.get(term, []):
                 if isinstance(value, dict) and isinstance(value.get("@id"), str):
                     return str(value["@id"])
         return None
@@ -555,14 +565,9 @@ class NegotiationDispatcher:
 
     def _settle(self, claimed: NegotiationRecord, kind: Message | None, outcome: Sent) -> bool:
         """Record ``outcome``; True when the negotiation then has a message due at once."""
-        if (
-            kind == Message.REQUEST
-            and claimed.role == "consumer"
-            and claimed.provider_pid is None
-            and outcome.acknowledged
-        ):
+        if kind is not None and _first_message(claimed, kind) and outcome.acknowledged:
             # Read from the answer before the write transaction, which need not wait for it.
-            outcome = replace(outcome, provider_pid=self._provider_pid(outcome.answer))
+            outcome = replace(outcome, their_pid=self._their_pid(claimed.role, outcome.answer))
         # The message to add to the history: ours, acknowledged.
         sent = (
             (kind, outcome.body)
@@ -602,14 +607,12 @@ class NegotiationDispatcher:
                                 repository, current, updated, held, to_record, unchanged=unchanged
                             )
                         except AlreadyExists as exc:
-                            if updated.provider_pid == current.provider_pid:
+                            if their_pid(updated) == their_pid(current):
                                 raise
-                            # The provider answered our request with the pid of another of our
-                            # negotiations with it: nothing to address it by; ended here.
-                            log.error("provider pid taken", extra={"negotiation": claimed.id})
-                            ended = self._terminated(
-                                current, f"the provider's answer to our request: {exc}"
-                            )
+                            # The peer answered our first message with the pid of another of
+                            # our negotiations with it: nothing to address it by; ended here.
+                            log.error("peer's pid taken", extra={"negotiation": claimed.id})
+                            ended = self._terminated(current, f"{_answer_to_first(current)}: {exc}")
                             saved, to_record = self._save(
                                 repository, current, ended, (), to_record, unchanged=unchanged
                             )
@@ -765,13 +768,15 @@ class NegotiationDispatcher:
         role: Role = current.role
         state = advance(role, State(claimed.state), kind)
         updated = replace(current, state=state, updated_at=self._clock(), attempts=0)
-        if kind == Message.REQUEST and role == "consumer" and current.provider_pid is None:
-            provider_pid = outcome.provider_pid
-            if provider_pid is None:
-                return self._terminated(
-                    current, "the provider's answer to our request has no providerPid"
-                )
-            updated = replace(updated, provider_pid=provider_pid)
+        if _first_message(current, kind):
+            pid = outcome.their_pid
+            if pid is None:
+                field = "providerPid" if role == "consumer" else "consumerPid"
+                return self._terminated(current, f"{_answer_to_first(current)} has no {field}")
+            if role == "consumer":
+                updated = replace(updated, provider_pid=pid)
+            else:
+                updated = replace(updated, consumer_pid=pid)
         still_valid = current.intent is not None and Message(current.intent) in allowed(role, state)
         if current.intent == kind.value or not still_valid:
             updated = settled(updated)

@@ -164,19 +164,26 @@ def wait(url: str, negotiation_id: str, *states: str) -> dict[str, Any]:
 
 def provider_id(nodes: TwoNodes, consumer_pid: str) -> str:
     """The provider's id of the negotiation the consumer calls ``consumer_pid``."""
+    return _found(nodes.provider.url, "consumerPid", consumer_pid)
+
+
+def consumer_id(nodes: TwoNodes, provider_pid: str) -> str:
+    """The consumer's id of the negotiation the provider calls ``provider_pid``."""
+    return _found(nodes.consumer.url, "providerPid", provider_pid)
+
+
+def _found(url: str, field: str, pid: str) -> str:
+    """The id of the one negotiation of the node at ``url`` whose ``field`` is ``pid``, once
+    the node has it."""
     deadline = time.monotonic() + DEADLINE_SECONDS
-    with admin(nodes.provider.url) as client:
+    with admin(url) as client:
         while True:
             response = client.post(
                 f"{NEGOTIATIONS}/request",
                 json={
                     "@context": {"@vocab": EDC_VOCAB},
                     "filterExpression": [
-                        {
-                            "operandLeft": "consumerPid",
-                            "operator": "=",
-                            "operandRight": consumer_pid,
-                        }
+                        {"operandLeft": field, "operator": "=", "operandRight": pid}
                     ],
                 },
             )
@@ -185,8 +192,39 @@ def provider_id(nodes: TwoNodes, consumer_pid: str) -> str:
             if found:
                 assert len(found) == 1, found
                 return str(found[0]["@id"])
-            assert time.monotonic() < deadline, f"the provider never heard of {consumer_pid}"
+            assert time.monotonic() < deadline, f"{url} never heard of {pid}"
             time.sleep(0.05)
+
+
+def offer_to_consumer(nodes: TwoNodes, definition_id: str, **changes: Any) -> httpx.Response:
+    """The provider's administrator offers :data:`ASSET` under ``definition_id`` to consumer
+    A (a provider-initiated negotiation); ``changes`` replace members of the body (None:
+    leave the member out)."""
+    body = {
+        "@context": {"@vocab": EDC_VOCAB},
+        "@type": "ContractOfferRequest",
+        "counterPartyAddress": nodes.consumer.url + DSP_PATH,
+        "counterPartyId": NODE_A,
+        "contractDefinitionId": definition_id,
+        "assetId": ASSET,
+    }
+    with admin(nodes.provider.url) as client:
+        sent = {key: value for key, value in (body | changes).items() if value is not None}
+        return client.post(f"{NEGOTIATIONS}/offers", json=sent)
+
+
+def offered_to_consumer(nodes: TwoNodes, definition_id: str = MANUAL_DEFINITION) -> Pair:
+    """A provider-initiated negotiation, OFFERED on both sides."""
+    response = offer_to_consumer(nodes, definition_id)
+    assert response.status_code == 200, response.text
+    provider_side = str(response.json()["@id"])
+    provider = wait(nodes.provider.url, provider_side, "OFFERED", "TERMINATED")
+    assert provider["state"] == "OFFERED", provider
+    pair = Pair(nodes, consumer_id(nodes, provider["providerPid"]), provider_side)
+    consumer, _ = pair.wait("OFFERED")
+    assert consumer["consumerPid"] == provider["consumerPid"]
+    assert consumer["mode"] == "manual"  # an offer nobody asked for waits for an administrator
+    return pair
 
 
 def act(url: str, negotiation_id: str, action: str, body: Any = None) -> httpx.Response:

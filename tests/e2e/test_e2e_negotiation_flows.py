@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -19,9 +20,11 @@ from e2e_negotiation_support import (
     ASSET,
     DSP_PATH,
     EDC_VOCAB,
+    MANUAL_DEFINITION,
     Pair,
     accepted,
     act,
+    admin,
     agreed,
     assert_error,
     assert_finalized,
@@ -30,7 +33,9 @@ from e2e_negotiation_support import (
     get,
     manual_nodes,
     message,
+    offer_to_consumer,
     offered,
+    offered_to_consumer,
     provider_id,
     requested,
     start,
@@ -110,6 +115,82 @@ def test_counter_offer_accepted_agreed_verified_finalized(nodes: TwoNodes) -> No
         ("out", "ContractAgreementVerificationMessage"),
         ("in", "ContractNegotiationEventMessage"),
     ]
+
+
+def test_provider_initiated_offer_accepted_agreed_verified_finalized(nodes: TwoNodes) -> None:
+    """The provider's administrator offers a contract to the consumer by name (no request
+    first): offer → acceptance → agreement → verification → finalized, each by hand."""
+    pair = offered_to_consumer(nodes)
+    consumer, provider = pair.wait("OFFERED")
+    assert consumer["offer"]["@id"] == provider["offer"]["@id"]
+    assert (consumer["type"], provider["type"]) == ("CONSUMER", "PROVIDER")
+    assert consumer["counterPartyId"] == NODE_B
+    assert provider["counterPartyId"] == NODE_A
+    pair.consumer_does("accept")
+    pair.wait("ACCEPTED")
+    pair.provider_does("agree")
+    pair.wait("AGREED")
+    pair.consumer_does("verify")
+    pair.wait("VERIFIED")
+    pair.provider_does("finalize")
+    assert_finalized(pair)
+    assert pair.history("provider") == [
+        ("out", "ContractOfferMessage"),
+        ("in", "ContractNegotiationEventMessage"),
+        ("out", "ContractAgreementMessage"),
+        ("in", "ContractAgreementVerificationMessage"),
+        ("out", "ContractNegotiationEventMessage"),
+    ]
+    [first, *_] = pair.messages("consumer")
+    assert (first["direction"], first["type"], first["from"]) == (
+        "in",
+        "ContractOfferMessage",
+        NODE_B,
+    )
+
+
+def test_provider_initiated_offer_under_an_auto_definition(nodes: TwoNodes) -> None:
+    """Under an ``auto`` definition the provider agrees to the consumer's acceptance when the
+    contract policy allows it for the consumer's claims, and finalizes after verification."""
+    pair = offered_to_consumer(nodes, f"cd-{ASSET}")
+    pair.consumer_does("accept")
+    consumer, _ = pair.wait("AGREED", "TERMINATED")
+    assert consumer["state"] == "AGREED", consumer
+    pair.consumer_does("verify")
+    assert_finalized(pair)
+
+
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        ({"contractDefinitionId": "no-such-definition"}, "makes no offer"),
+        ({"assetId": "no-such-dataset"}, "makes no offer"),
+        ({"counterPartyId": None}, "'counterPartyId' is required"),
+        ({"@type": "ContractRequest"}, "must be a ContractOfferRequest"),
+        ({"counterPartyAddress": "ftp://consumer.example/dsp"}, "https"),
+        ({"protocol": "dataspace-protocol-http:2024-1"}, "'protocol' must be"),
+    ],
+)
+def test_provider_initiated_offer_refused_before_anything_is_stored(
+    nodes: TwoNodes, changes: dict[str, Any], says: str
+) -> None:
+    before = _count(nodes.provider.url)
+    response = offer_to_consumer(nodes, MANUAL_DEFINITION, **changes)
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert says in response.json()["detail"], response.json()
+    assert _count(nodes.provider.url) == before
+
+
+def _count(url: str) -> int:
+    """How many negotiations the node at ``url`` keeps."""
+    with admin(url) as client:
+        response = client.post(
+            "/management/v3/contractnegotiations/request",
+            json={"@context": {"@vocab": EDC_VOCAB}, "limit": 1000},
+        )
+    assert response.status_code == 200, response.text
+    return len(response.json())
 
 
 def test_actions_out_of_turn_are_conflicts(nodes: TwoNodes) -> None:

@@ -269,7 +269,12 @@ def node(
     )
     wakes: list[datetime] = []
     actions = AdministratorActions(
-        database, terms, security=SECURITY, wake=lambda: wakes.append(clock()), clock=clock
+        database,
+        terms,
+        catalogue,
+        security=SECURITY,
+        wake=lambda: wakes.append(clock()),
+        clock=clock,
     )
     return Node(
         participant_id=participant_id,

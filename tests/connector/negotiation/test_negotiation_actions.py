@@ -25,6 +25,7 @@ from negotiation_support import (
 )
 from sqlalchemy import event
 
+from connector.catalogue.offers import OfferRef
 from connector.errors import BadRequest, Conflict, NotFound
 from connector.negotiation.actions import SAVE_ATTEMPTS
 from connector.negotiation.messages import message_body
@@ -173,6 +174,70 @@ def test_start_refuses_what_cannot_be_sent(
     assert complaint in str(raised.value)
     assert _count(consumer.database) == 0
     assert consumer.wakes == []
+
+
+# offer: a provider-initiated negotiation ----------------------------------------------------------
+
+
+def _offer(provider: Node, **changes: Any) -> NegotiationRecord:
+    arguments: dict[str, Any] = {
+        "consumer_id": CONSUMER,
+        "address": CONSUMER_DSP + "/ ",
+        "definition_id": "cd-visits",
+        "dataset": "visits",
+    }
+    return provider.actions.offer(**(arguments | changes))
+
+
+def test_offer_persists_the_offer_to_send(provider: Node) -> None:
+    offered = _offer(provider)
+    assert offered.role == "provider"
+    assert (offered.state, offered.intent, offered.pending) == ("INITIAL", "OFFER", True)
+    assert (offered.provider_pid, offered.consumer_pid) == (offered.id, None)
+    assert (offered.counterparty_id, offered.counterparty_address) == (CONSUMER, CONSUMER_DSP)
+    assert (offered.asset_id, offered.contract_definition_id) == ("visits", "cd-visits")
+    assert (offered.offered_by, offered.mode) == ("provider", "manual")  # the definition's
+    assert offered.offer is not None
+    assert offered.offer["target"] == "visits"
+    assert offered.offer["@id"] == provider.published(OfferRef("cd-visits", "visits"))["@id"]
+    assert provider.get(offered.id) == offered
+    assert provider.wakes == [provider.clock.now]
+    body = message_body(offered, Message.OFFER, PROVIDER_DSP)
+    assert errors("negotiation/contract-offer-message-schema.json", body) == []
+
+
+def test_offer_follows_the_definitions_mode(database: Database) -> None:
+    seed_offer(database, asset_id="nights", definition_id="cd-nights", mode="auto")
+    provider = node(database, PROVIDER)
+    offered = _offer(provider, definition_id="cd-nights", dataset="nights")
+    assert offered.mode == "auto"
+
+
+@pytest.mark.parametrize(
+    ("changes", "complaint"),
+    [
+        ({"address": "http://consumer.test/protocol/2025-1"}, "must use https"),
+        ({"address": "https://10.0.0.8/protocol/2025-1"}, "private"),
+        ({"definition_id": "cd-none"}, "makes no offer for 'visits'"),
+        ({"dataset": "nights"}, "makes no offer for 'nights'"),
+        ({"dataset": "visits~2024"}, "makes no offer for 'visits~2024'"),
+    ],
+)
+def test_offer_refuses_what_cannot_be_sent(
+    provider: Node, changes: dict[str, Any], complaint: str
+) -> None:
+    with pytest.raises(BadRequest) as raised:
+        _offer(provider, **changes)
+    assert complaint in str(raised.value)
+    assert _count(provider.database) == 0
+    assert provider.wakes == []
+
+
+def test_terminate_before_the_consumer_knows_of_the_offer_ends_it_here(provider: Node) -> None:
+    offered = _offer(provider)
+    stopped = provider.actions.act(offered.id, Message.TERMINATE)
+    assert (stopped.state, stopped.pending) == ("TERMINATED", False)
+    assert stopped.error_detail == "terminated before the offer was sent"
 
 
 # act: what may be done when ----------------------------------------------------------------------

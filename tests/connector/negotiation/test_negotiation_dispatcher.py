@@ -777,6 +777,77 @@ async def test_request_acknowledged_without_a_provider_pid_terminates(
     assert (ended.intent, ended.pending) == (None, False)
 
 
+def _offered(provider: Sender) -> NegotiationRecord:
+    """A provider's administrator's offer to the consumer (provider-initiated), due now."""
+    return provider.node.actions.offer(
+        consumer_id=CONSUMER, address=CONSUMER_DSP, definition_id="cd-visits", dataset="visits"
+    )
+
+
+async def test_provider_learns_the_consumer_pid_from_the_answer_to_its_offer(
+    provider: Sender,
+) -> None:
+    """A provider-initiated negotiation: the first offer goes to the consumer's
+    ``/negotiations/offers`` with our callback address and no consumerPid; the consumer's
+    pid comes from its answer, and the negotiation is OFFERED, nothing more due."""
+    started = _offered(provider)
+    assert (started.role, started.state, started.intent) == ("provider", "INITIAL", "OFFER")
+    assert started.consumer_pid is None
+    provider.peer.answer = lambda r: httpx.Response(
+        201, json=negotiation_body(started.provider_pid, "urn:uuid:theirs", "OFFERED")
+    )
+    await provider.round()
+    [sent] = provider.peer.received
+    assert str(sent.url) == f"{CONSUMER_DSP}/negotiations/offers"
+    body = json.loads(sent.content)
+    assert errors("negotiation/contract-offer-message-schema.json", body) == []
+    assert body["callbackAddress"] == PROVIDER_DSP
+    assert body["providerPid"] == started.provider_pid
+    assert "consumerPid" not in body
+    assert body["offer"]["@id"] == OfferRef("cd-visits", "visits").id
+    assert body["offer"]["target"] == "visits"
+    offered = provider.get(started.id)
+    assert (offered.state, offered.consumer_pid) == ("OFFERED", "urn:uuid:theirs")
+    assert (offered.intent, offered.pending) == (None, False)
+    history = provider.node.history(started.id)
+    assert [(m.direction, m.message_type) for m in history] == [("out", "ContractOfferMessage")]
+
+
+async def test_offer_acknowledged_without_a_consumer_pid_terminates(provider: Sender) -> None:
+    started = _offered(provider)
+    provider.peer.answer = lambda r: httpx.Response(201)
+    await provider.round()
+    ended = provider.get(started.id)
+    assert ended.state == "TERMINATED"
+    assert ended.error_detail == "the consumer's answer to our offer has no consumerPid"
+    assert (ended.intent, ended.pending) == (None, False)
+
+
+async def test_a_consumer_pid_another_negotiation_has_ends_the_offer_here(
+    provider: Sender,
+) -> None:
+    """The consumer answers our offer with the pid of another of our negotiations with it."""
+    first = _offered(provider)
+    provider.peer.answer = lambda r: httpx.Response(
+        201, json=negotiation_body(first.provider_pid, "urn:uuid:taken", "OFFERED")
+    )
+    await provider.round()
+    second = _offered(provider)
+    provider.peer.answer = lambda r: httpx.Response(
+        201, json=negotiation_body(second.provider_pid, "urn:uuid:taken", "OFFERED")
+    )
+    await provider.round()
+    ended = provider.get(second.id)
+    assert (ended.state, ended.consumer_pid, ended.pending) == ("TERMINATED", None, False)
+    assert ended.error_detail is not None
+    assert ended.error_detail.startswith("the consumer's answer to our offer: ")
+    assert (provider.get(first.id).state, provider.get(first.id).consumer_pid) == (
+        "OFFERED",
+        "urn:uuid:taken",
+    )
+    assert await provider.round() is False
+
+
 def _finalizing(provider: Sender, agreement: dict[str, Any], **changes: Any) -> NegotiationRecord:
     """A provider's verified negotiation whose FINALIZED event is due now."""
     return provider.node.store(
