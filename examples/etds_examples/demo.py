@@ -11,10 +11,15 @@ dataspace on this machine.
 4. the regional agency's node fetches the provider's catalogue over the Dataspace Protocol (with
    its own OAuth token and DPoP proofs) and searches it;
 5. the tour operator asks for the same catalogue: the datasets reserved for public agencies are
-   not in what it sees.
+   not in what it sees;
+6. the regional agency negotiates a contract for the booking barometer over the Dataspace
+   Protocol: the provider's node agrees because its contract policy allows it (a regional agency,
+   for official statistics), both nodes keep the agreement; the same request without the purpose
+   the policy requires is terminated, with the policy's reasons;
+7. the tour operator sends a contract request for the barometer's offer anyway: refused, the
+   access policy guards negotiation as it guards the catalogue.
 
-Every process runs on 127.0.0.1 and is stopped at the end. Negotiation and transfer come next in
-the roadmap.
+Every process runs on 127.0.0.1 and is stopped at the end. Transfer comes next in the roadmap.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import argparse
 import asyncio
 import json
 import shutil
+import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from importlib import resources
@@ -53,6 +59,11 @@ PROVIDER = Member("did:web:atout-france.demo", "Atout France (demo)", "national_
 REGION = Member("did:web:occitanie.demo", "Comité régional du tourisme d'Occitanie (demo)",
                 "regional_agency", nuts=("FRJ",))  # fmt: skip
 COMPANY = Member("did:web:tour-operator.demo", "Voyages Exemple SA (demo)", "company")
+BAROMETER = ASSET_FILES["barometer"]
+EDC_CONTEXT = {"@vocab": "https://w3id.org/edc/v0.0.1/ns/"}
+NEGOTIATIONS = "/management/v3/contractnegotiations"
+OFFICIAL_STATISTICS = "https://w3id.org/dpv#ProvideOfficialStatistics"
+NEGOTIATION_SECONDS = 60
 
 
 def _dataset(
@@ -141,7 +152,8 @@ def _title(dataset: dict[str, Any]) -> str:
     return str(dataset.get("@id"))
 
 
-def discover(console: Console, client: httpx.Client, provider: RunningService) -> set[str]:
+def discover(console: Console, client: httpx.Client, provider: RunningService) -> dict[str, Any]:
+    """The provider's catalogue as the regional agency's node shows it (management API)."""
     console.rule("[bold]4. The regional agency fetches the provider's catalogue (DSP)")
     catalogue = _check(
         client.post(
@@ -179,7 +191,156 @@ def discover(console: Console, client: httpx.Client, provider: RunningService) -
         f"  search 'camping' in Occitanie (FRJ): {found['total']} result(s): "
         + ", ".join(hit["dataset"]["@id"] for hit in found["hits"][:5])
     )
-    return {dataset["@id"] for dataset in datasets}
+    return dict(catalogue)
+
+
+def _datasets(catalogue: dict[str, Any]) -> list[dict[str, Any]]:
+    datasets = catalogue.get("dcat:dataset", [])
+    return datasets if isinstance(datasets, list) else [datasets]
+
+
+def _barometer_offer(catalogue: dict[str, Any]) -> dict[str, Any]:
+    """The barometer's offer as the regional agency's catalogue shows it, with its target."""
+    dataset = next(d for d in _datasets(catalogue) if d["@id"] == BAROMETER)
+    offers = dataset["odrl:hasPolicy"]
+    offer = offers[0] if isinstance(offers, list) else offers
+    return {**offer, "odrl:target": {"@id": BAROMETER}}
+
+
+def _negotiate(
+    client: httpx.Client, catalogue: dict[str, Any], provider: RunningService, **extra: Any
+) -> tuple[dict[str, Any], float]:
+    """The regional agency's negotiation for the barometer's offer once it has ended, and how
+    long it took (seconds)."""
+    started = time.monotonic()
+    created = _check(
+        client.post(
+            NEGOTIATIONS,
+            json={
+                "@context": catalogue["@context"],
+                "@type": "ContractRequest",
+                "counterPartyAddress": provider.url + "/protocol/2025-1",
+                "counterPartyId": PROVIDER.participant_id,
+                "protocol": "dataspace-protocol-http:2025-1",
+                "policy": _barometer_offer(catalogue),
+                **extra,
+            },
+        ),
+        "contract request",
+    )
+    deadline = started + NEGOTIATION_SECONDS
+    while True:
+        negotiation = _check(client.get(f"{NEGOTIATIONS}/{created['@id']}"), "negotiation")
+        if negotiation["state"] in ("FINALIZED", "TERMINATED"):
+            return dict(negotiation), time.monotonic() - started
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the negotiation did not end in {NEGOTIATION_SECONDS} s")
+        time.sleep(0.05)
+
+
+def _constraints(policy: dict[str, Any]) -> list[str]:
+    """The left operands of an agreement's permission constraints (``etds:rowRegion``…)."""
+    permissions = policy.get("odrl:permission", [])
+    names = []
+    for permission in permissions if isinstance(permissions, list) else [permissions]:
+        constraints = permission.get("odrl:constraint", [])
+        for constraint in constraints if isinstance(constraints, list) else [constraints]:
+            operand = constraint.get("odrl:leftOperand", {})
+            names.append(str(operand.get("@id", operand) if isinstance(operand, dict) else operand))
+    return names
+
+
+def negotiate(
+    console: Console,
+    client: httpx.Client,
+    provider_client: httpx.Client,
+    catalogue: dict[str, Any],
+    provider: RunningService,
+) -> bool:
+    """Step 6; True when the agreement is kept on both nodes and the request without a purpose
+    was refused."""
+    console.rule("[bold]6. The regional agency negotiates the booking barometer (DSP)")
+    negotiation, took = _negotiate(
+        client, catalogue, provider, purpose={"@id": OFFICIAL_STATISTICS}
+    )
+    console.print(
+        f"  request for {BAROMETER} (purpose: official statistics): {negotiation['state']} "
+        f"in {took * 1000:.0f} ms"
+    )
+    if negotiation["state"] != "FINALIZED":
+        console.print(f"  [red]{negotiation.get('errorDetail', '')}[/red]")
+        return False
+    agreement_id = negotiation["contractAgreementId"]
+    kept = [
+        _check(c.get(f"/management/v3/contractagreements/{agreement_id}"), "agreement")
+        for c in (client, provider_client)
+    ]
+    agreement = kept[0]
+    history = _check(client.get(f"{NEGOTIATIONS}/{negotiation['@id']}/history"), "history")
+    console.print(
+        f"  agreement {agreement_id}: {agreement['providerId']} → {agreement['consumerId']}, "
+        "kept by both nodes"
+    )
+    console.print(f"  its terms: {', '.join(_constraints(agreement['policy']))}")
+    steps = [f"{m['type']} ({'sent' if m['direction'] == 'out' else 'received'})" for m in history]
+    console.print("  messages: " + " → ".join(steps))
+    refused, _ = _negotiate(client, catalogue, provider)
+    console.print(
+        f"  the same request without a purpose: {refused['state']} — "
+        f"{refused.get('errorDetail', '')[:300]}"
+    )
+    return kept[0]["@id"] == kept[1]["@id"] == agreement_id and refused["state"] == "TERMINATED"
+
+
+async def _company_request(
+    space: LocalDataspace, provider: RunningService, offer_id: str
+) -> httpx.Response:
+    async with httpx.AsyncClient(trust_env=False, timeout=30) as http:
+        tokens = TokenClient(
+            authority=space.issuer,
+            client_id=COMPANY.participant_id,
+            client_key=keys.load_signing_key(space.key_file(COMPANY.participant_id)),
+            dpop_key=keys.ephemeral_key(),
+            async_client=http,
+        )
+        async with httpx.AsyncClient(
+            base_url=provider.url + "/protocol/2025-1",
+            auth=DataspaceAuth(tokens, audience=PROVIDER.participant_id),
+            trust_env=False,
+            timeout=30,
+        ) as client:
+            return await client.post(
+                "/negotiations/request",
+                json={
+                    "@context": ["https://w3id.org/dspace/2025/1/context.jsonld"],
+                    "@type": "ContractRequestMessage",
+                    "consumerPid": "urn:uuid:tour-operator-demo",
+                    # The company runs no node in the demo: a loopback address no one
+                    # listens on (a request the provider accepted would be answered there).
+                    "callbackAddress": "http://127.0.0.1:9/protocol/2025-1",
+                    "offer": {
+                        "@type": "Offer",
+                        "@id": offer_id,
+                        "target": BAROMETER,
+                        "permission": [{"action": "use"}],
+                    },
+                },
+            )
+
+
+def company_request(
+    console: Console, space: LocalDataspace, provider: RunningService, catalogue: dict[str, Any]
+) -> bool:
+    """Step 7; True when the provider refused the company's request."""
+    console.rule("[bold]7. The tour operator asks for a contract on the barometer anyway")
+    offer_id = str(_barometer_offer(catalogue)["@id"])
+    response = asyncio.run(_company_request(space, provider, offer_id))
+    reason = response.json().get("reason", []) if response.content else []
+    console.print(
+        f"  contract request for the barometer's offer: HTTP {response.status_code} — "
+        + "; ".join(str(r) for r in (reason if isinstance(reason, list) else [reason]))
+    )
+    return response.status_code == 400
 
 
 async def _company_view(space: LocalDataspace, provider: RunningService) -> set[str]:
@@ -264,8 +425,15 @@ def main(argv: list[str] | None = None) -> int:
         with httpx.Client(base_url=provider.url, headers=admin, timeout=60) as client:
             offer_datasets(console, client)
         with httpx.Client(base_url=region.url, headers=admin, timeout=60) as client:
-            regional = discover(console, client, provider)
+            catalogue = discover(console, client, provider)
+        regional = {dataset["@id"] for dataset in _datasets(catalogue)}
         refused_as_expected = company_view(console, space, provider, regional)
+        with (
+            httpx.Client(base_url=region.url, headers=admin, timeout=60) as client,
+            httpx.Client(base_url=provider.url, headers=admin, timeout=60) as provider_client,
+        ):
+            agreed = negotiate(console, client, provider_client, catalogue, provider)
+        company_refused = company_request(console, space, provider, catalogue)
     processes = (authority.process, provider.process, region.process)
     clean = all(stopped_cleanly(process.returncode) for process in processes)
     console.rule("[bold]Done")
@@ -273,7 +441,8 @@ def main(argv: list[str] | None = None) -> int:
         f"  {len(regional)} datasets offered to the regional agency; "
         + ("every process stopped cleanly" if clean else "a process did not stop cleanly")
     )
-    return 0 if clean and refused_as_expected and len(regional) >= len(ASSET_FILES) else 1
+    played = refused_as_expected and agreed and company_refused
+    return 0 if clean and played and len(regional) >= len(ASSET_FILES) else 1
 
 
 if __name__ == "__main__":
