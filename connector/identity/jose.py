@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 from collections.abc import Collection, Mapping
@@ -27,6 +28,7 @@ from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwa import EdDSAAlgorithm, JWSAlgModel
 from joserfc.jwk import ECKey, Key, OKPKey, RSAKey
 
+from catalog.jsonld import copy_json
 from connector.http.jsonbody import holds_unstorable_text, may_hold_unstorable_text
 from connector.identity.algorithms import ALGORITHMS, Algorithm
 
@@ -102,7 +104,16 @@ def _segments(token: str) -> list[str]:
 
 def unverified_header(token: str) -> dict[str, Any]:
     """The protected header of ``token``, read without verifying anything (to pick the key)."""
-    header = _json_object(_segments(token)[0], "header")
+    header: dict[str, Any] = copy_json(_header(_segments(token)[0]))
+    return header
+
+
+@functools.lru_cache(maxsize=1024)
+def _header(segment: str) -> dict[str, Any]:
+    """The header a token's first segment encodes (checked): kept, since a signer sends the
+    same header with each token (a DPoP key's with each proof) and each verification reads it
+    more than once. Callers get a copy (:func:`unverified_header`); a failure is not kept."""
+    header = _json_object(segment, "header")
     refused = REFUSED_HEADERS.intersection(header)
     if refused:
         raise JoseFailure(f"refused header parameter(s): {', '.join(sorted(refused))}")
@@ -113,7 +124,15 @@ def unverified_header(token: str) -> dict[str, Any]:
 
 def unverified_claims(token: str) -> dict[str, Any]:
     """The claims of ``token`` read without verification (only to find the client to look up)."""
-    return _json_object(_segments(token)[1], "payload")
+    claims: dict[str, Any] = copy_json(_payload(_segments(token)[1]))
+    return claims
+
+
+@functools.lru_cache(maxsize=1024)
+def _payload(segment: str) -> dict[str, Any]:
+    """The claims a token's second segment encodes: kept, since an access token comes with
+    many requests. Callers get a copy (:func:`unverified_claims`)."""
+    return _json_object(segment, "payload")
 
 
 def algorithm_for(key: Key) -> Algorithm:

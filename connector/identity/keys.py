@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -55,7 +56,13 @@ class SigningKey:
     kid: str
 
     def public_jwk(self) -> dict[str, Any]:
-        """The public JWK (``kid``, ``alg``, ``use: sig``), as published in a JWKS."""
+        """The public JWK (``kid``, ``alg``, ``use: sig``), as published in a JWKS (a copy
+        of the one computed once for this key)."""
+        return dict(self._public_jwk)
+
+    @functools.cached_property
+    def _public_jwk(self) -> dict[str, Any]:
+        # Its thumbprint hashes canonical JSON: worth computing once, not for every DPoP proof.
         return public_jwk(self.key)
 
     @property
