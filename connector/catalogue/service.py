@@ -283,8 +283,8 @@ class CatalogueService:
         admits, or None (no such contract definition or contract policy, it does not select
         the asset, no such series member). For an administrator who makes the offer to a
         participant by name (a provider-initiated negotiation): the access policy, which
-        needs the participant's claims, is not evaluated; the contract policy is, when the
-        participant answers (:meth:`Decisions.provider_decides`)."""
+        needs the participant's claims, is not evaluated here; in ``auto`` mode both policies
+        are, with the claims its acceptance brings (:class:`Decisions`)."""
         return self._offered(connection, ref, visible_to=None)
 
     def _offered(

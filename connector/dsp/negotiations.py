@@ -35,6 +35,7 @@ from connector.negotiation.decisions import Requester
 from connector.negotiation.intent import SendPlace
 from connector.negotiation.messages import Inbound, negotiation_body, read_inbound
 from connector.negotiation.states import Role, State
+from connector.negotiation.terms import their_pid
 from connector.node import Node, NodeDep
 from connector.store.records import NegotiationRecord
 
@@ -83,7 +84,9 @@ def _requester(participant: Participant) -> Requester:
 
 
 def _ack(record: NegotiationRecord, status: int = 200) -> JSONResponse:
-    state = State.REQUESTED if record.state == State.INITIAL else record.state
+    state = record.state
+    if state == State.INITIAL:  # local: the state our first message (acknowledged) leads to
+        state = State.REQUESTED if record.role == "consumer" else State.OFFERED
     return JSONResponse(
         negotiation_body(record.provider_pid, record.consumer_pid, state), status_code=status
     )
@@ -167,10 +170,11 @@ async def get_negotiation(
 ) -> Response:
     record = await node.database.run(node.negotiations.for_peer, pid, _requester(participant))
     _remember(request, record.provider_pid, record.consumer_pid)
-    if record.provider_pid is None:
-        # Our request reached the provider (it asks), but its answer is not recorded yet: a
-        # ContractNegotiation needs the providerPid, which that answer brings.
-        raise Conflict("the answer to our request is not recorded yet; ask again")
+    if their_pid(record) is None:
+        # Our first message (a request, an offer) reached the peer (it asks), but its answer
+        # is not recorded yet: a ContractNegotiation needs both pids, and that answer brings
+        # the peer's.
+        raise Conflict("the answer to our first message is not recorded yet; ask again")
     return _ack(record)
 
 

@@ -7,8 +7,10 @@ answer as intent:
 * provider — a request (or the consumer's acceptance of our offer) is agreed when the contract
   policy allows it for the consumer's verified claims and declared purpose, in the
   ``negotiation`` scope; otherwise the negotiation is terminated with the decision's reasons.
-  A counter-request is agreed only when its terms are the offer's terms. A verification is
-  finalized.
+  A counter-request is agreed only when its terms are the offer's terms. An acceptance or a
+  counter-request is agreed only if the definition's access policy admits the consumer too (a
+  request was checked against the catalogue, which applies it; an offer our administrator made
+  first was not). A verification is finalized.
 * consumer (``autoAccept``) — an offer with the terms requested is accepted, another is
   terminated; a valid agreement is verified.
 
@@ -35,6 +37,8 @@ from connector.store.records import NegotiationRecord
 from policies import EvaluationContext, Evaluator, Policy, PolicyError, Scope
 
 log = logging.getLogger("etds.negotiation")
+
+NOT_ADMITTED = "the access policy of this offer does not admit this participant"
 
 _DATE_TIME = re.compile(
     r"-?([1-9][0-9]{3,}|0[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
@@ -145,6 +149,8 @@ class Decisions:
                 "counter-offers are not negotiated automatically; "
                 "request the offer as the catalogue shows it",
             )
+        if not self._terms.admits(record, requester.claims):
+            return self._intend(record, Message.TERMINATE, NOT_ADMITTED)
         return self.provider_decides(record, requester, ours, contract=ours)
 
     def _on_accepted(
@@ -154,6 +160,8 @@ class Decisions:
             raise NegotiationProtocolError("the last offer is the consumer's own")
         if record.mode != "auto":
             return record
+        if not self._terms.admits(record, requester.claims):
+            return self._intend(record, Message.TERMINATE, NOT_ADMITTED)
         return self.provider_decides(record, requester, self._terms.offer(record))
 
     def _on_verified(

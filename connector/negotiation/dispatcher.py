@@ -748,7 +748,9 @@ class NegotiationDispatcher:
         log.warning(
             "contract negotiation terminated", extra={"negotiation": current.id, "reason": reason}
         )
-        if outcome.retry:
+        if outcome.retry or _first_message(current, kind):
+            # Refused, our first message leaves the peer nothing to terminate (and us no pid to
+            # address it by).
             return self._terminated(current, reason)
         # The peer is reachable but refused: tell it we stop, so both sides end TERMINATED.
         now = self._clock()

@@ -359,6 +359,7 @@ class NegotiationService:
                 state=state,
                 attempts=0,
                 provider_pid=record.provider_pid or (peer_pid if role == "consumer" else None),
+                consumer_pid=record.consumer_pid or (peer_pid if role == "provider" else None),
             )
         stored_their = their_pid(record)
         if stored_their is not None and peer_pid != stored_their:

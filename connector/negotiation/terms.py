@@ -11,7 +11,7 @@ import json
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -144,6 +144,23 @@ class Terms:
             except StoreNotFound:
                 return None
         return definition, self.policy(contract)
+
+    def admits(self, record: NegotiationRecord, claims: Mapping[str, Any]) -> bool:
+        """Whether the access policy of the negotiation's contract definition admits
+        ``claims``, as the catalogue decides whom it shows the offer to (False when the
+        definition or one of its policies is gone)."""
+        if record.contract_definition_id is None:
+            return False
+        with self._database.read() as session:
+            try:
+                definition = ContractDefinitionRepository(session).get(
+                    record.contract_definition_id
+                )
+            except StoreNotFound:
+                return False
+            wanted = sorted({definition.access_policy_id, definition.contract_policy_id})
+            policies = PolicyDefinitionRepository(session).get_many(wanted)
+        return bool(self._access.visible(claims, [definition], policies, self._clock()))
 
     def contract_policy(self, record: NegotiationRecord) -> Policy | None:
         """The current contract policy of the negotiation's contract definition."""

@@ -17,7 +17,7 @@ dataspace on this machine.
    for official statistics), both nodes keep the agreement; the same request without the purpose
    the policy requires is terminated, with the policy's reasons;
 7. the tour operator sends a contract request for the barometer's offer anyway: refused, the
-   access policy guards negotiation as it guards the catalogue.
+   access policy guards contract requests as it guards the catalogue.
 
 Every process runs on 127.0.0.1 and is stopped at the end. Transfer comes next in the roadmap.
 """
@@ -29,6 +29,7 @@ import asyncio
 import json
 import shutil
 import time
+import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
 from importlib import resources
@@ -201,7 +202,9 @@ def _datasets(catalogue: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _barometer_offer(catalogue: dict[str, Any]) -> dict[str, Any]:
     """The barometer's offer as the regional agency's catalogue shows it, with its target."""
-    dataset = next(d for d in _datasets(catalogue) if d["@id"] == BAROMETER)
+    dataset = next((d for d in _datasets(catalogue) if d["@id"] == BAROMETER), None)
+    if dataset is None:
+        raise SystemExit(f"{BAROMETER} is not in the regional agency's view of the catalogue")
     offers = dataset["odrl:hasPolicy"]
     offer = offers[0] if isinstance(offers, list) else offers
     return {**offer, "odrl:target": {"@id": BAROMETER}}
@@ -289,7 +292,10 @@ def negotiate(
         f"  the same request without a purpose: {refused['state']} — "
         f"{refused.get('errorDetail', '')[:300]}"
     )
-    return kept[0]["@id"] == kept[1]["@id"] == agreement_id and refused["state"] == "TERMINATED"
+    refused_by_policy = refused["state"] == "TERMINATED" and "odrl:purpose" in refused.get(
+        "errorDetail", ""
+    )
+    return kept[0]["@id"] == kept[1]["@id"] == agreement_id and refused_by_policy
 
 
 async def _company_request(
@@ -314,7 +320,7 @@ async def _company_request(
                 json={
                     "@context": ["https://w3id.org/dspace/2025/1/context.jsonld"],
                     "@type": "ContractRequestMessage",
-                    "consumerPid": "urn:uuid:tour-operator-demo",
+                    "consumerPid": f"urn:uuid:{uuid.uuid4()}",
                     # The company runs no node in the demo: a loopback address no one
                     # listens on (a request the provider accepted would be answered there).
                     "callbackAddress": "http://127.0.0.1:9/protocol/2025-1",
@@ -335,12 +341,14 @@ def company_request(
     console.rule("[bold]7. The tour operator asks for a contract on the barometer anyway")
     offer_id = str(_barometer_offer(catalogue)["@id"])
     response = asyncio.run(_company_request(space, provider, offer_id))
-    reason = response.json().get("reason", []) if response.content else []
-    console.print(
-        f"  contract request for the barometer's offer: HTTP {response.status_code} — "
-        + "; ".join(str(r) for r in (reason if isinstance(reason, list) else [reason]))
-    )
-    return response.status_code == 400
+    try:
+        reason = response.json().get("reason", [])
+    except ValueError:  # not the DSP error it should be
+        reason = [response.text[:300]]
+    said = "; ".join(str(r) for r in (reason if isinstance(reason, list) else [reason]))
+    status = response.status_code
+    console.print(f"  contract request for the barometer's offer: HTTP {status} — {said}")
+    return response.status_code == 400 and "unknown offer" in said
 
 
 async def _company_view(space: LocalDataspace, provider: RunningService) -> set[str]:

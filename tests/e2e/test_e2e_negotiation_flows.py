@@ -375,6 +375,26 @@ async def test_dsp_asking_before_our_request_is_answered_is_a_conflict(
 
 
 @pytest.mark.anyio
+async def test_dsp_asking_before_our_offer_is_answered_is_a_conflict(
+    nodes: TwoNodes, dsp: Dsp
+) -> None:
+    # B's first offer cannot get through (nothing listens at the address it was given): B's
+    # negotiation has no consumerPid yet, and a ContractNegotiation without one is invalid.
+    response = offer_to_consumer(
+        nodes, MANUAL_DEFINITION, counterPartyAddress="http://127.0.0.1:9/protocol/2025-1"
+    )
+    assert response.status_code == 200, response.text
+    negotiation_id = response.json()["@id"]
+    provider_pid = get(nodes.provider.url, negotiation_id)["providerPid"]
+    body = assert_error(await dsp.a.get(f"/negotiations/{provider_pid}"), 409, "not recorded yet")
+    assert body["providerPid"] == provider_pid
+    assert get(nodes.provider.url, negotiation_id)["state"] == "OFFERING"
+    # another participant does not learn that it exists
+    assert_error(await dsp.c.get(f"/negotiations/{provider_pid}"), 404)
+    do(nodes.provider.url, negotiation_id, "terminate")
+
+
+@pytest.mark.anyio
 async def test_dsp_path_and_body_pids_must_agree(nodes: TwoNodes, dsp: Dsp) -> None:
     pair = requested(nodes)
     provider_pid, consumer_pid = pair.pids()

@@ -25,6 +25,7 @@ from negotiation_support import (
     OFFICIAL_STATISTICS,
     PROVIDER,
     PROVIDER_DSP,
+    RESEARCH_ONLY,
     SECURITY,
     THIRD,
     Node,
@@ -39,6 +40,7 @@ from negotiation_support import (
     termination,
     verification,
 )
+from negotiation_support import event as event_message
 from sqlalchemy import event, text
 from tls_support import TlsPeer, http_answer, private_ca
 
@@ -48,6 +50,7 @@ from connector.dsp.negotiations import MESSAGES
 from connector.identity.service import NodeIdentity
 from connector.identity.settings import IdentitySettings, TrustedIssuer
 from connector.negotiation import dispatcher as dispatcher_module
+from connector.negotiation.decisions import NOT_ADMITTED
 from connector.negotiation.dispatcher import Claimed, NegotiationDispatcher, _path
 from connector.negotiation.intent import SendPlace
 from connector.negotiation.messages import message_body, negotiation_body
@@ -846,6 +849,90 @@ async def test_a_consumer_pid_another_negotiation_has_ends_the_offer_here(
         "urn:uuid:taken",
     )
     assert await provider.round() is False
+
+
+async def test_an_acceptance_before_the_answer_to_our_offer_brings_the_consumer_pid(
+    provider: Sender,
+) -> None:
+    """The consumer accepts our first offer before its answer to it is recorded: the acceptance
+    proves the offer arrived and gives the consumer's pid, which the agreement then goes to."""
+    started = _offered(provider)
+    assert started.provider_pid is not None
+    theirs = "urn:uuid:theirs"
+
+    def answer(_request: httpx.Request) -> httpx.Response:
+        message, body = inbound(event_message(started.provider_pid or "", theirs, "ACCEPTED"))
+        provider.node.service.receive(
+            ("provider",),
+            requester=requester(),
+            path_pid=started.provider_pid or "",
+            message=message,
+            body=body,
+        )
+        return httpx.Response(201, json=negotiation_body(started.provider_pid, theirs, "OFFERED"))
+
+    provider.peer.answer = answer
+    await provider.round()
+    accepted = provider.get(started.id)
+    assert (accepted.state, accepted.consumer_pid) == ("ACCEPTED", theirs)
+    assert (accepted.intent, accepted.pending) == ("AGREE", True)  # auto: the policy allows it
+    provider.peer.answer = acknowledge
+    await provider.round()
+    assert provider.get(started.id).state == "AGREED"
+    assert provider.peer.paths()[-1] == f"/protocol/2025-1/negotiations/{theirs}/agreement"
+    assert [(m.direction, m.message_type) for m in provider.node.history(started.id)] == [
+        ("out", "ContractOfferMessage"),
+        ("in", "ContractNegotiationEventMessage"),
+        ("out", "ContractAgreementMessage"),
+    ]
+
+
+async def test_an_acceptance_by_a_participant_the_access_policy_hides_is_terminated(
+    database: Database, identities: dict[str, NodeIdentity]
+) -> None:
+    """Our administrator's offer skipped the access policy (it needs the consumer's claims):
+    the consumer's acceptance brings them, and the automatic decision applies it."""
+    seed_offer(database, access=RESEARCH_ONLY)
+    provider = _sender(database, identities, PROVIDER)
+    try:
+        started = _offered(provider)
+        assert started.provider_pid is not None
+        provider.peer.answer = lambda r: httpx.Response(
+            201, json=negotiation_body(started.provider_pid, C, "OFFERED")
+        )
+        await provider.round()
+        message, body = inbound(event_message(started.provider_pid, C, "ACCEPTED"))
+        refused = provider.node.service.receive(
+            ("provider",),
+            requester=requester(org_type="company"),
+            path_pid=started.provider_pid,
+            message=message,
+            body=body,
+        )
+        assert refused.state == "ACCEPTED"
+        assert (refused.intent, refused.pending) == ("TERMINATE", True)
+        assert refused.error_detail == NOT_ADMITTED
+    finally:
+        await provider.dispatcher.aclose()
+
+
+@pytest.mark.parametrize("role", ["provider", "consumer"])
+async def test_a_first_message_refused_ends_the_negotiation_here_at_once(
+    provider: Sender, consumer: Sender, role: str
+) -> None:
+    """A peer that refuses our first message (4xx) knows no negotiation to terminate, and we
+    have no pid to address it by: TERMINATED here at once, nothing more sent."""
+    sender = provider if role == "provider" else consumer
+    started = _offered(provider) if role == "provider" else _started(consumer)
+    sender.peer.answer = lambda r: httpx.Response(400, json={"reason": ["no thanks"]})
+    await sender.round()
+    ended = sender.get(started.id)
+    assert ended.state == "TERMINATED"
+    assert (ended.intent, ended.pending) == (None, False)
+    assert ended.error_detail is not None
+    assert "the peer refused our" in ended.error_detail
+    assert len(sender.peer.received) == 1
+    assert await sender.round() is False
 
 
 def _finalizing(provider: Sender, agreement: dict[str, Any], **changes: Any) -> NegotiationRecord:
