@@ -509,6 +509,8 @@ def run(args: argparse.Namespace, root: Path) -> tuple[list[tuple[str, Phase]], 
             if cluster is not None and backend == "PostgreSQL":
                 names = {"provider": "bench_provider", "consumer": "bench_consumer"}
                 urls = {f"{node}_db": cluster.create_database(name) for node, name in names.items()}
+                if args.postgres_socket:
+                    urls = {f"{node}_db": cluster.socket_url(name) for node, name in names.items()}
                 stats = PostgresStats(cluster.url().replace("+psycopg", ""), names)
             # "auto" passed as no option at all: a checkout from before the option runs too
             # (bench/compare_negotiation.py), and gets the same.
@@ -543,6 +545,11 @@ def main() -> None:
     parser.add_argument("--poll-ms", type=float, default=2.0)
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument(
+        "--postgres-socket",
+        action="store_true",
+        help="the nodes reach PostgreSQL through its Unix socket (default: TCP to 127.0.0.1)",
+    )
     parser.add_argument(
         "--run-on-loop",
         choices=("auto", "always", "never"),

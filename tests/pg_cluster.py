@@ -230,6 +230,11 @@ class PostgresCluster:
         assert self.port is not None, "the cluster is not started"
         return f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
 
+    def socket_url(self, database: str = "postgres") -> str:
+        """The SQLAlchemy URL of ``database`` through the cluster's Unix socket."""
+        assert self.port is not None and self.root is not None, "the cluster is not started"
+        return f"postgresql+psycopg://{SUPERUSER}@/{database}?host={self.root}&port={self.port}"
+
     def _admin(self) -> psycopg.Connection[tuple[object, ...]]:
         assert self.port is not None, "the cluster is not started"
         return psycopg.connect(
