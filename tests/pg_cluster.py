@@ -232,7 +232,8 @@ class PostgresCluster:
 
     def socket_url(self, database: str = "postgres") -> str:
         """The SQLAlchemy URL of ``database`` through the cluster's Unix socket."""
-        assert self.port is not None and self.root is not None, "the cluster is not started"
+        assert self.port is not None, "the cluster is not started"
+        assert self.root is not None, "the cluster is not started"
         return f"postgresql+psycopg://{SUPERUSER}@/{database}?host={self.root}&port={self.port}"
 
     def _admin(self) -> psycopg.Connection[tuple[object, ...]]:
