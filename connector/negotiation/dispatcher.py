@@ -134,6 +134,7 @@ class Sent:
     unsent: bool = False  # this node could not send it at all (no identity, address refused)
     body: dict[str, Any] | None = None  # what was sent (for the history, once acknowledged)
     their_pid: str | None = None  # the peer's pid, from the answer to our first message
+    pid_problem: str | None = None  # why that answer gives us no pid to keep (then TERMINATED)
 
 
 # RFC 3986 pchar, less the unreserved characters quote() keeps anyway: a peer's pid stays one
@@ -546,20 +547,40 @@ class NegotiationDispatcher:
         retry = answer.status >= 500 or answer.status in RETRYABLE
         return Sent(False, retry=retry, detail=f"the peer answered HTTP {answer.status}: {text}")
 
-    def _their_pid(self, role: Role, answer: Any) -> str | None:
-        """The pid the peer gives itself in ``answer`` (a ``ContractNegotiation``), or None."""
+    def _learnt(self, record: NegotiationRecord, outcome: Sent) -> Sent:
+        """``outcome`` (the answer to our first message) with the pid the peer gives itself in
+        it (a ``ContractNegotiation``), or why there is none to keep: no pid of its own, or an
+        answer naming another negotiation of ours than ``record``."""
+        consumer = record.role == "consumer"
+        pids = self._pids(outcome.answer)
+        theirs = pids.get("providerPid" if consumer else "consumerPid")
+        ours = pids.get("consumerPid" if consumer else "providerPid")
+        own = record.consumer_pid if consumer else record.provider_pid
+        if ours is not None and ours != own:
+            problem = f"{_answer_to_first(record)} is about another negotiation ({ours!r})"
+            return replace(outcome, their_pid=None, pid_problem=problem)
+        if theirs is None:
+            field = "providerPid" if consumer else "consumerPid"
+            problem = f"{_answer_to_first(record)} has no {field}"
+            return replace(outcome, their_pid=None, pid_problem=problem)
+        return replace(outcome, their_pid=theirs)
+
+    def _pids(self, answer: Any) -> dict[str, str]:
+        """``providerPid`` and ``consumerPid`` as ``answer`` gives them (expanded: what its
+        context makes of them), those it gives."""
         if not isinstance(answer, dict):
-            return None
+            return {}
         try:
             expanded = self._processor.expand(answer)
         except JsonLdProcessingError:
-            return None
-        term = DSPACE + ("providerPid" if role == "consumer" else "consumerPid")
-        for node in expanded:
-            for value in node.get(term, []):
-                if isinstance(value, dict) and isinstance(value.get("@id"), str):
-                    return str(value["@id"])
-        return None
+            return {}
+        found: dict[str, str] = {}
+        for name in ("providerPid", "consumerPid"):
+            for node in expanded:
+                for value in node.get(DSPACE + name, []):
+                    if isinstance(value, dict) and isinstance(value.get("@id"), str):
+                        found.setdefault(name, str(value["@id"]))
+        return found
 
     # Recording the outcome ---------------------------------------------------------------------
 
@@ -567,7 +588,7 @@ class NegotiationDispatcher:
         """Record ``outcome``; True when the negotiation then has a message due at once."""
         if kind is not None and _first_message(claimed, kind) and outcome.acknowledged:
             # Read from the answer before the write transaction, which need not wait for it.
-            outcome = replace(outcome, their_pid=self._their_pid(claimed.role, outcome.answer))
+            outcome = self._learnt(claimed, outcome)
         # The message to add to the history: ours, acknowledged.
         sent = (
             (kind, outcome.body)
@@ -773,8 +794,8 @@ class NegotiationDispatcher:
         if _first_message(current, kind):
             pid = outcome.their_pid
             if pid is None:
-                field = "providerPid" if role == "consumer" else "consumerPid"
-                return self._terminated(current, f"{_answer_to_first(current)} has no {field}")
+                problem = outcome.pid_problem or f"{_answer_to_first(current)} gives no pid"
+                return self._terminated(current, problem)
             if role == "consumer":
                 updated = replace(updated, provider_pid=pid)
             else:

@@ -780,6 +780,28 @@ async def test_request_acknowledged_without_a_provider_pid_terminates(
     assert (ended.intent, ended.pending) == (None, False)
 
 
+@pytest.mark.parametrize("role", ["provider", "consumer"])
+async def test_an_answer_to_our_first_message_about_another_negotiation_ends_it_here(
+    provider: Sender, consumer: Sender, role: str
+) -> None:
+    """The answer names, as our pid, one that is not this negotiation's: nothing to learn."""
+    sender = provider if role == "provider" else consumer
+    if role == "provider":
+        started = _offered(provider)
+        body = negotiation_body("urn:uuid:not-ours", "urn:uuid:theirs", "OFFERED")
+    else:
+        started = _started(consumer)
+        body = negotiation_body("urn:uuid:theirs", "urn:uuid:not-ours", "REQUESTED")
+    sender.peer.answer = lambda r: httpx.Response(201, json=body)
+    await sender.round()
+    ended = sender.get(started.id)
+    assert ended.state == "TERMINATED"
+    assert (ended.provider_pid if role == "consumer" else ended.consumer_pid) is None
+    assert ended.error_detail is not None
+    assert ended.error_detail.endswith("is about another negotiation ('urn:uuid:not-ours')")
+    assert await sender.round() is False
+
+
 def _offered(provider: Sender) -> NegotiationRecord:
     """A provider's administrator's offer to the consumer (provider-initiated), due now."""
     return provider.node.actions.offer(
