@@ -85,10 +85,15 @@ def first_throughput(output: str) -> tuple[float, float, float, float | None]:
     for line in output.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if len(cells) >= 7 and cells[1].endswith("in flight"):
-            # consumer / provider / authority / bench [/ database server]
-            cpu = [float(value) for value in cells[5].split("/")]
+            # consumer / provider / authority / bench / database server ("n/a" on SQLite)
+            parts = cells[5].replace("n/a", "-").split("/")
+            cpu = [None if value.strip() == "-" else float(value) for value in parts]
             busy = float(cells[6].rstrip("%")) / 100
-            return float(cells[3]), cpu[0] + cpu[1], busy, cpu[4] if len(cpu) > 4 else None
+            consumer, provider = cpu[0], cpu[1]
+            assert consumer is not None, line
+            assert provider is not None, line
+            server = cpu[4] if len(cpu) > 4 else None
+            return float(cells[3]), consumer + provider, busy, server
     raise ValueError("no throughput row in the benchmark's output")
 
 
