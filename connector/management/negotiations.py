@@ -122,6 +122,21 @@ def _own_offer(node: JsonObject | None, kind: Message) -> Policy:
     return offer
 
 
+def _counterparty_address(body: JsonObject, type_name: str) -> str:
+    """The ``counterPartyAddress`` of a body that starts a negotiation (of type ``type_name``
+    if it says, over this node's protocol if it names one)."""
+    types = node_types(body)
+    if types and EDC + type_name not in types:
+        raise BadRequest(f"the request body must be a {type_name}")
+    address = _string(body, "counterPartyAddress", required=True) or ""
+    protocol = _string(body, "protocol")
+    if protocol is not None and protocol not in PROTOCOLS:
+        raise BadRequest(
+            f"'protocol' must be {PROTOCOL!r}", errors=[FieldError("protocol", PROTOCOL)]
+        )
+    return address
+
+
 def _purpose(node: JsonObject) -> str | None:
     found = values(node, EDC + "purpose")
     if not found:
@@ -180,15 +195,7 @@ def render(processor: JsonLdProcessor, record: NegotiationRecord) -> dict[str, A
 async def start_negotiation(
     _admin: AdminPrincipal, body: ExpandedBody, node: NodeDep, background: BackgroundTasks
 ) -> JSONResponse:
-    types = node_types(body)
-    if types and EDC + "ContractRequest" not in types:
-        raise BadRequest("the request body must be a ContractRequest")
-    address = _string(body, "counterPartyAddress", required=True) or ""
-    protocol = _string(body, "protocol")
-    if protocol is not None and protocol not in PROTOCOLS:
-        raise BadRequest(
-            f"'protocol' must be {PROTOCOL!r}", errors=[FieldError("protocol", PROTOCOL)]
-        )
+    address = _counterparty_address(body, "ContractRequest")
     offer = _policy(one_node(body, "policy"), "policy")
     provider_id = _string(body, "counterPartyId") or offer.assigner
     if not provider_id:
@@ -218,15 +225,7 @@ async def start_negotiation(
 
 @router.post("/offers", summary="Offer a contract to a participant (as provider)")
 async def offer_contract(_admin: AdminPrincipal, body: ExpandedBody, node: NodeDep) -> JSONResponse:
-    types = node_types(body)
-    if types and EDC + "ContractOfferRequest" not in types:
-        raise BadRequest("the request body must be a ContractOfferRequest")
-    address = _string(body, "counterPartyAddress", required=True) or ""
-    protocol = _string(body, "protocol")
-    if protocol is not None and protocol not in PROTOCOLS:
-        raise BadRequest(
-            f"'protocol' must be {PROTOCOL!r}", errors=[FieldError("protocol", PROTOCOL)]
-        )
+    address = _counterparty_address(body, "ContractOfferRequest")
     consumer_id = _string(body, "counterPartyId", required=True) or ""
     definition_id = _string(body, "contractDefinitionId", required=True) or ""
     dataset = _string(body, "assetId", required=True) or ""

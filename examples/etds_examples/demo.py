@@ -30,8 +30,8 @@ import json
 import shutil
 import time
 import uuid
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import AsyncIterator, Callable
+from contextlib import ExitStack, asynccontextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -301,37 +301,24 @@ def negotiate(
 async def _company_request(
     space: LocalDataspace, provider: RunningService, offer_id: str
 ) -> httpx.Response:
-    async with httpx.AsyncClient(trust_env=False, timeout=30) as http:
-        tokens = TokenClient(
-            authority=space.issuer,
-            client_id=COMPANY.participant_id,
-            client_key=keys.load_signing_key(space.key_file(COMPANY.participant_id)),
-            dpop_key=keys.ephemeral_key(),
-            async_client=http,
-        )
-        async with httpx.AsyncClient(
-            base_url=provider.url + "/protocol/2025-1",
-            auth=DataspaceAuth(tokens, audience=PROVIDER.participant_id),
-            trust_env=False,
-            timeout=30,
-        ) as client:
-            return await client.post(
-                "/negotiations/request",
-                json={
-                    "@context": ["https://w3id.org/dspace/2025/1/context.jsonld"],
-                    "@type": "ContractRequestMessage",
-                    "consumerPid": f"urn:uuid:{uuid.uuid4()}",
-                    # The company runs no node in the demo: a loopback address no one
-                    # listens on (a request the provider accepted would be answered there).
-                    "callbackAddress": "http://127.0.0.1:9/protocol/2025-1",
-                    "offer": {
-                        "@type": "Offer",
-                        "@id": offer_id,
-                        "target": BAROMETER,
-                        "permission": [{"action": "use"}],
-                    },
+    async with _company_client(space, provider) as client:
+        return await client.post(
+            "/negotiations/request",
+            json={
+                "@context": ["https://w3id.org/dspace/2025/1/context.jsonld"],
+                "@type": "ContractRequestMessage",
+                "consumerPid": f"urn:uuid:{uuid.uuid4()}",
+                # The company runs no node in the demo: a loopback address no one
+                # listens on (a request the provider accepted would be answered there).
+                "callbackAddress": "http://127.0.0.1:9/protocol/2025-1",
+                "offer": {
+                    "@type": "Offer",
+                    "@id": offer_id,
+                    "target": BAROMETER,
+                    "permission": [{"action": "use"}],
                 },
-            )
+            },
+        )
 
 
 def company_request(
@@ -351,7 +338,12 @@ def company_request(
     return response.status_code == 400 and "unknown offer" in said
 
 
-async def _company_view(space: LocalDataspace, provider: RunningService) -> set[str]:
+@asynccontextmanager
+async def _company_client(
+    space: LocalDataspace, provider: RunningService
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A DSP client of the provider's node for the tour operator (its own tokens and DPoP
+    proofs: it runs no node in the demo)."""
     async with httpx.AsyncClient(trust_env=False, timeout=30) as http:
         tokens = TokenClient(
             authority=space.issuer,
@@ -366,14 +358,19 @@ async def _company_view(space: LocalDataspace, provider: RunningService) -> set[
             trust_env=False,
             timeout=30,
         ) as client:
-            response = await client.post(
-                "/catalog/request",
-                json={
-                    "@context": ["https://w3id.org/dspace/2025/1/context.jsonld"],
-                    "@type": "CatalogRequestMessage",
-                },
-            )
-            catalogue = _check(response, "the company's catalogue request")
+            yield client
+
+
+async def _company_view(space: LocalDataspace, provider: RunningService) -> set[str]:
+    async with _company_client(space, provider) as client:
+        response = await client.post(
+            "/catalog/request",
+            json={
+                "@context": ["https://w3id.org/dspace/2025/1/context.jsonld"],
+                "@type": "CatalogRequestMessage",
+            },
+        )
+        catalogue = _check(response, "the company's catalogue request")
     return {dataset["@id"] for dataset in catalogue.get("dataset", [])}
 
 
