@@ -34,7 +34,7 @@ from connector.identity.dependency import ParticipantDep, Sender, SenderDep
 from connector.negotiation.decisions import Requester
 from connector.negotiation.intent import SendPlace
 from connector.negotiation.messages import Inbound, negotiation_body, read_inbound
-from connector.negotiation.states import Role, State
+from connector.negotiation.states import TERMINAL, Role, State
 from connector.negotiation.terms import their_pid
 from connector.node import Node, NodeDep
 from connector.store.records import NegotiationRecord
@@ -173,7 +173,12 @@ async def get_negotiation(
     if their_pid(record) is None:
         # Our first message (a request, an offer) reached the peer (it asks), but its answer
         # is not recorded yet: a ContractNegotiation needs both pids, and that answer brings
-        # the peer's.
+        # the peer's. Once the negotiation ended here without it, asking again is no use.
+        if record.state in TERMINAL:
+            raise Conflict(
+                "this negotiation ended here before the answer to our first message was "
+                f"recorded: {record.error_detail or record.state}"
+            )
         raise Conflict("the answer to our first message is not recorded yet; ask again")
     return _ack(record)
 

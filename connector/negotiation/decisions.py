@@ -32,13 +32,11 @@ from connector.negotiation.errors import NegotiationProtocolError
 from connector.negotiation.intent import intend, storable_detail
 from connector.negotiation.messages import Inbound
 from connector.negotiation.states import Message, Role
-from connector.negotiation.terms import Terms, dataset_id, required, same_terms
+from connector.negotiation.terms import WITHDRAWN, Terms, dataset_id, required, same_terms
 from connector.store.records import NegotiationRecord
 from policies import EvaluationContext, Evaluator, Policy, PolicyError, Scope
 
 log = logging.getLogger("etds.negotiation")
-
-NOT_ADMITTED = "the access policy of this offer does not admit this participant"
 
 _DATE_TIME = re.compile(
     r"-?([1-9][0-9]{3,}|0[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
@@ -99,7 +97,7 @@ class Decisions:
         ``contract``: the contract policy when the caller has just read it (else read here)."""
         ours = contract if contract is not None else self._terms.contract_policy(record)
         if ours is None:
-            return self._intend(record, Message.TERMINATE, "the offer is withdrawn")
+            return self._intend(record, Message.TERMINATE, WITHDRAWN)
         context = EvaluationContext(
             scope=Scope.NEGOTIATION,
             claims=requester.claims,
@@ -149,8 +147,9 @@ class Decisions:
                 "counter-offers are not negotiated automatically; "
                 "request the offer as the catalogue shows it",
             )
-        if not self._terms.admits(record, requester.claims):
-            return self._intend(record, Message.TERMINATE, NOT_ADMITTED)
+        refusal = self._terms.refusal(record, requester.claims)
+        if refusal is not None:
+            return self._intend(record, Message.TERMINATE, refusal)
         return self.provider_decides(record, requester, ours, contract=ours)
 
     def _on_accepted(
@@ -160,8 +159,9 @@ class Decisions:
             raise NegotiationProtocolError("the last offer is the consumer's own")
         if record.mode != "auto":
             return record
-        if not self._terms.admits(record, requester.claims):
-            return self._intend(record, Message.TERMINATE, NOT_ADMITTED)
+        refusal = self._terms.refusal(record, requester.claims)
+        if refusal is not None:
+            return self._intend(record, Message.TERMINATE, refusal)
         return self.provider_decides(record, requester, self._terms.offer(record))
 
     def _on_verified(

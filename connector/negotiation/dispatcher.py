@@ -60,7 +60,7 @@ from connector.identity.service import NodeIdentity
 from connector.negotiation.agreements import store_agreement
 from connector.negotiation.errors import NegotiationProtocolError
 from connector.negotiation.intent import SendPlace, due_at, intend, settled, storable_detail
-from connector.negotiation.messages import message_body
+from connector.negotiation.messages import MAX_PID_LENGTH, message_body
 from connector.negotiation.states import DSP_TYPES, Message, Role, State, advance, allowed
 from connector.negotiation.terms import their_pid
 from connector.settings import NegotiationSettings, SecuritySettings
@@ -150,6 +150,10 @@ def _first_message(record: NegotiationRecord, kind: Message) -> bool:
     """Whether ``kind`` opens the negotiation (the peer has no pid for it yet)."""
     opening = Message.REQUEST if record.role == "consumer" else Message.OFFER
     return kind == opening and their_pid(record) is None
+
+
+def _refused(kind: Message, outcome: Sent) -> str:
+    return f"the peer refused our {kind.value.lower()} message: {outcome.detail}"
 
 
 def _answer_to_first(record: NegotiationRecord) -> str:
@@ -578,8 +582,10 @@ class NegotiationDispatcher:
         for name in ("providerPid", "consumerPid"):
             for node in expanded:
                 for value in node.get(DSPACE + name, []):
-                    if isinstance(value, dict) and isinstance(value.get("@id"), str):
-                        found.setdefault(name, str(value["@id"]))
+                    # an IRI or a literal, as inbound messages take them (DspMessage.literal)
+                    pid = value.get("@id", value.get("@value")) if isinstance(value, dict) else None
+                    if isinstance(pid, str) and 0 < len(pid) <= MAX_PID_LENGTH:
+                        found.setdefault(name, pid)
         return found
 
     # Recording the outcome ---------------------------------------------------------------------
@@ -744,8 +750,14 @@ class NegotiationDispatcher:
             return settled(current)
         if outcome.acknowledged:
             return self._acknowledged(current, claimed, kind, outcome)
-        if current.intent != claimed.intent or current.state != claimed.state:
+        if current.state != claimed.state:
             return None  # the negotiation moved on; the new intent gets its own attempt
+        if current.intent != claimed.intent:
+            if _first_message(claimed, kind) and not outcome.retry and not outcome.unsent:
+                # The peer refused our first message while a termination was decided: it keeps
+                # nothing to terminate, and we have no pid to address it by.
+                return self._terminated(current, _refused(kind, outcome))
+            return None  # the new intent gets its own attempt
         return self._failed(current, kind, outcome)
 
     def _failed(
@@ -764,7 +776,7 @@ class NegotiationDispatcher:
             f"{kind.value.lower()} could not be delivered after {attempts} attempts: "
             f"{outcome.detail}"
             if outcome.retry
-            else f"the peer refused our {kind.value.lower()} message: {outcome.detail}"
+            else _refused(kind, outcome)
         )
         log.warning(
             "contract negotiation terminated", extra={"negotiation": current.id, "reason": reason}

@@ -40,10 +40,17 @@ class Inbound:
     reasons: tuple[str, ...] = ()
 
 
+MAX_PID_LENGTH = 256  # what the process tables keep
+
+
 def _pid(message: DspMessage, name: str) -> str | None:
     value = message.literal(name)
-    if value is not None and (not isinstance(value, str) or not value or len(value) > 256):
-        raise BadRequest(f"{message.type}: '{name}' must be an identifier of 1 to 256 characters")
+    if value is not None and (
+        not isinstance(value, str) or not value or len(value) > MAX_PID_LENGTH
+    ):
+        raise BadRequest(
+            f"{message.type}: '{name}' must be an identifier of 1 to {MAX_PID_LENGTH} characters"
+        )
     return value
 
 

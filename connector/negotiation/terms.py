@@ -43,6 +43,10 @@ PARSED_CACHE_MAX_CHARS = 16_384
 large as a request body, and 256 of those would hold hundreds of megabytes."""
 
 
+WITHDRAWN = "the offer is withdrawn"
+NOT_ADMITTED = "the access policy of this offer does not admit this participant"
+
+
 def their_pid(record: NegotiationRecord) -> str | None:
     """The pid the counterparty issued for ``record`` (None until it acknowledged our first
     message)."""
@@ -145,22 +149,26 @@ class Terms:
                 return None
         return definition, self.policy(contract)
 
-    def admits(self, record: NegotiationRecord, claims: Mapping[str, Any]) -> bool:
-        """Whether the access policy of the negotiation's contract definition admits
-        ``claims``, as the catalogue decides whom it shows the offer to (False when the
-        definition or one of its policies is gone)."""
+    def refusal(self, record: NegotiationRecord, claims: Mapping[str, Any]) -> str | None:
+        """Why the negotiation's contract definition does not admit ``claims`` now (None: it
+        does): its access policy denies them, as the catalogue would not show them the offer,
+        or the definition or one of its policies is gone (the offer is withdrawn)."""
         if record.contract_definition_id is None:
-            return False
+            return WITHDRAWN
         with self._database.read() as session:
             try:
                 definition = ContractDefinitionRepository(session).get(
                     record.contract_definition_id
                 )
             except StoreNotFound:
-                return False
+                return WITHDRAWN
             wanted = sorted({definition.access_policy_id, definition.contract_policy_id})
             policies = PolicyDefinitionRepository(session).get_many(wanted)
-        return bool(self._access.visible(claims, [definition], policies, self._clock()))
+        if any(policy_id not in policies for policy_id in wanted):
+            return WITHDRAWN
+        if not self._access.visible(claims, [definition], policies, self._clock()):
+            return NOT_ADMITTED
+        return None
 
     def contract_policy(self, record: NegotiationRecord) -> Policy | None:
         """The current contract policy of the negotiation's contract definition."""

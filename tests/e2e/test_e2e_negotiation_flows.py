@@ -395,6 +395,25 @@ async def test_dsp_asking_before_our_offer_is_answered_is_a_conflict(
 
 
 @pytest.mark.anyio
+async def test_a_refused_first_offer_ends_here_at_once(nodes: TwoNodes, dsp: Dsp) -> None:
+    # B sends its offer for A to an address that refuses it (B's own DSP endpoint: A's token
+    # is not for B): the refusal ends the negotiation at once, nothing to terminate at A's.
+    response = offer_to_consumer(
+        nodes, MANUAL_DEFINITION, counterPartyAddress=nodes.provider.url + DSP_PATH
+    )
+    assert response.status_code == 200, response.text
+    negotiation_id = response.json()["@id"]
+    ended = wait(nodes.provider.url, negotiation_id, "TERMINATED")
+    assert ended["errorDetail"].startswith("the peer refused our offer message"), ended
+    assert "consumerPid" not in ended or ended["consumerPid"] is None
+    # A asking about it is told it ended, not to ask again
+    body = assert_error(
+        await dsp.a.get(f"/negotiations/{ended['providerPid']}"), 409, "ended here before"
+    )
+    assert body["providerPid"] == ended["providerPid"]
+
+
+@pytest.mark.anyio
 async def test_dsp_path_and_body_pids_must_agree(nodes: TwoNodes, dsp: Dsp) -> None:
     pair = requested(nodes)
     provider_pid, consumer_pid = pair.pids()

@@ -50,15 +50,16 @@ from connector.dsp.negotiations import MESSAGES
 from connector.identity.service import NodeIdentity
 from connector.identity.settings import IdentitySettings, TrustedIssuer
 from connector.negotiation import dispatcher as dispatcher_module
-from connector.negotiation.decisions import NOT_ADMITTED
 from connector.negotiation.dispatcher import Claimed, NegotiationDispatcher, _path
 from connector.negotiation.intent import SendPlace
 from connector.negotiation.messages import message_body, negotiation_body
 from connector.negotiation.states import DSP_TYPES, Message, Role
+from connector.negotiation.terms import NOT_ADMITTED, WITHDRAWN
 from connector.settings import NegotiationSettings, SecuritySettings
 from connector.store.database import Database
 from connector.store.records import AgreementRecord, NegotiationRecord
 from connector.store.repositories.agreements import AgreementRepository
+from connector.store.repositories.contract_definitions import ContractDefinitionRepository
 from connector.store.repositories.negotiations import NegotiationRepository
 
 pytestmark = pytest.mark.anyio
@@ -936,6 +937,68 @@ async def test_an_acceptance_by_a_participant_the_access_policy_hides_is_termina
         assert refused.error_detail == NOT_ADMITTED
     finally:
         await provider.dispatcher.aclose()
+
+
+async def test_a_first_offer_refused_while_a_termination_waits_ends_it_at_once(
+    provider: Sender,
+) -> None:
+    """The administrator terminates while our first offer is on its way, and the consumer
+    refuses the offer: the termination could not be addressed; ended here with the refusal."""
+    started = _offered(provider)
+
+    def answer(_request: httpx.Request) -> httpx.Response:
+        terminating = provider.node.actions.act(started.id, Message.TERMINATE)
+        assert (terminating.intent, terminating.pending) == ("TERMINATE", True)
+        return httpx.Response(400, json={"reason": ["no thanks"]})
+
+    provider.peer.answer = answer
+    await provider.round()
+    ended = provider.get(started.id)
+    assert ended.state == "TERMINATED"
+    assert (ended.intent, ended.pending) == (None, False)
+    assert ended.error_detail is not None
+    assert ended.error_detail.startswith("the peer refused our offer message")
+    assert len(provider.peer.received) == 1
+    assert await provider.round() is False
+
+
+async def test_an_acceptance_of_a_withdrawn_offer_is_terminated(provider: Sender) -> None:
+    """The contract definition is gone when the consumer accepts our first offer."""
+    started = _offered(provider)
+    assert started.provider_pid is not None
+    provider.peer.answer = lambda r: httpx.Response(
+        201, json=negotiation_body(started.provider_pid, C, "OFFERED")
+    )
+    await provider.round()
+    with provider.node.database.transaction() as session:
+        ContractDefinitionRepository(session).delete("cd-visits")
+    message, body = inbound(event_message(started.provider_pid, C, "ACCEPTED"))
+    refused = provider.node.service.receive(
+        ("provider",), requester=requester(), path_pid=started.provider_pid, message=message,
+        body=body,
+    )  # fmt: skip
+    assert (refused.intent, refused.pending) == ("TERMINATE", True)
+    assert refused.error_detail == WITHDRAWN
+
+
+async def test_an_answer_to_our_first_message_without_our_pid_is_learnt_from(
+    consumer: Sender,
+) -> None:
+    """Our own pid is checked when the answer gives it; an answer with the peer's alone is
+    enough."""
+    started = _started(consumer)
+    consumer.peer.answer = lambda r: httpx.Response(
+        201,
+        json={
+            "@context": ["https://w3id.org/dspace/2025/1/context.jsonld"],
+            "@type": "ContractNegotiation",
+            "providerPid": "urn:uuid:theirs",
+            "state": "REQUESTED",
+        },
+    )
+    await consumer.round()
+    requested = consumer.get(started.id)
+    assert (requested.state, requested.provider_pid) == ("REQUESTED", "urn:uuid:theirs")
 
 
 @pytest.mark.parametrize("role", ["provider", "consumer"])
