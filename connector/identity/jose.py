@@ -102,17 +102,22 @@ def _segments(token: str) -> list[str]:
     return segments
 
 
+# Segments parsed before are kept (below) up to this length: ours and our peers' are far
+# shorter (a DPoP proof's header with its key: about 300 characters), and the segments of tokens
+# nobody has verified yet cannot fill the caches with up to MAX_TOKEN_BYTES each.
+KEPT_SEGMENT_CHARS = 2048
+
+
 def unverified_header(token: str) -> dict[str, Any]:
     """The protected header of ``token``, read without verifying anything (to pick the key)."""
-    header: dict[str, Any] = copy_json(_header(_segments(token)[0]))
+    segment = _segments(token)[0]
+    if len(segment) > KEPT_SEGMENT_CHARS:
+        return _checked_header(segment)
+    header: dict[str, Any] = copy_json(_kept_header(segment))
     return header
 
 
-@functools.lru_cache(maxsize=1024)
-def _header(segment: str) -> dict[str, Any]:
-    """The header a token's first segment encodes (checked): kept, since a signer sends the
-    same header with each token (a DPoP key's with each proof) and each verification reads it
-    more than once. Callers get a copy (:func:`unverified_header`); a failure is not kept."""
+def _checked_header(segment: str) -> dict[str, Any]:
     header = _json_object(segment, "header")
     refused = REFUSED_HEADERS.intersection(header)
     if refused:
@@ -122,16 +127,24 @@ def _header(segment: str) -> dict[str, Any]:
     return header
 
 
+# A signer sends the same header with each token (a DPoP key's with each proof), and each
+# verification reads it more than once. Callers get a copy; a failure is not kept.
+_kept_header = functools.lru_cache(maxsize=1024)(_checked_header)
+
+
 def unverified_claims(token: str) -> dict[str, Any]:
     """The claims of ``token`` read without verification (only to find the client to look up)."""
-    claims: dict[str, Any] = copy_json(_payload(_segments(token)[1]))
+    segment = _segments(token)[1]
+    if len(segment) > KEPT_SEGMENT_CHARS:
+        return _json_object(segment, "payload")
+    claims: dict[str, Any] = copy_json(_kept_payload(segment))
     return claims
 
 
 @functools.lru_cache(maxsize=1024)
-def _payload(segment: str) -> dict[str, Any]:
+def _kept_payload(segment: str) -> dict[str, Any]:
     """The claims a token's second segment encodes: kept, since an access token comes with
-    many requests. Callers get a copy (:func:`unverified_claims`)."""
+    many requests (callers get a copy)."""
     return _json_object(segment, "payload")
 
 

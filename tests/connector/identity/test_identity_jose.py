@@ -93,3 +93,26 @@ def test_unstorable_text_in_a_signed_payload_or_a_header_is_refused(text: str) -
         jose.verify(token, keys.import_public_jwk(key.public_jwk()), ["ES256"])
     with pytest.raises(jose.JoseFailure, match="NUL character or a lone UTF-16 surrogate"):
         jose.unverified_header(_forge({"alg": "ES256", "kid": text}, {}, b"sig"))
+
+
+def test_parsed_segments_are_kept_only_when_short() -> None:
+    """Headers and claims parsed before are kept (a signer repeats them), but only short ones:
+    the segments of tokens nobody verified cannot fill the caches. Callers get copies."""
+    short = _forge({"alg": "ES256", "kid": "k"}, {"iss": "a"}, b"sig")
+    first = jose.unverified_header(short)
+    first["kid"] = "changed"
+    assert jose.unverified_header(short)["kid"] == "k"
+    claims = jose.unverified_claims(short)
+    claims["iss"] = "changed"
+    assert jose.unverified_claims(short)["iss"] == "a"
+    padding = "x" * jose.KEPT_SEGMENT_CHARS
+    long = _forge({"alg": "ES256", "kid": padding}, {"iss": padding}, b"sig")
+    kept = (jose._kept_header.cache_info().currsize, jose._kept_payload.cache_info().currsize)
+    assert jose.unverified_header(long)["kid"] == padding
+    assert jose.unverified_claims(long)["iss"] == padding
+    assert (
+        jose._kept_header.cache_info().currsize,
+        jose._kept_payload.cache_info().currsize,
+    ) == kept
+    with pytest.raises(jose.JoseFailure, match="refused header"):
+        jose.unverified_header(_forge({"alg": "ES256", "jku": padding}, {}, b"sig"))
