@@ -89,11 +89,11 @@ def _negotiation(  # noqa: PLR0917 - the services it wires
         ssl_context=tls,
         clock=clock,
     )
-    terms = Terms(db, participant_id=participant_id, processor=jsonld, access=access, clock=clock)
+    terms = Terms(participant_id=participant_id, processor=jsonld, access=access, clock=clock)
     service = NegotiationService(
         db,
         terms,
-        Decisions(terms, evaluator, clock=clock),
+        Decisions(terms, evaluator, catalogue, clock=clock),
         catalogue=catalogue,
         security=settings.security,
         callback_address=dsp_base,

@@ -8,9 +8,11 @@ answer as intent:
   policy allows it for the consumer's verified claims and declared purpose, in the
   ``negotiation`` scope; otherwise the negotiation is terminated with the decision's reasons.
   A counter-request is agreed only when its terms are the offer's terms. An acceptance or a
-  counter-request is agreed only if the definition's access policy admits the consumer too (a
-  request was checked against the catalogue, which applies it; an offer our administrator made
-  first was not). A verification is finalized.
+  counter-request is agreed only while the catalogue still makes the offer to the consumer,
+  read in the message's transaction (a request was checked so when it arrived; an offer our
+  administrator made first was checked without the consumer's claims, which its acceptance
+  brings): the definition and its policies still there, still selecting the dataset, its
+  access policy admitting the consumer. A verification is finalized.
 * consumer (``autoAccept``) — an offer with the terms requested is accepted, another is
   terminated; a valid agreement is verified.
 
@@ -27,12 +29,23 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection
+
+from connector.catalogue.service import CatalogueService
 from connector.errors import BadRequest
 from connector.negotiation.errors import NegotiationProtocolError
 from connector.negotiation.intent import intend, storable_detail
 from connector.negotiation.messages import Inbound
 from connector.negotiation.states import Message, Role
-from connector.negotiation.terms import WITHDRAWN, Terms, dataset_id, required, same_terms
+from connector.negotiation.terms import (
+    NOT_ADMITTED,
+    WITHDRAWN,
+    Terms,
+    dataset_id,
+    offer_ref,
+    required,
+    same_terms,
+)
 from connector.store.records import NegotiationRecord
 from policies import EvaluationContext, Evaluator, Policy, PolicyError, Scope
 
@@ -53,16 +66,22 @@ class Requester:
     claims: Mapping[str, Any]
 
 
-Handler = Callable[[NegotiationRecord, Requester, Inbound], NegotiationRecord]
+Handler = Callable[[Connection, NegotiationRecord, Requester, Inbound], NegotiationRecord]
 
 
 class Decisions:
     """The reactions of one participant's negotiations to inbound messages."""
 
     def __init__(
-        self, terms: Terms, evaluator: Evaluator, *, clock: Callable[[], datetime]
+        self,
+        terms: Terms,
+        evaluator: Evaluator,
+        catalogue: CatalogueService,
+        *,
+        clock: Callable[[], datetime],
     ) -> None:
         self._terms = terms
+        self._catalogue = catalogue
         self._evaluator = evaluator
         self._clock = clock
         self._handlers: dict[tuple[Role, Message], Handler] = {
@@ -74,30 +93,27 @@ class Decisions:
         }
 
     def after(
-        self, record: NegotiationRecord, requester: Requester, message: Inbound
+        self,
+        connection: Connection,
+        record: NegotiationRecord,
+        requester: Requester,
+        message: Inbound,
     ) -> NegotiationRecord:
         """``record`` (already in its new state) after what ``message`` says, with the node's
-        automatic answer as intent when the negotiation is in ``auto`` mode."""
+        automatic answer as intent when the negotiation is in ``auto`` mode; what the answer
+        depends on is read through ``connection`` (the transaction that stores it)."""
         if message.kind == Message.TERMINATE:
             detail = "; ".join(message.reasons) or "terminated by the counterparty"
             return replace(record, error_detail=storable_detail(f"{requester.id}: {detail}"))
         role: Role = record.role
         handler = self._handlers.get((role, message.kind))
-        return record if handler is None else handler(record, requester, message)
+        return record if handler is None else handler(connection, record, requester, message)
 
     def provider_decides(
-        self,
-        record: NegotiationRecord,
-        requester: Requester,
-        offer: Policy,
-        *,
-        contract: Policy | None = None,
+        self, record: NegotiationRecord, requester: Requester, offer: Policy, ours: Policy
     ) -> NegotiationRecord:
-        """Agree to ``offer`` if the contract policy allows it, else terminate with reasons.
-        ``contract``: the contract policy when the caller has just read it (else read here)."""
-        ours = contract if contract is not None else self._terms.contract_policy(record)
-        if ours is None:
-            return self._intend(record, Message.TERMINATE, WITHDRAWN)
+        """Agree to ``offer`` if ``ours`` (the contract policy, as just read) allows it, else
+        terminate with reasons."""
         context = EvaluationContext(
             scope=Scope.NEGOTIATION,
             claims=requester.claims,
@@ -126,8 +142,29 @@ class Decisions:
 
     # Provider ------------------------------------------------------------------------------
 
+    def _admission(
+        self, connection: Connection, record: NegotiationRecord, claims: Mapping[str, Any]
+    ) -> Policy | str:
+        """The contract policy of the offer a provider's negotiation is about when the
+        catalogue still makes that offer to ``claims`` (read through ``connection``), else why
+        not: :data:`WITHDRAWN` (its definition or a policy is gone, or it no longer selects the
+        dataset) or :data:`NOT_ADMITTED` (its access policy denies them)."""
+        ref = offer_ref(record)
+        if ref is None:
+            return WITHDRAWN
+        offered = self._catalogue.offer(connection, claims, ref)
+        if offered is not None:
+            return self._terms.policy(offered.contract_policy)
+        if self._catalogue.offer_of_administrator(connection, ref) is None:
+            return WITHDRAWN
+        return NOT_ADMITTED
+
     def _on_counter_request(
-        self, record: NegotiationRecord, requester: Requester, message: Inbound
+        self,
+        connection: Connection,
+        record: NegotiationRecord,
+        requester: Requester,
+        message: Inbound,
     ) -> NegotiationRecord:
         offer = required(message.offer, "offer")
         if offer.target != dataset_id(record):
@@ -139,40 +176,51 @@ class Decisions:
         )
         if record.mode != "auto":
             return record
-        ours = self._terms.contract_policy(record)
-        if ours is None or not same_terms(offer, ours):
+        ours = self._admission(connection, record, requester.claims)
+        if isinstance(ours, str):
+            return self._intend(record, Message.TERMINATE, ours)
+        if not same_terms(offer, ours):
             return self._intend(
                 record,
                 Message.TERMINATE,
                 "counter-offers are not negotiated automatically; "
                 "request the offer as the catalogue shows it",
             )
-        refusal = self._terms.refusal(record, requester.claims)
-        if refusal is not None:
-            return self._intend(record, Message.TERMINATE, refusal)
-        return self.provider_decides(record, requester, ours, contract=ours)
+        return self.provider_decides(record, requester, ours, ours)
 
     def _on_accepted(
-        self, record: NegotiationRecord, requester: Requester, _message: Inbound
+        self,
+        connection: Connection,
+        record: NegotiationRecord,
+        requester: Requester,
+        _message: Inbound,
     ) -> NegotiationRecord:
         if record.offered_by != "provider":
             raise NegotiationProtocolError("the last offer is the consumer's own")
         if record.mode != "auto":
             return record
-        refusal = self._terms.refusal(record, requester.claims)
-        if refusal is not None:
-            return self._intend(record, Message.TERMINATE, refusal)
-        return self.provider_decides(record, requester, self._terms.offer(record))
+        ours = self._admission(connection, record, requester.claims)
+        if isinstance(ours, str):
+            return self._intend(record, Message.TERMINATE, ours)
+        return self.provider_decides(record, requester, self._terms.offer(record), ours)
 
     def _on_verified(
-        self, record: NegotiationRecord, _requester: Requester, _message: Inbound
+        self,
+        _connection: Connection,
+        record: NegotiationRecord,
+        _requester: Requester,
+        _message: Inbound,
     ) -> NegotiationRecord:
         return self._intend(record, Message.FINALIZE) if record.mode == "auto" else record
 
     # Consumer ------------------------------------------------------------------------------
 
     def _on_offer(
-        self, record: NegotiationRecord, _requester: Requester, message: Inbound
+        self,
+        _connection: Connection,
+        record: NegotiationRecord,
+        _requester: Requester,
+        message: Inbound,
     ) -> NegotiationRecord:
         offer = required(message.offer, "offer")
         target = dataset_id(record)
@@ -193,7 +241,11 @@ class Decisions:
         )
 
     def _on_agreement(
-        self, record: NegotiationRecord, _requester: Requester, message: Inbound
+        self,
+        _connection: Connection,
+        record: NegotiationRecord,
+        _requester: Requester,
+        message: Inbound,
     ) -> NegotiationRecord:
         agreement = required(message.agreement, "agreement")
         target = dataset_id(record)

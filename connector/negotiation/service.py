@@ -195,7 +195,7 @@ class NegotiationService:
             updated_at=now,
         )
         if record.mode == "auto":
-            record = self._decisions.provider_decides(record, requester, ours, contract=ours)
+            record = self._decisions.provider_decides(record, requester, ours, ours)
         return record
 
     # Consumer: an offer out of the blue ------------------------------------------------------
@@ -368,7 +368,7 @@ class NegotiationService:
                 f"is not {peer_pid!r}"
             )
         updated = drop_stale_intent(replace(record, state=next_state, updated_at=now))
-        updated = self._decisions.after(updated, requester, message)
+        updated = self._decisions.after(session, updated, requester, message)
         if message.kind == Message.AGREE and updated.agreement is not None:
             check_agreement_id(session, str(updated.agreement["@id"]), updated.id)
         held: tuple[str, ...] = ()

@@ -1,5 +1,5 @@
-"""The terms of a negotiation: stored offers and agreements read as policies, the contract
-policy in force, and the agreement a provider proposes.
+"""The terms of a negotiation: stored offers and agreements read as policies, the offer a
+provider's negotiation is about, and the agreement a provider proposes.
 
 Offers and agreements are stored in the compact DSP form without a context of their own (as they
 appear inside a message); :meth:`Terms.parse` reads them with the DSP context.
@@ -11,7 +11,7 @@ import json
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -22,15 +22,7 @@ from connector.catalogue.builder import MEMBER_SEPARATOR
 from connector.catalogue.offers import OfferRef
 from connector.errors import BadRequest
 from connector.negotiation.errors import NegotiationProtocolError
-from connector.store.database import Database
-from connector.store.errors import NotFound as StoreNotFound
-from connector.store.records import (
-    ContractDefinitionRecord,
-    NegotiationRecord,
-    PolicyDefinitionRecord,
-)
-from connector.store.repositories.contract_definitions import ContractDefinitionRepository
-from connector.store.repositories.policies import PolicyDefinitionRepository
+from connector.store.records import NegotiationRecord, PolicyDefinitionRecord
 from policies import Policy, PolicyKind, dsp_context, parse_policy, to_dsp
 
 PROTOCOL = "dataspace-protocol-http:2025-1"
@@ -79,6 +71,21 @@ def dataset_id(record: NegotiationRecord) -> str:
     return str(target) if target else record.asset_id
 
 
+def offer_ref(record: NegotiationRecord) -> OfferRef | None:
+    """The catalogue's offer a provider's negotiation is about: its contract definition, asset
+    and series member (None: it names no contract definition, or its dataset is not its
+    asset's)."""
+    if record.contract_definition_id is None:
+        return None
+    target = dataset_id(record)
+    if target == record.asset_id:
+        return OfferRef(record.contract_definition_id, record.asset_id)
+    prefix = record.asset_id + MEMBER_SEPARATOR
+    if not target.startswith(prefix) or len(target) == len(prefix):
+        return None
+    return OfferRef(record.contract_definition_id, record.asset_id, target[len(prefix) :])
+
+
 def required(value: Policy | None, name: str) -> Policy:
     if value is None:
         raise BadRequest(f"the message has no {name}")
@@ -90,14 +97,12 @@ class Terms:
 
     def __init__(
         self,
-        database: Database,
         *,
         participant_id: str,
         processor: JsonLdProcessor,
         access: PolicyAccess,
         clock: Callable[[], datetime],
     ) -> None:
-        self._database = database
         self.participant_id = participant_id
         self._processor = processor
         self._access = access
@@ -137,45 +142,6 @@ class Terms:
     def policy(self, record: PolicyDefinitionRecord) -> Policy:
         """A stored policy definition's policy, parsed (cached by version)."""
         return self._access.policy(record)
-
-    def definition(self, definition_id: str) -> tuple[ContractDefinitionRecord, Policy] | None:
-        """A contract definition and its contract policy (None when either is gone: the offer
-        is withdrawn)."""
-        with self._database.read() as session:
-            try:
-                definition = ContractDefinitionRepository(session).get(definition_id)
-                contract = PolicyDefinitionRepository(session).get(definition.contract_policy_id)
-            except StoreNotFound:
-                return None
-        return definition, self.policy(contract)
-
-    def refusal(self, record: NegotiationRecord, claims: Mapping[str, Any]) -> str | None:
-        """Why the negotiation's contract definition does not admit ``claims`` now (None: it
-        does): its access policy denies them, as the catalogue would not show them the offer,
-        or the definition or one of its policies is gone (the offer is withdrawn)."""
-        if record.contract_definition_id is None:
-            return WITHDRAWN
-        with self._database.read() as session:
-            try:
-                definition = ContractDefinitionRepository(session).get(
-                    record.contract_definition_id
-                )
-            except StoreNotFound:
-                return WITHDRAWN
-            wanted = sorted({definition.access_policy_id, definition.contract_policy_id})
-            policies = PolicyDefinitionRepository(session).get_many(wanted)
-        if any(policy_id not in policies for policy_id in wanted):
-            return WITHDRAWN
-        if not self._access.visible(claims, [definition], policies, self._clock()):
-            return NOT_ADMITTED
-        return None
-
-    def contract_policy(self, record: NegotiationRecord) -> Policy | None:
-        """The current contract policy of the negotiation's contract definition."""
-        if record.contract_definition_id is None:
-            return None
-        found = self.definition(record.contract_definition_id)
-        return None if found is None else found[1]
 
     def agreement(self, record: NegotiationRecord, offer: Policy) -> dict[str, Any]:
         """The agreement a provider proposes: ``offer`` between this participant (assigner)

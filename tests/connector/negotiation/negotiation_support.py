@@ -203,6 +203,14 @@ class Node:
         dataset = self.catalogue.dataset(claims(participant, org_type), ref.asset_id)
         return next(dict(offer) for offer in dataset.offers if offer["@id"] == ref.id)
 
+    def decide(
+        self, record: NegotiationRecord, sender: Requester, message: Inbound
+    ) -> NegotiationRecord:
+        """:meth:`Decisions.after`, reading a snapshot of the node's database (a decision writes
+        nothing: the service stores the record it returns)."""
+        with self.database.read() as connection:
+            return self.decisions.after(connection, record, sender, message)
+
     def get(self, negotiation_id: str) -> NegotiationRecord:
         with self.database.read() as session:
             return NegotiationRepository(session).get(negotiation_id)
@@ -254,10 +262,8 @@ def node(
         Publication.from_settings(settings, public_url + "/protocol/2025-1"),
         clock=clock,
     )
-    terms = Terms(
-        database, participant_id=participant_id, processor=processor, access=access, clock=clock
-    )
-    decisions = Decisions(terms, evaluator, clock=clock)
+    terms = Terms(participant_id=participant_id, processor=processor, access=access, clock=clock)
+    decisions = Decisions(terms, evaluator, catalogue, clock=clock)
     service = NegotiationService(
         database,
         terms,

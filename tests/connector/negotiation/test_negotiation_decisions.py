@@ -73,7 +73,7 @@ def test_counter_request_with_the_offered_terms_is_agreed_in_auto_mode(provider:
     counter = offer_body(RESEARCH_ONLY, uid="urn:uuid:counter", target="visits")
     message, _ = inbound(request(C, counter, provider_pid=P))
     record = _provider_record(state="REQUESTED", offered_by="provider")
-    decided = provider.decisions.after(record, requester(), message)
+    decided = provider.decide(record, requester(), message)
     assert decided.offered_by == "consumer"
     assert decided.offer is not None
     assert decided.offer["@id"] == "urn:uuid:counter"
@@ -92,7 +92,7 @@ def test_counter_request_with_the_offered_terms_is_agreed_in_auto_mode(provider:
 
 def test_counter_request_with_other_terms_is_terminated_in_auto_mode(provider: Node) -> None:
     message, _ = inbound(request(C, offer_body(OPEN, uid="urn:uuid:counter"), provider_pid=P))
-    decided = provider.decisions.after(_provider_record(), requester(), message)
+    decided = provider.decide(_provider_record(), requester(), message)
     assert decided.intent == "TERMINATE"
     assert decided.error_detail is not None
     assert "not negotiated automatically" in decided.error_detail
@@ -103,7 +103,7 @@ def test_counter_request_with_other_terms_is_terminated_in_auto_mode(provider: N
 
 def test_counter_request_is_only_recorded_in_manual_mode(provider: Node) -> None:
     message, _ = inbound(request(C, offer_body(OPEN, uid="urn:uuid:counter"), provider_pid=P))
-    decided = provider.decisions.after(_provider_record(mode="manual"), requester(), message)
+    decided = provider.decide(_provider_record(mode="manual"), requester(), message)
     assert (decided.intent, decided.pending, decided.agreement) == (None, False, None)
     assert decided.offer is not None
     assert decided.offer["@id"] == "urn:uuid:counter"
@@ -116,7 +116,7 @@ def test_counter_request_after_the_offer_was_withdrawn_is_terminated(
     with database.transaction() as session:
         ContractDefinitionRepository(session).delete("cd-visits")
     message, _ = inbound(request(C, offer_body(), provider_pid=P))
-    decided = provider.decisions.after(_provider_record(), requester(), message)
+    decided = provider.decide(_provider_record(), requester(), message)
     assert decided.intent == "TERMINATE"
     assert decided.agreement is None
 
@@ -125,7 +125,7 @@ def test_counter_request_by_a_denied_consumer_is_terminated_with_the_reasons(
     provider: Node,
 ) -> None:
     message, _ = inbound(request(C, offer_body(), provider_pid=P))
-    decided = provider.decisions.after(_provider_record(), requester(org_type="company"), message)
+    decided = provider.decide(_provider_record(), requester(org_type="company"), message)
     assert decided.intent == "TERMINATE"
     assert decided.error_detail is not None
     assert "organisationType" in decided.error_detail
@@ -139,7 +139,7 @@ def test_accepting_our_offer_is_agreed_in_auto_mode(provider: Node) -> None:
     offer = offer_body(uid="urn:uuid:our-offer")
     record = _provider_record(state="ACCEPTED", offer=offer, offered_by="provider")
     message, _ = inbound(event(P, C, "ACCEPTED"))
-    decided = provider.decisions.after(record, requester(), message)
+    decided = provider.decide(record, requester(), message)
     assert decided.intent == "AGREE"
     assert decided.agreement is not None
     assert decided.agreement["@type"] == "Agreement"
@@ -150,7 +150,7 @@ def test_accepting_our_offer_is_agreed_in_auto_mode(provider: Node) -> None:
 def test_accepting_our_offer_in_manual_mode_waits_for_an_administrator(provider: Node) -> None:
     record = _provider_record(state="ACCEPTED", offered_by="provider", mode="manual")
     message, _ = inbound(event(P, C, "ACCEPTED"))
-    decided = provider.decisions.after(record, requester(), message)
+    decided = provider.decide(record, requester(), message)
     assert decided == record
 
 
@@ -158,7 +158,7 @@ def test_accepting_its_own_offer_is_a_protocol_error(provider: Node) -> None:
     record = _provider_record(state="ACCEPTED", offered_by="consumer")
     message, _ = inbound(event(P, C, "ACCEPTED"))
     with pytest.raises(NegotiationProtocolError, match="consumer's own"):
-        provider.decisions.after(record, requester(), message)
+        provider.decide(record, requester(), message)
 
 
 @pytest.mark.parametrize(("mode", "intent"), [("auto", "FINALIZE"), ("manual", None)])
@@ -167,7 +167,7 @@ def test_verification_is_finalized_in_auto_mode_only(
 ) -> None:
     record = _provider_record(state="VERIFIED", mode=mode, agreement=agreement_body())
     message, _ = inbound(verification(P, C))
-    decided = provider.decisions.after(record, requester(), message)
+    decided = provider.decide(record, requester(), message)
     assert decided.intent == intent
     assert decided.pending is (intent is not None)
 
@@ -179,7 +179,7 @@ def test_offer_with_the_requested_terms_is_accepted_in_auto_mode(consumer: Node)
     record = _consumer_record(state="OFFERED", offered_by="consumer")
     counter = offer_body(uid="urn:uuid:provider-offer", target="visits")
     message, _ = inbound(offer_message(P, counter, consumer_pid=C))
-    decided = consumer.decisions.after(record, requester(PROVIDER), message)
+    decided = consumer.decide(record, requester(PROVIDER), message)
     assert decided.intent == "ACCEPT"
     assert decided.offered_by == "provider"
     assert decided.offer is not None
@@ -189,7 +189,7 @@ def test_offer_with_the_requested_terms_is_accepted_in_auto_mode(consumer: Node)
 def test_offer_with_other_terms_is_terminated_in_auto_mode(consumer: Node) -> None:
     record = _consumer_record(state="OFFERED", offered_by="consumer")
     message, _ = inbound(offer_message(P, offer_body(OPEN, uid="urn:uuid:o"), consumer_pid=C))
-    decided = consumer.decisions.after(record, requester(PROVIDER), message)
+    decided = consumer.decide(record, requester(PROVIDER), message)
     assert decided.intent == "TERMINATE"
     assert decided.error_detail is not None
     assert "differs from the offer requested" in decided.error_detail
@@ -198,7 +198,7 @@ def test_offer_with_other_terms_is_terminated_in_auto_mode(consumer: Node) -> No
 def test_offer_is_only_recorded_in_manual_mode(consumer: Node) -> None:
     record = _consumer_record(state="OFFERED", offered_by="consumer", mode="manual")
     message, _ = inbound(offer_message(P, offer_body(OPEN, uid="urn:uuid:o"), consumer_pid=C))
-    decided = consumer.decisions.after(record, requester(PROVIDER), message)
+    decided = consumer.decide(record, requester(PROVIDER), message)
     assert (decided.intent, decided.pending) == (None, False)
     assert decided.offer is not None
     assert decided.offer["@id"] == "urn:uuid:o"
@@ -209,7 +209,7 @@ def test_offer_for_another_dataset_is_refused(consumer: Node) -> None:
     record = _consumer_record(state="OFFERED", offered_by="consumer")
     message, _ = inbound(offer_message(P, offer_body(target="other"), consumer_pid=C))
     with pytest.raises(BadRequest, match="another dataset"):
-        consumer.decisions.after(record, requester(PROVIDER), message)
+        consumer.decide(record, requester(PROVIDER), message)
 
 
 # Consumer: agreements ----------------------------------------------------------------------
@@ -221,7 +221,7 @@ def test_valid_agreement_is_kept_and_verified_in_auto_mode(
 ) -> None:
     record = _consumer_record(state="AGREED", mode=mode)
     message, _ = inbound(agreement_message(P, C, agreement_body()))
-    decided = consumer.decisions.after(record, requester(PROVIDER), message)
+    decided = consumer.decide(record, requester(PROVIDER), message)
     assert decided.intent == intent
     assert decided.agreement is not None
     assert decided.agreement["@id"] == "urn:uuid:agreement-1"
@@ -243,7 +243,7 @@ def test_agreement_problem_is_reported(consumer: Node, problem: str) -> None:
     changes, complaint = PROBLEMS[problem]
     message, _ = inbound(agreement_message(P, C, agreement_body(**changes)))  # type: ignore[arg-type]
     with pytest.raises(BadRequest) as raised:
-        consumer.decisions.after(_consumer_record(state="AGREED"), requester(PROVIDER), message)
+        consumer.decide(_consumer_record(state="AGREED"), requester(PROVIDER), message)
     text = str(raised.value)
     assert text.startswith("the agreement cannot be accepted: ")
     assert complaint in text
@@ -255,7 +255,7 @@ def test_every_agreement_problem_is_reported_at_once(consumer: Node) -> None:
     body = agreement_body(OPEN, target="other", assigner=THIRD, assignee=THIRD, timestamp=None)
     message, _ = inbound(agreement_message(P, C, body))
     with pytest.raises(BadRequest) as raised:
-        consumer.decisions.after(_consumer_record(state="AGREED"), requester(PROVIDER), message)
+        consumer.decide(_consumer_record(state="AGREED"), requester(PROVIDER), message)
     for _changes, complaint in PROBLEMS.values():
         assert complaint in str(raised.value)
 
@@ -266,17 +266,17 @@ def test_every_agreement_problem_is_reported_at_once(consumer: Node) -> None:
 def test_termination_records_who_ended_it_and_why(provider: Node) -> None:
     record = _provider_record(state="TERMINATED")
     message, _ = inbound(termination(P, C, "too expensive", "wrong region"))
-    decided = provider.decisions.after(record, requester(), message)
+    decided = provider.decide(record, requester(), message)
     assert decided.error_detail == f"{CONSUMER}: too expensive; wrong region"
     assert decided.intent is None
 
 
 def test_termination_without_reasons_says_so_within_bounds(provider: Node) -> None:
     message, _ = inbound(termination(P, C))
-    decided = provider.decisions.after(_provider_record(state="TERMINATED"), requester(), message)
+    decided = provider.decide(_provider_record(state="TERMINATED"), requester(), message)
     assert decided.error_detail == f"{CONSUMER}: terminated by the counterparty"
     long, _ = inbound(termination(P, C, *(["y" * 900] * 5)))
-    bounded = provider.decisions.after(_provider_record(state="TERMINATED"), requester(), long)
+    bounded = provider.decide(_provider_record(state="TERMINATED"), requester(), long)
     assert bounded.error_detail is not None
     assert len(bounded.error_detail) == MAX_DETAIL
 
@@ -284,7 +284,7 @@ def test_termination_without_reasons_says_so_within_bounds(provider: Node) -> No
 def test_finalized_changes_nothing_for_the_consumer(consumer: Node) -> None:
     record = _consumer_record(state="FINALIZED", agreement=agreement_body())
     message, _ = inbound(event(P, C, "FINALIZED"))
-    assert consumer.decisions.after(record, requester(PROVIDER), message) == record
+    assert consumer.decide(record, requester(PROVIDER), message) == record
 
 
 # provider_decides (the initial request's decision) -----------------------------------------
@@ -293,13 +293,12 @@ def test_finalized_changes_nothing_for_the_consumer(consumer: Node) -> None:
 def test_provider_decides_for_the_negotiated_dataset_and_purpose(provider: Node) -> None:
     ref = OfferRef("cd-visits", "visits")
     record = _provider_record(offer=offer_body(uid=ref.id))
-    decided = provider.decisions.provider_decides(
-        record, requester(), replace(RESEARCH_ONLY, kind=PolicyKind.OFFER, uid=ref.id)
-    )
+    offer = replace(RESEARCH_ONLY, kind=PolicyKind.OFFER, uid=ref.id)
+    decided = provider.decisions.provider_decides(record, requester(), offer, RESEARCH_ONLY)
     assert decided.intent == "AGREE"
     assert decided.agreement is not None
     assert decided.agreement["target"] == "visits"
     denied = provider.decisions.provider_decides(
-        record, requester(org_type="company"), RESEARCH_ONLY
+        record, requester(org_type="company"), offer, RESEARCH_ONLY
     )
     assert (denied.intent, denied.agreement) == ("TERMINATE", None)

@@ -10,7 +10,7 @@ import json
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from dsp_schemas import errors
 from negotiation_support import (
     CONSUMER,
     CONSUMER_DSP,
+    EDC,
     OFFICIAL_STATISTICS,
     PROVIDER,
     PROVIDER_DSP,
@@ -52,7 +53,7 @@ from connector.identity.settings import IdentitySettings, TrustedIssuer
 from connector.negotiation import dispatcher as dispatcher_module
 from connector.negotiation.dispatcher import Claimed, NegotiationDispatcher, _path
 from connector.negotiation.intent import SendPlace
-from connector.negotiation.messages import message_body, negotiation_body
+from connector.negotiation.messages import Inbound, message_body, negotiation_body
 from connector.negotiation.states import DSP_TYPES, Message, Role
 from connector.negotiation.terms import NOT_ADMITTED, WITHDRAWN
 from connector.settings import NegotiationSettings, SecuritySettings
@@ -977,6 +978,59 @@ async def test_an_acceptance_of_a_withdrawn_offer_is_terminated(provider: Sender
         ("provider",), requester=requester(), path_pid=started.provider_pid, message=message,
         body=body,
     )  # fmt: skip
+    assert (refused.intent, refused.pending) == ("TERMINATE", True)
+    assert refused.error_detail == WITHDRAWN
+
+
+async def _accepting(provider: Sender) -> tuple[str, Inbound, dict[str, Any]]:
+    """Our first offer, acknowledged by the consumer; its acceptance (pid, message, body)."""
+    started = _offered(provider)
+    assert started.provider_pid is not None
+    provider_pid = started.provider_pid
+    provider.peer.answer = lambda r: httpx.Response(
+        201, json=negotiation_body(provider_pid, C, "OFFERED")
+    )
+    await provider.round()
+    message, body = inbound(event_message(provider_pid, C, "ACCEPTED"))
+    return provider_pid, message, body
+
+
+async def test_an_acceptance_of_an_offer_no_longer_made_for_the_dataset_is_terminated(
+    provider: Sender,
+) -> None:
+    """The contract definition is still there, with its policies, but no longer selects the
+    dataset: the catalogue no longer makes the offer (as a new request would be refused)."""
+    provider_pid, message, body = await _accepting(provider)
+    with provider.node.database.transaction() as session:
+        definitions = ContractDefinitionRepository(session)
+        selecting_another = replace(
+            definitions.get("cd-visits"),
+            assets_selector=[
+                {"operandLeft": EDC + "id", "operator": "=", "operandRight": "another"}
+            ],
+        )
+        definitions.update(selecting_another)
+    refused = provider.node.service.receive(
+        ("provider",), requester=requester(), path_pid=provider_pid, message=message, body=body
+    )
+    assert (refused.intent, refused.pending) == ("TERMINATE", True)
+    assert refused.error_detail == WITHDRAWN
+
+
+async def test_an_acceptance_is_decided_on_what_the_transaction_applying_it_reads(
+    provider: Sender,
+) -> None:
+    """The offer is checked in the transaction that stores the decision, not in a snapshot of
+    its own: a definition deleted earlier in that transaction is gone for the decision."""
+    provider_pid, message, body = await _accepting(provider)
+    refused = provider.node.service.receive(
+        ("provider",),
+        requester=requester(),
+        path_pid=provider_pid,
+        message=message,
+        body=body,
+        in_transaction=lambda session: ContractDefinitionRepository(session).delete("cd-visits"),
+    )
     assert (refused.intent, refused.pending) == ("TERMINATE", True)
     assert refused.error_detail == WITHDRAWN
 
