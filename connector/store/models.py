@@ -157,8 +157,9 @@ def _process_table_args(table: str) -> tuple[Any, ...]:
         CheckConstraint(_ROLE_CHECK, name="role"),
         CheckConstraint("version >= 1", name="version"),
         CheckConstraint("attempts >= 0", name="attempts"),
-        UniqueConstraint("role", "counterparty_id", "consumer_pid"),
-        UniqueConstraint("role", "counterparty_id", "provider_pid"),
+        # The pid first: a lookup by pid finds the row whatever the plan (migration 0006).
+        UniqueConstraint("consumer_pid", "role", "counterparty_id"),
+        UniqueConstraint("provider_pid", "role", "counterparty_id"),
         Index(
             f"uq_{table}_provider_pid_ours",
             "provider_pid",

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from connector.store.database import Database
 from connector.store.migrate import current_revision, downgrade, head_revision, upgrade
@@ -85,3 +88,55 @@ def test_polled_columns_are_indexed(database: Database) -> None:
     assert ("expires_at",) in {
         tuple(index["column_names"]) for index in inspector.get_indexes("used_tokens")
     }
+
+
+def test_every_unique_key_over_a_pid_leads_with_it(database: Database) -> None:
+    """A process is looked up by a pid with its role and counterparty: a key that led with the
+    role and counterparty could be matched on those two alone (migration 0006)."""
+    inspector = inspect(database.engine)
+    for table in ("contract_negotiations", "transfer_processes"):
+        keys = {tuple(u["column_names"]) for u in inspector.get_unique_constraints(table)}
+        keys |= {tuple(i["column_names"]) for i in inspector.get_indexes(table) if i["unique"]}
+        over_pids = [k for k in keys if {"provider_pid", "consumer_pid"} & set(k)]
+        assert len(over_pids) == 4  # (pid, role, counterparty) and our own pid, each pid
+        assert all(key[0] in ("provider_pid", "consumer_pid") for key in over_pids), over_pids
+
+
+def test_the_pid_first_keys_keep_the_processes_and_their_uniqueness(db_url: str) -> None:
+    """0005 → 0006 → 0005 with a negotiation stored: it stays, and so does what is unique."""
+    upgrade(db_url, "0005")
+    database = Database.from_url(db_url)
+    try:
+        with database.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO contract_negotiations (id, role, state, provider_pid, "
+                    "consumer_pid, counterparty_id, counterparty_address, protocol, asset_id, "
+                    "pending, attempts, version, created_at, updated_at, mode) VALUES ('n', "
+                    "'provider', 'REQUESTED', 'P', 'C', 'peer', 'https://peer', 'dsp', 'a', "
+                    ":no, 0, 1, :at, :at, 'auto')"
+                ),
+                {"no": False, "at": datetime(2026, 12, 8, tzinfo=UTC)},
+            )
+        for revision in ("0006", "0005", "head"):
+            if revision == "0005":
+                downgrade(database, revision)
+            else:
+                upgrade(database, revision)
+            with database.engine.connect() as connection:
+                ids = connection.execute(text("SELECT id FROM contract_negotiations")).all()
+                assert [row.id for row in ids] == ["n"]
+                with pytest.raises(IntegrityError):
+                    connection.execute(
+                        text(
+                            "INSERT INTO contract_negotiations (id, role, state, provider_pid, "
+                            "consumer_pid, counterparty_id, counterparty_address, protocol, "
+                            "asset_id, pending, attempts, version, created_at, updated_at, "
+                            "mode) VALUES ('m', 'provider', 'REQUESTED', 'P2', 'C', 'peer', "
+                            "'https://peer', 'dsp', 'a', :no, 0, 1, :at, :at, 'auto')"
+                        ),
+                        {"no": False, "at": datetime(2026, 12, 8, tzinfo=UTC)},
+                    )
+                connection.rollback()
+    finally:
+        database.dispose()

@@ -3,6 +3,7 @@ queries by the names and states the management API shows."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -23,9 +24,10 @@ from connector.store.errors import (
     NotFound,
     StaleRecord,
 )
+from connector.store.models import ContractNegotiation
 from connector.store.query import Criterion, QuerySpec
 from connector.store.records import NegotiationRecord
-from connector.store.repositories._process import ProcessLease
+from connector.store.repositories._process import ROLES, ProcessLease, _statements
 from connector.store.repositories.agreements import AgreementRepository
 from connector.store.repositories.negotiations import PENDING_NAMES, NegotiationRepository
 
@@ -671,3 +673,51 @@ def test_save_recording_in_statements_is_one_statement_or_refused(database: Data
 def _recorded_unknown(database: Database, record: NegotiationRecord) -> None:
     with database.statements() as session:
         NegotiationRepository(session).save_recording(record, 1, **_message())
+
+
+def test_lookups_by_pid_read_one_row_whatever_the_plan(database: Database) -> None:
+    """PostgreSQL keeps a generic plan per prepared statement, made without statistics while a
+    new node's table has none: a lookup by pid must still find its row through the key, not
+    read every negotiation with the same counterparty (migration 0006)."""
+    if database.backend != "postgresql":
+        pytest.skip("PostgreSQL's generic plans")
+    with database.transaction() as session:
+        repository = NegotiationRepository(session)
+        for n in range(200):
+            repository.create(negotiation(f"n{n}"))
+    statements = _statements(ContractNegotiation.__table__)  # type: ignore[arg-type]
+    cases = [
+        (statements.own[frozenset(ROLES)], {"pid": "urn:uuid:n7-p", "counterparty": CONSUMER}),
+        (
+            statements.by_consumer_pid,
+            {"role": "provider", "counterparty": CONSUMER, "consumer_pid": "urn:uuid:n7-c"},
+        ),
+    ]
+    with database.transaction() as session:
+        session.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+        # A table this small is read whole anyway; a large one is read through an index.
+        session.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        for number, (prepared, values) in enumerate(cases):
+            compiled = prepared.statement.compile(dialect=session.dialect)
+            names: list[str] = []
+
+            def numbered(match: re.Match[str], names: list[str] = names) -> str:
+                names.append(match.group(1))
+                return f"${len(names)}"
+
+            sql = re.sub(r"%\((\w+)\)s", numbered, str(compiled))
+            session.exec_driver_sql(f"PREPARE lookup{number} AS {sql}")
+            given = {**compiled.params, **values}
+            arguments = ", ".join(f"'{given[name]}'" for name in names)
+            plan = session.exec_driver_sql(
+                f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE lookup{number}({arguments})"
+            ).scalar_one()
+            nodes = list(_plan_nodes(plan[0]["Plan"]))
+            assert sum(node.get("Rows Removed by Filter", 0) for node in nodes) == 0, nodes
+            assert plan[0]["Plan"]["Actual Rows"] == 1
+
+
+def _plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", []):
+        yield from _plan_nodes(child)
