@@ -42,9 +42,9 @@ GIL (measured in alternating runs: about 10 % fewer negotiations
 per second with anyio's 40 threads than with 1, 2 or 4); with two, a read can go on beside a write
 (unless both wait for another process's write lock). On PostgreSQL the default is
 :data:`POSTGRES_WORKER_THREADS` (4), and never more than half the connections the pool may open
-(``(pool_size + max_overflow) // 2``): a negotiation's work can hold two at once (its
-transaction, and a read of the contract definition it answers under), so the threads alone can
-never take every connection and wait for each other. Each thread holds Python's GIL for all but
+(``(pool_size + max_overflow) // 2``): the rest stay free for the management API's sessions
+and for work on the event loop, and a job that held a read beside its transaction could never
+leave the threads waiting for each other. Each thread holds Python's GIL for all but
 its round trips; on a server nearby, a few threads keep it busy, and more only compete for the
 GIL (measured between two nodes on loopback, alternating runs: 4 threads gave 1.15 and 1.24 times
 the negotiations per second of 20, at 16 and 64 in flight). A server far away (milliseconds per
@@ -87,7 +87,7 @@ from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import DBAPIError, InvalidatePoolError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InvalidatePoolError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.pool import QueuePool
 
@@ -203,6 +203,21 @@ def _enable_wal(cursor: Any) -> None:
         return
 
 
+def _check_foreign_keys(driver: Any) -> None:
+    """Raise :class:`IntegrityError` when a row of the SQLite database ``driver`` refers to a
+    row that does not exist (what ``PRAGMA foreign_keys`` would have refused)."""
+    violations = driver.execute("PRAGMA foreign_key_check").fetchall()
+    if violations:
+        shown = ", ".join(
+            f"{table} row {rowid} -> {parent}" for table, rowid, parent, _ in violations[:5]
+        )
+        raise IntegrityError(
+            "PRAGMA foreign_key_check",
+            None,
+            sqlite3.IntegrityError(f"{len(violations)} rows refer to missing rows: {shown}"),
+        )
+
+
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # Take BEGIN away from pysqlite: Database.transaction and Database.read emit it.
     dbapi_connection.isolation_level = None
@@ -306,7 +321,7 @@ def default_worker_threads(
 ) -> int:
     """Threads for :meth:`Database.run` when not configured: :data:`SQLITE_WORKER_THREADS` on
     SQLite; on PostgreSQL :data:`POSTGRES_WORKER_THREADS`, at most half the connections the pool
-    may open (a job can hold two)."""
+    may open."""
     if backend == "sqlite":
         return SQLITE_WORKER_THREADS
     return min(POSTGRES_WORKER_THREADS, max(1, (pool_size + max(max_overflow, 0)) // 2))
@@ -440,14 +455,37 @@ class Database:
         """A connection in a read-write transaction: commit on success, roll back on any
         exception. Better not held across an ``await`` on the event loop: other coroutines'
         :meth:`run` work then goes to the worker threads, which wait for it."""
+        with self._transaction(foreign_keys_at_commit=False) as connection:
+            yield connection
+
+    @contextmanager
+    def schema_transaction(self) -> Iterator[Connection]:
+        """A :meth:`transaction` for a schema migration. On SQLite its foreign keys are checked
+        once, before it commits (``PRAGMA foreign_key_check``; a violation fails it), not
+        enforced statement by statement: SQLite changes a table by building a new one, copying
+        the rows and dropping the old one (Alembic's batch mode), and dropping a table that
+        others refer to ``ON DELETE CASCADE`` would delete their rows (a negotiation's message
+        history). SQLite ignores the pragma inside a transaction: it is turned off before
+        ``BEGIN`` and on again once the transaction has ended, committed or not."""
+        with self._transaction(foreign_keys_at_commit=True) as connection:
+            yield connection
+
+    @contextmanager
+    def _transaction(self, *, foreign_keys_at_commit: bool) -> Iterator[Connection]:
         writing = self._writing
         depth = getattr(writing, "depth", 0)
+        deferred = foreign_keys_at_commit and self._backend == "sqlite"
         with self._write_lock, self._engine.connect() as connection:
             writing.depth = depth + 1  # this thread is writing (see run())
+            driver = connection.connection.driver_connection if deferred else None
             try:
+                if driver is not None:
+                    driver.execute("PRAGMA foreign_keys=OFF")
                 self._begin(connection, "BEGIN IMMEDIATE")
                 try:
                     yield connection
+                    if driver is not None:
+                        _check_foreign_keys(driver)
                     connection.commit()
                 except BaseException:
                     # Also when COMMIT itself fails (a deferred constraint, a full disk): SQLite
@@ -455,6 +493,8 @@ class Database:
                     connection.rollback()
                     raise
             finally:
+                if driver is not None:
+                    driver.execute("PRAGMA foreign_keys=ON")
                 writing.depth = depth
 
     @contextmanager

@@ -4,6 +4,9 @@
 PostgreSQL a transaction-scoped advisory lock serialises them, on SQLite ``BEGIN IMMEDIATE``
 does), and a database already at the head is left untouched. Each upgrade runs in one
 transaction: on both databases DDL is transactional, so a failed migration leaves nothing behind.
+On SQLite foreign keys are checked when it commits, not while it runs
+(:meth:`~connector.store.database.Database.schema_transaction`): SQLite changes a table by
+rebuilding it, and dropping the old one would otherwise cascade to the rows that refer to it.
 
 Revision files live in ``connector/store/migrations/versions`` and are reviewed by hand. To draft a
 new one from the models, run ``alembic.command.revision(alembic_config(url=...),
@@ -57,7 +60,7 @@ def _opened(target: Database | str | URL) -> Iterator[Database]:
 
 def upgrade(target: Database | str | URL, revision: str = "head") -> None:
     """Migrate ``target`` (a Database or a URL) up to ``revision``, in one transaction."""
-    with _opened(target) as database, database.transaction() as connection:
+    with _opened(target) as database, database.schema_transaction() as connection:
         if connection.dialect.name == "postgresql":
             # A migration waits for other replicas' migrations and for the locks its DDL needs,
             # however long (the connection may carry a lock_timeout: run_on_loop).
@@ -70,7 +73,7 @@ def upgrade(target: Database | str | URL, revision: str = "head") -> None:
 
 def downgrade(target: Database | str | URL, revision: str) -> None:
     """Migrate ``target`` down to ``revision`` (``"base"`` drops every table we created)."""
-    with _opened(target) as database, database.transaction() as connection:
+    with _opened(target) as database, database.schema_transaction() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SET LOCAL lock_timeout = 0"))
         command.downgrade(alembic_config(connection=connection), revision)

@@ -35,7 +35,7 @@ def _run_online() -> None:
         raise RuntimeError("no connection and no sqlalchemy.url: use connector.store.migrate")
     database = Database.from_url(url)
     try:
-        with database.transaction() as opened:
+        with database.schema_transaction() as opened:
             _run_on(opened)
     finally:
         database.dispose()

@@ -171,8 +171,74 @@ def test_sqlite_savepoints_roll_back_inside_the_transaction(sqlite_database: Dat
         assert session.execute(text("SELECT x FROM t")).scalars().all() == [1]
 
 
-def _create_then_fail(database: Database, asset_id: str) -> None:
+def _parent_and_child(database: Database) -> None:
     with database.transaction() as session:
+        session.execute(text("CREATE TABLE parent (id INTEGER PRIMARY KEY)"))
+        session.execute(
+            text(
+                "CREATE TABLE child (id INTEGER PRIMARY KEY,"
+                " parent INTEGER REFERENCES parent(id) ON DELETE CASCADE)"
+            )
+        )
+        session.execute(text("INSERT INTO parent VALUES (1)"))
+        session.execute(text("INSERT INTO child VALUES (10, 1)"))
+
+
+def _rebuild_parent(session: Connection) -> None:
+    """What SQLite's ALTER (Alembic's batch mode) does: copy, drop, rename."""
+    session.execute(text("CREATE TABLE parent_new (id INTEGER PRIMARY KEY)"))
+    session.execute(text("INSERT INTO parent_new SELECT id FROM parent"))
+    session.execute(text("DROP TABLE parent"))
+    session.execute(text("ALTER TABLE parent_new RENAME TO parent"))
+
+
+def test_a_schema_transaction_rebuilding_a_table_keeps_the_rows_that_refer_to_it(
+    sqlite_database: Database,
+) -> None:
+    """In a plain transaction the DROP cascades to the children (SQLite deletes the old table's
+    rows first); in a schema transaction foreign keys are checked at its end instead."""
+    _parent_and_child(sqlite_database)
+    with sqlite_database.schema_transaction() as session:
+        _rebuild_parent(session)
+    with sqlite_database.read() as session:
+        assert session.execute(text("SELECT id, parent FROM child")).all() == [(10, 1)]
+        assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1  # on again
+    with sqlite_database.transaction() as session:
+        _rebuild_parent(session)
+    with sqlite_database.read() as session:
+        assert session.execute(text("SELECT count(*) FROM child")).scalar() == 0
+
+
+def _orphan_child(database: Database) -> None:
+    with database.schema_transaction() as session:
+        session.execute(text("DELETE FROM parent"))  # not enforced until the end
+        session.execute(text("INSERT INTO t VALUES (7)"))
+
+
+def test_a_schema_transaction_that_leaves_a_dangling_reference_is_rolled_back(
+    sqlite_database: Database,
+) -> None:
+    _parent_and_child(sqlite_database)
+    with pytest.raises(IntegrityError, match="child row 10 -> parent"):
+        _orphan_child(sqlite_database)
+    with sqlite_database.read() as session:
+        assert session.execute(text("SELECT count(*) FROM parent")).scalar() == 1
+        assert session.execute(text("SELECT count(*) FROM t")).scalar() == 0
+    with pytest.raises(IntegrityError), sqlite_database.transaction() as session:
+        session.execute(text("INSERT INTO child VALUES (11, 99)"))  # enforced again
+
+
+def test_a_schema_transaction_commits_and_rolls_back(database: Database) -> None:
+    with database.schema_transaction() as session:
+        AssetRepository(session).create(asset("kept"))
+    with pytest.raises(RuntimeError, match="abort"):
+        _create_then_fail(database, "dropped", schema=True)
+    with database.read() as session:
+        assert sorted(AssetRepository(session).get_many(["kept", "dropped"])) == ["kept"]
+
+
+def _create_then_fail(database: Database, asset_id: str, *, schema: bool = False) -> None:
+    with database.schema_transaction() if schema else database.transaction() as session:
         AssetRepository(session).create(asset(asset_id))
         raise RuntimeError("abort")
 

@@ -103,7 +103,8 @@ def test_every_unique_key_over_a_pid_leads_with_it(database: Database) -> None:
 
 
 def test_the_pid_first_keys_keep_the_processes_and_their_uniqueness(db_url: str) -> None:
-    """0005 → 0006 → 0005 with a negotiation stored: it stays, and so does what is unique."""
+    """0005 → 0006 → 0005 → head with a negotiation and its history stored: both stay, and so
+    does what is unique."""
     upgrade(db_url, "0005")
     database = Database.from_url(db_url)
     try:
@@ -118,6 +119,13 @@ def test_the_pid_first_keys_keep_the_processes_and_their_uniqueness(db_url: str)
                 ),
                 {"no": False, "at": datetime(2026, 12, 8, tzinfo=UTC)},
             )
+            connection.execute(
+                text(
+                    "INSERT INTO negotiation_messages (negotiation_id, direction, message_type, "
+                    "body, at) VALUES ('n', 'in', 'ContractRequestMessage', '{}', :at)"
+                ),
+                {"at": datetime(2026, 12, 8, tzinfo=UTC)},
+            )
         for revision in ("0006", "0005", "head"):
             if revision == "0005":
                 downgrade(database, revision)
@@ -126,6 +134,9 @@ def test_the_pid_first_keys_keep_the_processes_and_their_uniqueness(db_url: str)
             with database.engine.connect() as connection:
                 ids = connection.execute(text("SELECT id FROM contract_negotiations")).all()
                 assert [row.id for row in ids] == ["n"]
+                # SQLite rebuilds the table: its history must not go with the old one.
+                history = text("SELECT count(*) FROM negotiation_messages")
+                assert connection.execute(history).scalar() == 1
                 with pytest.raises(IntegrityError):
                     connection.execute(
                         text(
