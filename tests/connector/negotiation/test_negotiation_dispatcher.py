@@ -42,7 +42,7 @@ from negotiation_support import (
     verification,
 )
 from negotiation_support import event as event_message
-from sqlalchemy import event, text
+from sqlalchemy import Connection, event, text
 from tls_support import TlsPeer, http_answer, private_ca
 
 from catalog.contexts import dsp_processor
@@ -1021,18 +1021,25 @@ async def test_an_acceptance_is_decided_on_what_the_transaction_applying_it_read
     provider: Sender,
 ) -> None:
     """The offer is checked in the transaction that stores the decision, not in a snapshot of
-    its own: a definition deleted earlier in that transaction is gone for the decision."""
+    its own: an access policy changed earlier in that transaction (to one that denies a
+    company) decides, rather than the policy committed before."""
     provider_pid, message, body = await _accepting(provider)
+
+    def deny_companies(session: Connection) -> None:
+        definitions = ContractDefinitionRepository(session)
+        definition = definitions.get("cd-visits")
+        definitions.update(replace(definition, access_policy_id=definition.contract_policy_id))
+
     refused = provider.node.service.receive(
         ("provider",),
-        requester=requester(),
+        requester=requester(org_type="company"),
         path_pid=provider_pid,
         message=message,
         body=body,
-        in_transaction=lambda session: ContractDefinitionRepository(session).delete("cd-visits"),
+        in_transaction=deny_companies,
     )
     assert (refused.intent, refused.pending) == ("TERMINATE", True)
-    assert refused.error_detail == WITHDRAWN
+    assert refused.error_detail == NOT_ADMITTED  # not the contract policy's reasons
 
 
 async def test_an_answer_to_our_first_message_without_our_pid_is_learnt_from(
