@@ -62,11 +62,17 @@ def catalog_to_dsp(catalog: Catalog) -> JsonObject:
 
 
 def dataset_to_dsp(
-    dataset: Dataset, *, service_refs: Collection[str] = (), context: bool = True
+    dataset: Dataset,
+    *,
+    service_refs: Collection[str] = (),
+    context: bool = True,
+    offers_required: bool = True,
 ) -> JsonObject:
     """The DSP 2025-1 ``Dataset`` response body (``context``: with its ``@context``).
 
     Data services are inlined in the distributions unless their id is in ``service_refs``.
+    ``offers_required=False`` writes a dataset without offers (an empty ``hasPolicy``): not a
+    valid DSP dataset, for an administrator's view of datasets the node offers to nobody.
     """
-    node = DspWriter(frozenset(service_refs)).dataset(dataset)
+    node = DspWriter(frozenset(service_refs), offers_required=offers_required).dataset(dataset)
     return {"@context": dsp_context(), **node} if context else node

@@ -55,10 +55,12 @@ def _reserved_terms() -> frozenset[str]:
 
 class DspWriter:
     """Writes model objects as compacted DSP JSON-LD nodes; distributions name the data
-    services of ``service_refs`` by id and inline any other."""
+    services of ``service_refs`` by id and inline any other. A dataset needs an offer unless
+    ``offers_required`` is False (an administrator's view, never a peer's)."""
 
-    def __init__(self, service_refs: Collection[str]) -> None:
+    def __init__(self, service_refs: Collection[str], *, offers_required: bool = True) -> None:
         self._service_refs = service_refs
+        self._offers_required = offers_required
         self._reserved = _reserved_terms()
         self._offer_owners: dict[str, str] = {}
 
@@ -240,7 +242,7 @@ class DspWriter:
 
     def dataset(self, dataset: Dataset) -> JsonObject:
         where = f"dataset {dataset.id!r}"
-        if not dataset.offers or not dataset.distributions:
+        if (self._offers_required and not dataset.offers) or not dataset.distributions:
             raise DspFormError(f"{where} needs at least one offer and one distribution in DSP")
         node: JsonObject = {
             "@id": self.iri(dataset.id, f"{where} id"),

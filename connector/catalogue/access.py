@@ -5,7 +5,10 @@ A contract definition is visible to a requester when its **access policy**, eval
 ``catalog`` scope against the requester's verified claims, allows it; a dataset is visible when
 at least one visible definition selects it, and its offers are those definitions' **contract
 policies**. Decisions are made once per definition per request (never per dataset), so their
-cost does not grow with the number of datasets. A policy that cannot be read is a denial.
+cost does not grow with the number of datasets. A policy this version of the node cannot read
+(stored by an older version) is never an error of the request: an access policy is a denial, a
+contract policy makes no offer (:meth:`CatalogueAccess.unreadable`); either is logged as a
+warning naming the definition and the policy.
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ class CatalogueAccess(Protocol):
         policies: Mapping[str, PolicyDefinitionRecord],
         now: datetime,
     ) -> list[ContractDefinitionRecord]: ...
+
+    def unreadable(
+        self, definition: ContractDefinitionRecord, contract_policy: PolicyDefinitionRecord
+    ) -> str | None: ...
 
     def offer(self, ref: OfferRef, contract_policy: PolicyDefinitionRecord) -> dict[str, Any]: ...
 
@@ -90,7 +97,33 @@ class PolicyAccess:
                 allowed.append(definition)
         return allowed
 
+    def unreadable(
+        self, definition: ContractDefinitionRecord, contract_policy: PolicyDefinitionRecord
+    ) -> str | None:
+        """Why ``definition`` can make no offer under its ``contract_policy``: this node cannot
+        read that policy (logged as a warning); None when it can make one."""
+        try:
+            self._offer_body(contract_policy)
+        except PolicyError as exc:
+            log.warning(
+                "contract policy unreadable: no offer made",
+                extra={
+                    "definition": definition.id,
+                    "policy": contract_policy.id,
+                    "error": str(exc),
+                },
+            )
+            return str(exc)
+        return None
+
     def offer(self, ref: OfferRef, contract_policy: PolicyDefinitionRecord) -> dict[str, Any]:
+        """Offer ``ref`` under ``contract_policy`` (``PolicyError`` when it cannot be read:
+        callers ask :meth:`unreadable` first)."""
+        # a shallow copy with its own @id; the shared rule lists are never mutated
+        return {**self._offer_body(contract_policy), "@id": ref.id, "@type": "Offer"}
+
+    def _offer_body(self, contract_policy: PolicyDefinitionRecord) -> dict[str, Any]:
+        """The offers' shared body for ``contract_policy`` (cached by version)."""
         key = (contract_policy.id, contract_policy.version)
         with self._lock:
             body = self._offer_bodies.get(key)
@@ -101,5 +134,4 @@ class PolicyAccess:
                 self._offer_bodies[key] = body
                 if len(self._offer_bodies) > self._cache_size:
                     self._offer_bodies.popitem(last=False)
-        # a shallow copy with its own @id; the shared rule lists are never mutated
-        return {**body, "@id": ref.id, "@type": "Offer"}
+        return body

@@ -4,7 +4,9 @@ A request costs a fixed number of SQL statements whatever the number of datasets
 definitions (one), their policies (one), the page (one — see
 :meth:`~connector.store.repositories.catalogue.CatalogueRepository.page`). Access policies are
 decided once per definition; datasets no visible definition selects are not on the page, and
-asking for one of them is answered as for an unknown dataset.
+asking for one of them is answered as for an unknown dataset. A definition whose contract
+policy this node cannot read makes no offer: it is left out as if it did not exist (and a
+warning logged, once per request).
 """
 
 from __future__ import annotations
@@ -145,7 +147,8 @@ class CatalogueService:
     def _definitions(
         self, session: Any
     ) -> tuple[list[ContractDefinitionRecord], dict[str, PolicyDefinitionRecord]]:
-        """Every contract definition with a usable selector, and the policies they name."""
+        """Every contract definition that can make offers (a usable selector, a contract policy
+        this node can read), and the policies they name."""
         definitions: list[ContractDefinitionRecord] = []
         repository = ContractDefinitionRepository(session)
         while True:
@@ -165,6 +168,9 @@ class CatalogueService:
                 selector_criteria(definition.assets_selector)
             except (InvalidQuery, KeyError, TypeError):
                 log.warning("contract definition selector unusable", extra={"id": definition.id})
+                continue
+            contract = policies[definition.contract_policy_id]
+            if self._access.unreadable(definition, contract) is not None:
                 continue
             usable.append(definition)
         return usable, policies
@@ -267,21 +273,23 @@ class CatalogueService:
         self, connection: Connection, claims: Mapping[str, Any], ref: OfferRef
     ) -> OfferedContract | None:
         """The offer ``ref`` exactly as the catalogue shows it to ``claims``, or None when it
-        does not show it to them (no such contract definition, its access policy hides it, it
-        does not select the asset, no such series member).
+        does not show it to them (no such contract definition, its contract policy cannot be
+        read, its access policy hides it, it does not select the asset, no such series member).
 
         Reads in the caller's transaction (a contract request is checked against the snapshot
         it is stored in) and builds no dataset: the definition the offer id names is the only
         one that can make this offer.
         """
-        return self._offered(connection, ref, visible_to=claims)
+        offered = self._offered(connection, ref, visible_to=claims)
+        return None if isinstance(offered, str) else offered
 
     def offer_of_administrator(
         self, connection: Connection, ref: OfferRef
-    ) -> OfferedContract | None:
+    ) -> OfferedContract | str:
         """The offer ``ref`` as the catalogue would show it to a participant its access policy
-        admits, or None (no such contract definition or contract policy, it does not select
-        the asset, no such series member). For an administrator who makes the offer to a
+        admits, or why the catalogue makes no such offer (no such contract definition or
+        contract policy, that policy cannot be read, it does not select the asset, no such
+        series member), for the administrator. For an administrator who makes the offer to a
         participant by name (a provider-initiated negotiation): the access policy, which
         needs the participant's claims, is not evaluated here; in ``auto`` mode both policies
         are, with the claims its acceptance brings (:class:`Decisions`)."""
@@ -289,23 +297,23 @@ class CatalogueService:
 
     def _offered(
         self, connection: Connection, ref: OfferRef, *, visible_to: Mapping[str, Any] | None
-    ) -> OfferedContract | None:
+    ) -> OfferedContract | str:
         """:meth:`offer` (``visible_to``: the requester's claims) or
-        :meth:`offer_of_administrator` (None: no access check)."""
+        :meth:`offer_of_administrator` (None: no access check); a string says why no offer."""
         found = self._definition_for(connection, visible_to, ref.definition_id)
-        if found is None:
-            return None
+        if isinstance(found, str):
+            return found
         definition, contract, selector = found
         catalogue = CatalogueRepository(connection)
         statement = self._selecting_kept(
             connection.dialect.name, json.dumps(definition.assets_selector, sort_keys=True)
         )
         if not catalogue.selects(selector, ref.asset_id, statement):
-            return None
+            return "it does not select the dataset"
         if ref.member is not None:
             entry = catalogue.entries([ref.asset_id]).get(ref.asset_id)
             if ref.member not in series_members(entry):
-                return None
+                return "the dataset has no such series member"
         return OfferedContract(definition, contract, self._access.offer(ref, contract))
 
     def _selecting(self, backend_name: str, selector_json: str) -> Select[Any]:
@@ -317,26 +325,32 @@ class CatalogueService:
 
     def _definition_for(
         self, connection: Connection, claims: Mapping[str, Any] | None, definition_id: str
-    ) -> tuple[ContractDefinitionRecord, PolicyDefinitionRecord, list[Criterion]] | None:
+    ) -> tuple[ContractDefinitionRecord, PolicyDefinitionRecord, list[Criterion]] | str:
         """A contract definition ``claims`` may see (None: an administrator's, any), its
-        contract policy and its selector."""
+        contract policy and its selector; or why it makes no offer."""
         try:
             definition = ContractDefinitionRepository(connection).get(definition_id)
         except StoreNotFound:
-            return None
+            return "no such contract definition"
         wanted = {definition.access_policy_id, definition.contract_policy_id}
         policies = PolicyDefinitionRepository(connection).get_many(sorted(wanted))
         contract = policies.get(definition.contract_policy_id)
         if contract is None:
-            return None
+            return f"no such contract policy {definition.contract_policy_id!r}"
         try:
             selector = selector_criteria(definition.assets_selector)
         except (InvalidQuery, KeyError, TypeError):
-            return None
+            return "its assets selector cannot be used"
+        unreadable = self._access.unreadable(definition, contract)
+        if unreadable is not None:
+            return (
+                f"its contract policy {contract.id!r} cannot be read by this version of the "
+                f"node: {unreadable}"
+            )
         if claims is not None and not self._access.visible(
             claims, [definition], policies, self._clock()
         ):
-            return None
+            return "its access policy does not admit the requester"
         return definition, contract, selector
 
     def dataset(self, claims: Mapping[str, Any], dataset_id: str) -> Dataset:

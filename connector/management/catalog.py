@@ -139,7 +139,8 @@ def search_catalogues(
                 {
                     "participantId": hit.participant_id,
                     "score": hit.score,
-                    "dataset": dataset_to_dsp(hit.dataset, context=False),
+                    # the node's own datasets include those it offers to nobody
+                    "dataset": dataset_to_dsp(hit.dataset, context=False, offers_required=False),
                 }
                 for hit in hits
             ],

@@ -148,10 +148,10 @@ class AdministratorActions:
         negotiation_id = new_pid()
         with self._database.transaction() as session:
             offered = self._catalogue.offer_of_administrator(session, ref)
-            if offered is None:
+            if isinstance(offered, str):
                 raise BadRequest(
-                    f"contract definition {definition_id!r} makes no offer for {dataset!r} "
-                    "(no such definition or contract policy, or it does not select the dataset)"
+                    f"contract definition {definition_id!r} makes no offer for {dataset!r}: "
+                    + offered
                 )
             now = self._clock()
             record = NegotiationRecord(

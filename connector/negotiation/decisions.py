@@ -11,8 +11,9 @@ answer as intent:
   counter-request is agreed only while the catalogue still makes the offer to the consumer,
   read in the message's transaction (a request was checked so when it arrived; an offer our
   administrator made first was checked without the consumer's claims, which its acceptance
-  brings): the definition and its policies still there, still selecting the dataset, its
-  access policy admitting the consumer. A verification is finalized.
+  brings): the definition and its policies still there (its contract policy one this node
+  can read), still selecting the dataset, its access policy admitting the consumer. A
+  verification is finalized.
 * consumer (``autoAccept``) — an offer with the terms requested is accepted, another is
   terminated; a valid agreement is verified.
 
@@ -147,15 +148,16 @@ class Decisions:
     ) -> Policy | str:
         """The contract policy of the offer a provider's negotiation is about when the
         catalogue still makes that offer to ``claims`` (read through ``connection``), else why
-        not: :data:`WITHDRAWN` (its definition or a policy is gone, or it no longer selects the
-        dataset) or :data:`NOT_ADMITTED` (its access policy denies them)."""
+        not: :data:`WITHDRAWN` (its definition or a policy is gone, its contract policy cannot
+        be read, or it no longer selects the dataset) or :data:`NOT_ADMITTED` (its access
+        policy denies them)."""
         ref = offer_ref(record)
         if ref is None:
             return WITHDRAWN
         offered = self._catalogue.offer(connection, claims, ref)
         if offered is not None:
             return self._terms.policy(offered.contract_policy)
-        if self._catalogue.offer_of_administrator(connection, ref) is None:
+        if isinstance(self._catalogue.offer_of_administrator(connection, ref), str):
             return WITHDRAWN
         return NOT_ADMITTED
 

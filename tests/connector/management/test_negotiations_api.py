@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
-from management_support import node_of
+from management_support import OPEN_POLICY, UNREADABLE_POLICY, node_of, seed_offer
 
 from connector.settings import DEVELOPMENT_API_KEY
 from connector.store.records import AgreementRecord, NegotiationRecord
@@ -365,3 +365,31 @@ def test_agreement_paths_count_only_with_their_prefix_written_plainly(client: Te
         "/management/v3/contract%61greements/anything/contractagreements/victim",
     ):
         assert client.get(path, headers=HEADERS).status_code == 404, path
+
+
+def _offer(client: TestClient, definition_id: str) -> Any:
+    body = {
+        "@context": {"@vocab": EDC},
+        "@type": "ContractOfferRequest",
+        "counterPartyAddress": "http://127.0.0.1:9/protocol/2025-1",
+        "counterPartyId": CONSUMER,
+        "contractDefinitionId": definition_id,
+        "assetId": "visits",
+    }
+    return client.post(f"{NEGOTIATIONS}/offers", headers=HEADERS, json=body)
+
+
+def test_an_offer_under_a_contract_policy_this_node_cannot_read_is_refused(
+    client: TestClient,
+) -> None:
+    seed_offer(client, "visits", "cd-visits", OPEN_POLICY)
+    seed_offer(client, "visits", "cd-legacy", UNREADABLE_POLICY)
+    for definition_id, says in (
+        ("cd-legacy", "contract policy 'cd-legacy-contract' cannot be read"),
+        ("cd-none", "no such contract definition"),
+    ):
+        response = _offer(client, definition_id)
+        assert response.status_code == 400, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert says in response.json()["detail"], response.json()
+    assert _query(client, NEGOTIATIONS) == []

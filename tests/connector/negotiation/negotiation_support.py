@@ -178,6 +178,18 @@ def seed_offer(
     return OfferRef(definition_id, asset_id)
 
 
+UNREADABLE_POLICY = {"@context": {"@vocab": "https://example.org/"}, "@type": "Whatever"}
+"""A stored policy this version of the node cannot read (``PolicyError`` when parsed)."""
+
+
+def make_unreadable(database: Database, policy_id: str) -> None:
+    """Policy definition ``policy_id`` as an older version of the node may have stored it,
+    bypassing today's validation: this version cannot read it."""
+    with database.transaction() as session:
+        policies = PolicyDefinitionRepository(session)
+        policies.update(replace(policies.get(policy_id), policy=UNREADABLE_POLICY))
+
+
 # One node's negotiation services ------------------------------------------------------------
 
 

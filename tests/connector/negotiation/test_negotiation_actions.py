@@ -18,6 +18,7 @@ from negotiation_support import (
     RESEARCH_ONLY,
     Node,
     agreement_body,
+    make_unreadable,
     negotiation,
     node,
     offer_body,
@@ -229,6 +230,16 @@ def test_offer_refuses_what_cannot_be_sent(
     with pytest.raises(BadRequest) as raised:
         _offer(provider, **changes)
     assert complaint in str(raised.value)
+    assert _count(provider.database) == 0
+    assert provider.wakes == []
+
+
+def test_offer_refuses_a_contract_policy_it_cannot_read_and_names_it(provider: Node) -> None:
+    make_unreadable(provider.database, "cd-visits-contract")
+    with pytest.raises(BadRequest) as raised:
+        _offer(provider)
+    assert "makes no offer for 'visits'" in str(raised.value)
+    assert "contract policy 'cd-visits-contract' cannot be read" in str(raised.value)
     assert _count(provider.database) == 0
     assert provider.wakes == []
 

@@ -17,6 +17,7 @@ from negotiation_support import (
     agreement_message,
     event,
     inbound,
+    make_unreadable,
     negotiation,
     node,
     offer_body,
@@ -32,6 +33,7 @@ from connector.catalogue.offers import OfferRef
 from connector.errors import BadRequest
 from connector.negotiation.errors import NegotiationProtocolError
 from connector.negotiation.intent import MAX_DETAIL
+from connector.negotiation.terms import WITHDRAWN
 from connector.store.database import Database
 from connector.store.records import NegotiationRecord
 from connector.store.repositories.contract_definitions import ContractDefinitionRepository
@@ -121,6 +123,19 @@ def test_counter_request_after_the_offer_was_withdrawn_is_terminated(
     assert decided.agreement is None
 
 
+def test_counter_request_for_an_offer_whose_contract_policy_cannot_be_read_is_terminated(
+    provider: Node, database: Database
+) -> None:
+    make_unreadable(database, "cd-visits-contract")
+    message, _ = inbound(request(C, offer_body(), provider_pid=P))
+    decided = provider.decide(_provider_record(), requester(), message)
+    assert (decided.intent, decided.error_detail, decided.agreement) == (
+        "TERMINATE",
+        WITHDRAWN,
+        None,
+    )
+
+
 def test_counter_request_by_a_denied_consumer_is_terminated_with_the_reasons(
     provider: Node,
 ) -> None:
@@ -145,6 +160,18 @@ def test_accepting_our_offer_is_agreed_in_auto_mode(provider: Node) -> None:
     assert decided.agreement["@type"] == "Agreement"
     assert decided.agreement["permission"] == offer["permission"]
     assert decided.agreement["@id"] != offer["@id"]  # an agreement has an id of its own
+
+
+def test_accepting_our_offer_whose_contract_policy_cannot_be_read_is_terminated(
+    provider: Node, database: Database
+) -> None:
+    make_unreadable(database, "cd-visits-contract")
+    record = _provider_record(state="ACCEPTED", offer=offer_body(), offered_by="provider")
+    message, _ = inbound(event(P, C, "ACCEPTED"))
+    decided = provider.decide(record, requester(), message)
+    assert (decided.intent, decided.pending) == ("TERMINATE", True)
+    assert decided.error_detail == WITHDRAWN
+    assert decided.agreement is None
 
 
 def test_accepting_our_offer_in_manual_mode_waits_for_an_administrator(provider: Node) -> None:

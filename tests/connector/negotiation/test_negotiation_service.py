@@ -23,6 +23,7 @@ from negotiation_support import (
     agreement_message,
     event,
     inbound,
+    make_unreadable,
     negotiation,
     node,
     offer_body,
@@ -292,6 +293,17 @@ def test_initial_request_for_what_is_not_offered_is_a_bad_request(
         _initial(provider, offer, **changes(offer))
     assert complaint in str(raised.value)
     assert not isinstance(raised.value, NegotiationProtocolError)
+    assert _all(provider.database) == []
+
+
+def test_initial_request_for_an_offer_whose_contract_policy_cannot_be_read_is_a_bad_request(
+    provider: Node, offer: OfferRef
+) -> None:
+    published = provider.published(offer)  # as the consumer read it before
+    make_unreadable(provider.database, f"{offer.definition_id}-contract")
+    message, body = inbound(request("urn:uuid:c1", {**published, "target": offer.asset_id}))
+    with pytest.raises(BadRequest, match="no such offer for you"):
+        provider.service.receive_initial_request(requester(), message, body)
     assert _all(provider.database) == []
 
 
