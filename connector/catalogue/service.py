@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select
 
+from catalog.dsp import dataset_to_dsp
 from catalog.model import Catalog, Dataset, Offer
 from catalog.regions import region_code
 from catalog.search import SearchQuery
@@ -35,7 +36,7 @@ from connector.store.database import Database
 from connector.store.errors import InvalidQuery
 from connector.store.errors import NotFound as StoreNotFound
 from connector.store.query import Criterion, QuerySpec
-from connector.store.records import ContractDefinitionRecord, PolicyDefinitionRecord
+from connector.store.records import AssetRecord, ContractDefinitionRecord, PolicyDefinitionRecord
 from connector.store.repositories.catalogue import (
     CatalogueFilters,
     CatalogueItem,
@@ -219,8 +220,31 @@ class CatalogueService:
             )
         datasets: list[Dataset] = []
         for item in page.items:
-            datasets.extend(self._builder.datasets(item, self._offers(item, definitions, policies)))
+            datasets.extend(self._built(item, self._offers(item, definitions, policies)))
         return datasets, page.has_more, list(page.items)
+
+    def check_asset(self, asset: AssetRecord) -> None:
+        """Raise :class:`ValueError` (naming the field) when the catalogue could not show
+        ``asset``: its id, or a property it publishes (themes, places, periodicity, access
+        rights, languages, standards, temporal resolution…), is not what DCAT-AP allows. A dry
+        run of the dataset it makes, without its data's profile and without offers."""
+        for dataset in self._builder.datasets(CatalogueItem(asset, None, ()), lambda _m: ()):
+            dataset_to_dsp(dataset, context=False, offers_required=False)
+
+    def _built(
+        self, item: CatalogueItem, offers_for: Callable[[str | None], tuple[Offer, ...]]
+    ) -> list[Dataset]:
+        """The datasets of ``item``; none, with a warning, when it cannot be shown (stored
+        before :meth:`check_asset` refused such values, or a series member its data names that
+        is no identifier): one asset never takes the whole catalogue down."""
+        try:
+            return self._builder.datasets(item, offers_for)
+        except (ValueError, TypeError) as exc:
+            log.warning(
+                "asset cannot be shown in the catalogue: left out",
+                extra={"asset": item.asset.id, "error": str(exc)},
+            )
+            return []
 
     def page(
         self,
@@ -263,8 +287,7 @@ class CatalogueService:
                     limit=page_size,
                 )
             for item in page.items:
-                offers = self._offers(item, definitions, policies)
-                found.extend(self._builder.datasets(item, offers))
+                found.extend(self._built(item, self._offers(item, definitions, policies)))
             if not page.has_more or not page.items:
                 return found
             cursor = Cursor(after=page.items[-1].asset.id)

@@ -117,6 +117,13 @@ def asset_from_request(node: JsonObject, node_services: Node, *, generate_id: bo
         render_asset(node_services.jsonld, record)
     except JsonLdProcessingError as exc:
         raise BadRequest(f"the asset cannot be written back as JSON-LD: {exc}") from None
+    try:  # and the catalogue must be able to show it (DCAT-AP: IRIs, durations, ids)
+        node_services.catalogue.check_asset(record)
+    except (ValueError, TypeError) as exc:
+        raise BadRequest(
+            f"the catalogue could not show this asset: {exc}",
+            errors=[FieldError("properties", str(exc))],
+        ) from None
     return record
 
 

@@ -153,6 +153,30 @@ def test_duplicate_id_is_a_conflict_and_keeps_the_original(client: TestClient) -
             ),
             id="prefix-undefined-by-the-context",
         ),
+        # Found by probing: stored, then the catalogue (DSP and search) answered 500 for
+        # everyone, or the write itself did: values DCAT-AP cannot hold.
+        pytest.param(lambda b: b.update({"@id": "a<b"}), id="id-iris-cannot-hold"),
+        pytest.param(lambda b: b.update({"@id": "@id"}), id="id-a-keyword"),
+        pytest.param(
+            lambda b: b["properties"].update({"dcat:theme": {"@id": "rel"}}),
+            id="theme-not-absolute",
+        ),
+        pytest.param(
+            lambda b: b["properties"].update({"dcat:theme": {"@id": "https://x.org/a b"}}),
+            id="theme-with-space",
+        ),
+        pytest.param(
+            lambda b: b["properties"].update({"dct:spatial": {"@id": "_:b"}}),
+            id="spatial-blank-node",
+        ),
+        pytest.param(
+            lambda b: b["properties"].update({"dct:accrualPeriodicity": {"@id": "a<b"}}),
+            id="periodicity-not-an-iri",
+        ),
+        pytest.param(
+            lambda b: b["properties"].update({"dcat:temporalResolution": "a<b"}),
+            id="resolution-not-a-duration",
+        ),
     ],
 )
 def test_invalid_asset_is_refused_and_nothing_is_stored(client: TestClient, mutate: Any) -> None:

@@ -66,3 +66,36 @@ def test_an_asset_no_contract_definition_selects_is_found_without_offers(
     assert response.status_code == 200, response.text
     [hit] = response.json()["hits"]
     assert (hit["dataset"]["@id"], _offers(hit)) == ("unoffered", [])
+
+
+def test_an_asset_the_catalogue_cannot_show_is_left_out_not_an_error(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Stored before the API refused such values (see test_assets_api): the search (and the
+    DSP catalogue, built the same way) leaves it out with a warning; the others are found."""
+    seed_offer(client, "visits", "cd-visits", OPEN_POLICY)
+    now = datetime.now(UTC)
+    with node_of(client).database.transaction() as session:
+        AssetRepository(session).create(
+            AssetRecord(
+                id="legacy",
+                properties={
+                    EDC + "id": "legacy",
+                    EDC + "name": "Stored by an older version",
+                    "http://www.w3.org/ns/dcat#theme": {"@id": "relative"},
+                },
+                data_address={"type": "LocalFile", "path": "legacy/"},
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    caplog.set_level(logging.WARNING, logger="etds.catalogue")
+    response = client.get(SEARCH, headers=HEADERS)
+    assert response.status_code == 200, response.text
+    assert [hit["dataset"]["@id"] for hit in response.json()["hits"]] == ["visits"]
+    [warning] = [
+        r
+        for r in caplog.records
+        if r.getMessage() == "asset cannot be shown in the catalogue: left out"
+    ]
+    assert warning.asset == "legacy"
