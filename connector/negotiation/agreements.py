@@ -14,14 +14,23 @@ from connector.store.models import ID_LENGTH
 from connector.store.records import AgreementRecord, NegotiationRecord
 from connector.store.repositories.agreements import AgreementRepository
 
+SIGNED_YEARS = range(2, 9999)
+"""Years a kept signing time may fall in, in UTC: an xsd:dateTime of year 1 or 9999 with a
+zone may lie outside what Python's datetime holds once in UTC, and a time read back from
+PostgreSQL in a session zone east or west of UTC could too."""
+
 
 def signed_at(stamp: object, default: datetime) -> datetime:
-    """The agreement's ``timestamp`` as an aware datetime (``default`` when unreadable)."""
+    """The agreement's ``timestamp`` as an aware datetime (``default`` when unreadable, or
+    outside :data:`SIGNED_YEARS` in UTC: the document keeps the timestamp as the peer wrote it)."""
     try:
         signed = datetime.fromisoformat(str(stamp or "").replace("Z", "+00:00"))
-    except ValueError:
+        if signed.tzinfo is None:
+            signed = signed.replace(tzinfo=UTC)
+        in_utc = signed.astimezone(UTC)
+    except (ValueError, OverflowError):
         return default
-    return signed if signed.tzinfo is not None else signed.replace(tzinfo=UTC)
+    return signed if in_utc.year in SIGNED_YEARS else default
 
 
 def store_agreement(
