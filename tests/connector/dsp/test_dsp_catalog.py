@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,19 +27,6 @@ from connector.store.models import Asset
 
 pytestmark = pytest.mark.anyio
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
-
-
-@pytest.fixture
-async def provider(
-    dataspace: Dataspace, database: Database, sample_data: Path
-) -> AsyncIterator[Provider]:
-    created = make_provider(dataspace, database, sample_data)
-    await created.add_assets()
-    define_contracts(database)
-    try:
-        yield created
-    finally:
-        await created.node.identity.aclose()
 
 
 async def _catalog(

@@ -6,17 +6,14 @@ request for it is refused as for an offer the node does not make (never a 500)."
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from dataspace_support import NODE_A, Dataspace
-from dsp_provider import CATALOG_REQUEST, EDC_ID, Provider, define_contracts
-from dsp_provider import provider_app as make_provider
+from dsp_provider import CATALOG_REQUEST, EDC_ID, Provider
 from dsp_schemas import errors
 
 from connector.catalogue.offers import OfferRef
@@ -29,19 +26,6 @@ pytestmark = pytest.mark.anyio
 DSP = "https://w3id.org/dspace/2025/1/context.jsonld"
 UNREADABLE = {"@context": {"@vocab": "https://example.org/"}, "@type": "Whatever"}
 NO_OFFER = "contract policy unreadable: no offer made"
-
-
-@pytest.fixture
-async def provider(
-    dataspace: Dataspace, database: Database, sample_data: Path
-) -> AsyncIterator[Provider]:
-    created = make_provider(dataspace, database, sample_data)
-    await created.add_assets()
-    define_contracts(database)
-    try:
-        yield created
-    finally:
-        await created.node.identity.aclose()
 
 
 def _legacy_offers(database: Database) -> None:
